@@ -1,0 +1,80 @@
+from casecraft.v1 import case_study_pb2 as _case_study_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class FieldGroup(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FIELD_GROUP_UNSPECIFIED: _ClassVar[FieldGroup]
+    FIELD_GROUP_HEADLINE: _ClassVar[FieldGroup]
+    FIELD_GROUP_METRICS: _ClassVar[FieldGroup]
+    FIELD_GROUP_PHASES: _ClassVar[FieldGroup]
+    FIELD_GROUP_NARRATIVE: _ClassVar[FieldGroup]
+FIELD_GROUP_UNSPECIFIED: FieldGroup
+FIELD_GROUP_HEADLINE: FieldGroup
+FIELD_GROUP_METRICS: FieldGroup
+FIELD_GROUP_PHASES: FieldGroup
+FIELD_GROUP_NARRATIVE: FieldGroup
+
+class StructureOptions(_message.Message):
+    __slots__ = ("fast",)
+    FAST_FIELD_NUMBER: _ClassVar[int]
+    fast: bool
+    def __init__(self, fast: _Optional[bool] = ...) -> None: ...
+
+class StructureRequest(_message.Message):
+    __slots__ = ("notes", "options")
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    notes: str
+    options: StructureOptions
+    def __init__(self, notes: _Optional[str] = ..., options: _Optional[_Union[StructureOptions, _Mapping]] = ...) -> None: ...
+
+class Usage(_message.Message):
+    __slots__ = ("provider", "model", "input_tokens", "output_tokens", "cost_usd", "attempts")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_USD_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    attempts: int
+    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., attempts: _Optional[int] = ...) -> None: ...
+
+class StructureResponse(_message.Message):
+    __slots__ = ("case_study", "usage", "warnings", "spans")
+    CASE_STUDY_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    SPANS_FIELD_NUMBER: _ClassVar[int]
+    case_study: _case_study_pb2.CaseStudy
+    usage: Usage
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    spans: _containers.RepeatedCompositeFieldContainer[_case_study_pb2.SpanRecord]
+    def __init__(self, case_study: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., spans: _Optional[_Iterable[_Union[_case_study_pb2.SpanRecord, _Mapping]]] = ...) -> None: ...
+
+class FieldGroupReady(_message.Message):
+    __slots__ = ("group", "partial")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    group: FieldGroup
+    partial: _case_study_pb2.CaseStudy
+    def __init__(self, group: _Optional[_Union[FieldGroup, str]] = ..., partial: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ...) -> None: ...
+
+class StructureEvent(_message.Message):
+    __slots__ = ("field_group", "final")
+    FIELD_GROUP_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    field_group: FieldGroupReady
+    final: StructureResponse
+    def __init__(self, field_group: _Optional[_Union[FieldGroupReady, _Mapping]] = ..., final: _Optional[_Union[StructureResponse, _Mapping]] = ...) -> None: ...

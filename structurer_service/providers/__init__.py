@@ -1,0 +1,37 @@
+"""Structuring providers: each one turns notes into a CaseStudy, streaming drafts as it writes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from casecraft.v1 import case_study_pb2, structurer_pb2
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The case study as far as the provider has written it.
+
+    ``fields`` is a JSON object with CaseStudy's field names, in CaseStudy field order; each draft
+    extends the one before. A field group counts as complete once a key of a later group appears.
+    """
+
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Structured:
+    """The provider's final answer."""
+
+    case_study: case_study_pb2.CaseStudy
+    usage: structurer_pb2.Usage
+    warnings: tuple[str, ...] = ()
+
+
+class StructurerProvider(Protocol):
+    name: str
+
+    def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        """Yield drafts as the case study is written, then exactly one ``Structured``."""
+        ...
