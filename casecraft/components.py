@@ -15,7 +15,9 @@ class ComponentSpec:
     title: str
 
 
-HERO = ComponentSpec("hero", image_pb2.COMPONENT_HERO, structurer_pb2.FIELD_GROUP_HEADLINE, "Hero banner")
+HERO = ComponentSpec(
+    "hero", image_pb2.COMPONENT_HERO, structurer_pb2.FIELD_GROUP_HEADLINE, "Hero banner"
+)
 METRICS = ComponentSpec(
     "metrics", image_pb2.COMPONENT_METRICS, structurer_pb2.FIELD_GROUP_METRICS, "Metrics dashboard"
 )

@@ -1,0 +1,101 @@
+"""The lifecycle every casecraft gRPC service shares: health, reflection, limits, graceful drain."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from pydantic_settings import BaseSettings
+
+log = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+
+
+class GrpcServerSettings(BaseSettings):
+    """Settings every gRPC service has; each service gives them its own prefix."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    # Longest an in-flight call may take to finish after SIGTERM before it is cancelled.
+    shutdown_grace_s: float = 20.0
+    # One image per message, so this bounds one image plus its metadata.
+    max_message_bytes: int = 32 * MiB
+    # Connections are recycled so that clients find new pods behind a headless Service.
+    max_connection_age_s: float = 300.0
+    log_level: str = "INFO"
+
+
+def server_options(settings: GrpcServerSettings) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.max_connection_age_ms", int(settings.max_connection_age_s * 1000)),
+        ("grpc.max_connection_age_grace_ms", int(settings.shutdown_grace_s * 1000)),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ]
+
+
+@dataclass
+class RunningServer:
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    service_names: tuple[str, ...]
+    grace_s: float
+
+    async def drain(self) -> None:
+        """Report NOT_SERVING, let in-flight calls finish within the grace, then stop."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self.grace_s)
+
+
+async def start_server(
+    settings: GrpcServerSettings,
+    register: Callable[[grpc.aio.Server], Sequence[str]],
+    *,
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+) -> RunningServer:
+    """Start a server with ``register``'s servicers plus health and reflection.
+
+    ``register`` adds the servicers and returns their full service names.
+    """
+    server = grpc.aio.server(options=server_options(settings), interceptors=list(interceptors))
+    names = tuple(register(server))
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (
+            *names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    if port == 0:
+        raise OSError(f"could not listen on {settings.host}:{settings.port}")
+    await server.start()
+    for name in ("", *names):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningServer(server, port, health_servicer, names, settings.shutdown_grace_s)
+
+
+async def serve_until_signalled(running: RunningServer, service: str) -> None:
+    """Serve until SIGTERM or SIGINT, then drain and return (the process then exits 0)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("serving", extra={"event": "serving", "port": running.port, "service_name": service})
+    await stop.wait()
+    log.info("draining", extra={"event": "draining", "grace_s": running.grace_s})
+    await running.drain()
+    log.info("stopped", extra={"event": "stopped"})

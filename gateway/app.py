@@ -1,0 +1,186 @@
+"""The HTTP API: POST /v1/case-studies, health, readiness and the OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from google.protobuf import json_format
+from opentelemetry import trace
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from casecraft.telemetry import configure_tracing, span_capture, to_records
+from casecraft.v1 import image_pb2
+from gateway import orchestrator
+from gateway.backends import Backends
+from gateway.openapi import openapi_document
+from gateway.problems import Problem
+from gateway.requests import parse
+from gateway.schemas import CaseStudyResponse, ImageOut, SkippedOut
+from gateway.settings import GatewaySettings
+from gateway.timings import report
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+SERVICE = "gateway"
+
+_STATUS = {
+    image_pb2.IMAGE_STATUS_OK: "ok",
+    image_pb2.IMAGE_STATUS_FAILED: "failed",
+    image_pb2.IMAGE_STATUS_TIMED_OUT: "timed_out",
+}
+
+
+def create_app(settings: GatewaySettings | None = None) -> Starlette:
+    settings = settings or GatewaySettings()
+    configure_tracing(SERVICE)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.backends = Backends(settings)
+        try:
+            yield
+        finally:
+            await app.state.backends.close()
+
+    async def create_case_study(request: Request) -> Response:
+        checked = parse(await request.body())
+        plan = orchestrator.Plan(
+            notes=checked.notes,
+            components=checked.components,
+            logo=checked.logo,
+            logo_media_type=checked.logo_media_type,
+            fast=checked.fast,
+            early_fanout=settings.early_fanout,
+            structure_timeout_s=settings.structure_timeout_s,
+            images_timeout_s=settings.images_timeout_s,
+            image_job_timeout_s=settings.image_job_timeout_s,
+        )
+        work = asyncio.create_task(_produce(request.app.state.backends, plan))
+        disconnected = asyncio.create_task(_client_gone(request))
+        try:
+            await asyncio.wait({work, disconnected}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            disconnected.cancel()
+        if not work.done():
+            work.cancel()  # the client left: stop the work it started, upstream included
+            log.info("client disconnected; work cancelled")
+            return Response(status_code=499)
+        return JSONResponse(work.result())
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        statuses = await request.app.state.backends.health()
+        down = {name: status for name, status in statuses.items() if status != "SERVING"}
+        if down:
+            detail = ", ".join(f"{name} is {status}" for name, status in down.items())
+            return Problem(
+                503, "Not ready", f"{detail}; start it or wait", backends=statuses
+            ).response()
+        return JSONResponse({"status": "ready", "backends": statuses})
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(openapi_document())
+
+    return Starlette(
+        routes=[
+            Route("/v1/case-studies", create_case_study, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
+        ],
+        exception_handlers={Problem: _problem, Exception: _unexpected},
+        lifespan=lifespan,
+    )
+
+
+async def _produce(backends: Backends, plan: orchestrator.Plan) -> dict[str, Any]:
+    with tracer.start_as_current_span("case_study", end_on_exit=False) as root:
+        with span_capture().capture(root) as spans:
+            try:
+                outcome = await orchestrator.run(backends, plan)
+            except BaseException as exc:
+                root.record_exception(exc)
+                root.set_status(trace.StatusCode.ERROR, str(exc))
+                root.end()
+                raise
+            with tracer.start_as_current_span("respond"):
+                body = _body(outcome, plan)
+            root.end()
+            records = [*outcome.spans, *to_records(list(spans), SERVICE)]
+            start = root.start_time or time.time_ns()
+            body["timings"] = report(records, start, root.end_time or time.time_ns()).model_dump()
+    return body
+
+
+def _body(outcome: orchestrator.Outcome, plan: orchestrator.Plan) -> dict[str, Any]:
+    images = []
+    for component in plan.components:
+        result = outcome.images.get(component.name)
+        if result is None:
+            continue
+        image = ImageOut(
+            component=component.name,  # type: ignore[arg-type]
+            status=_STATUS.get(result.status, "failed"),  # type: ignore[arg-type]
+            media_type=result.media_type,
+            data_url=(
+                f"data:{result.media_type};base64,{base64.b64encode(result.image).decode()}"
+                if result.image
+                else ""
+            ),
+            width=result.width,
+            height=result.height,
+            sha256=result.sha256,
+            provider=result.provider,
+            model=result.model,
+            cache_hit=result.cache_hit,
+            attempts=result.attempts,
+            error=result.error or None,
+        )
+        images.append(image)
+    response = CaseStudyResponse.model_construct(
+        id=uuid.uuid4().hex,
+        case_study=json_format.MessageToDict(outcome.case_study, preserving_proto_field_name=True),
+        images=images,
+        skipped=[SkippedOut(component=n, reason=r) for n, r in outcome.skipped.items()],  # type: ignore[arg-type]
+        warnings=outcome.warnings,
+        usage=json_format.MessageToDict(outcome.usage, preserving_proto_field_name=True),
+    )
+    return {
+        "id": response.id,
+        "case_study": response.case_study,
+        "images": [i.model_dump(exclude_none=True) for i in images],
+        "skipped": [s.model_dump() for s in response.skipped],
+        "warnings": response.warnings,
+        "usage": response.usage,
+    }
+
+
+async def _client_gone(request: Request) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return exc.response(request.url.path)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error")
+    return Problem(
+        500, "Internal error", "an unexpected error occurred; it has been logged"
+    ).response(request.url.path)

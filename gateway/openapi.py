@@ -1,0 +1,84 @@
+"""The OpenAPI 3.1 document of the HTTP API, generated from the pydantic schemas."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from casecraft.limits import MAX_NOTES_BYTES
+from gateway.schemas import CaseStudyRequest, CaseStudyResponse, ProblemOut
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemOut"}}
+        },
+    }
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    _, schemas = models_json_schema(
+        [(m, "validation") for m in (CaseStudyRequest, CaseStudyResponse, ProblemOut)],
+        ref_template="#/components/schemas/{model}",
+    )
+    ok_json = {"content": {"application/json": {"schema": {"type": "object"}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "casecraft",
+            "version": "1",
+            "description": "Turns a consultant's freeform notes into a case study with three visuals.",
+        },
+        "paths": {
+            "/v1/case-studies": {
+                "post": {
+                    "summary": "Write a case study and its visuals from notes",
+                    "operationId": "createCaseStudy",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/CaseStudyRequest"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "The case study, its images and where the time went.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/CaseStudyResponse"}
+                                }
+                            },
+                        },
+                        "400": _problem("The body is not JSON."),
+                        "413": _problem(f"The notes are over {MAX_NOTES_BYTES:,} bytes."),
+                        "422": _problem("A field is missing, of the wrong type or invalid."),
+                        "503": _problem("A backend is unavailable; the detail names it."),
+                        "504": _problem("A backend did not answer in time."),
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Liveness",
+                    "responses": {"200": {"description": "alive", **ok_json}},
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "Readiness: both backends answer their health checks",
+                    "responses": {
+                        "200": {"description": "ready", **ok_json},
+                        "503": _problem("A backend is not serving."),
+                    },
+                }
+            },
+        },
+        "components": {"schemas": schemas["$defs"]},
+    }

@@ -1,0 +1,230 @@
+"""One case study's work: structure the notes, start each image once its fields are ready.
+
+The orchestration is a function of events in (structuring events, image results) and results out,
+so it can run behind an HTTP request or a background job alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+from opentelemetry import trace
+
+from casecraft.components import ALL, ComponentSpec
+from casecraft.v1 import case_study_pb2, image_pb2, structurer_pb2
+from gateway.backends import IMAGES, STRUCTURER, Backends
+from gateway.problems import Problem, from_rpc_error
+
+tracer = trace.get_tracer(__name__)
+EventSink = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    notes: str
+    components: tuple[ComponentSpec, ...] = ALL
+    logo: bytes = b""
+    logo_media_type: str = ""
+    fast: bool = False
+    early_fanout: bool = True
+    structure_timeout_s: float = 300.0
+    images_timeout_s: float = 300.0
+    image_job_timeout_s: float = 0.0
+
+
+@dataclass
+class Outcome:
+    case_study: case_study_pb2.CaseStudy
+    usage: structurer_pb2.Usage
+    warnings: list[str]
+    images: dict[str, image_pb2.ImageResult] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    spans: list[case_study_pb2.SpanRecord] = field(default_factory=list)
+
+
+def job_data(component: ComponentSpec, case_study: case_study_pb2.CaseStudy) -> Message | str:
+    """The typed data ``component`` draws from this case study, or why there is nothing to draw."""
+    if component.name == "hero":
+        if not (case_study.title or case_study.client_name):
+            return "the notes name neither a client nor a title"
+        return image_pb2.HeroData(
+            client_name=case_study.client_name,
+            industry=case_study.industry,
+            title=case_study.title,
+            subtitle=case_study.subtitle,
+        )
+    if component.name == "metrics":
+        if not case_study.metrics:
+            return "no before/after metrics were found in the notes"
+        return image_pb2.MetricsData(client_name=case_study.client_name, metrics=case_study.metrics)
+    if not case_study.phases:
+        return "no implementation phases were found in the notes"
+    return image_pb2.TimelineData(client_name=case_study.client_name, phases=case_study.phases)
+
+
+class _ImageStream:
+    """One bidirectional Generate call per case study: jobs go out as their data is ready."""
+
+    def __init__(self, backends: Backends, plan: Plan, sink: EventSink) -> None:
+        self._plan = plan
+        self._sink = sink
+        self._call: Any = None
+        self._backends = backends
+        self._sent: dict[str, tuple[str, Message]] = {}
+        self._jobs_sent: dict[str, int] = {}
+        self.results: dict[str, image_pb2.ImageResult] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._span: trace.Span | None = None
+
+    def sent_data(self, component: str) -> Message | None:
+        entry = self._sent.get(component)
+        return entry[1] if entry else None
+
+    async def send(self, component: ComponentSpec, data: Message) -> None:
+        if self._call is None:
+            self._span = tracer.start_span("images")
+            self._call = self._backends.images.Generate(timeout=self._plan.images_timeout_s)
+            self._reader = asyncio.create_task(self._read())
+        self._jobs_sent[component.name] = count = self._jobs_sent.get(component.name, 0) + 1
+        job_id = component.name if count == 1 else f"{component.name}#{count}"
+        job = image_pb2.ImageJob(
+            job_id=job_id,
+            options=image_pb2.ImageOptions(fast=self._plan.fast),
+            timeout_ms=int(self._plan.image_job_timeout_s * 1000),
+        )
+        getattr(job, component.name).CopyFrom(data)
+        if component.name == "hero" and self._plan.logo:
+            job.reference_image = self._plan.logo
+            job.reference_media_type = self._plan.logo_media_type
+        self._sent[component.name] = (job_id, data)
+        self._sink("image_started", {"component": component.name, "job_id": job_id})
+        try:
+            await self._call.write(job)
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as error:
+            await self._raise_call_error(error)
+
+    async def _raise_call_error(self, error: BaseException) -> None:
+        if not isinstance(error, grpc.aio.AioRpcError) and self._call is not None:
+            code = await self._call.code()
+            raise Problem(
+                503 if code is grpc.StatusCode.UNAVAILABLE else 502,
+                "Backend unavailable" if code is grpc.StatusCode.UNAVAILABLE else "Backend error",
+                f"{IMAGES} failed: {await self._call.details()}",
+                backend=IMAGES,
+            ) from error
+        assert isinstance(error, grpc.aio.AioRpcError)
+        raise from_rpc_error(error, IMAGES) from error
+
+    async def _read(self) -> None:
+        async for result in self._call:
+            current = {job_id: name for name, (job_id, _) in self._sent.items()}
+            name = current.get(result.job_id)
+            if name is None:
+                continue  # superseded by a regeneration
+            self.results[name] = result
+            self._sink("image_finished", {"component": name, "status": result.status})
+
+    async def finish(self) -> None:
+        if self._call is None:
+            return
+        try:
+            await self._call.done_writing()
+            assert self._reader is not None
+            await self._reader
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as error:
+            await self._raise_call_error(error)
+        finally:
+            self._end_span()
+
+    def _end_span(self) -> None:
+        if self._span is not None and self._span.is_recording():
+            self._span.end()
+
+    def cancel(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        if self._call is not None:
+            self._call.cancel()
+        self._end_span()
+
+
+def _ignore(kind: str, payload: dict[str, Any]) -> None:
+    return None
+
+
+async def run(backends: Backends, plan: Plan, sink: EventSink = _ignore) -> Outcome:
+    """Structure the notes and make the planned images; raises Problem when a backend fails."""
+    images = _ImageStream(backends, plan, sink)
+    skipped: dict[str, str] = {}
+    try:
+        final = await _structure(backends, plan, images, sink)
+        for component in plan.components:
+            data = job_data(component, final.case_study)
+            if isinstance(data, str):
+                skipped[component.name] = data
+                sink("image_skipped", {"component": component.name, "reason": data})
+            elif images.sent_data(component.name) != data:
+                await images.send(component, data)
+        await images.finish()
+    except BaseException:
+        images.cancel()
+        raise
+    spans = list(final.spans)
+    for result in images.results.values():
+        spans.extend(result.spans)
+    return Outcome(
+        case_study=final.case_study,
+        usage=final.usage,
+        warnings=list(final.warnings),
+        images=images.results,
+        skipped=skipped,
+        spans=spans,
+    )
+
+
+async def _structure(
+    backends: Backends,
+    plan: Plan,
+    images: _ImageStream,
+    sink: EventSink,
+) -> structurer_pb2.StructureResponse:
+    request = structurer_pb2.StructureRequest(
+        notes=plan.notes, options=structurer_pb2.StructureOptions(fast=plan.fast)
+    )
+    call = backends.structurer.StructureStream(request, timeout=plan.structure_timeout_s)
+    with tracer.start_as_current_span("structure_stream"):
+        return await _consume(call, plan, images, sink)
+
+
+async def _consume(
+    call: Any, plan: Plan, images: _ImageStream, sink: EventSink
+) -> structurer_pb2.StructureResponse:
+    try:
+        async for event in call:
+            if event.HasField("final"):
+                return event.final
+            await _on_field_group(event.field_group, plan, images, sink)
+    except grpc.aio.AioRpcError as error:
+        raise from_rpc_error(error, STRUCTURER) from error
+    finally:
+        call.cancel()
+    raise Problem(502, "Backend error", "structurer_service ended its stream without a case study")
+
+
+async def _on_field_group(
+    ready: structurer_pb2.FieldGroupReady, plan: Plan, images: _ImageStream, sink: EventSink
+) -> None:
+    sink("field_group", {"group": structurer_pb2.FieldGroup.Name(ready.group)})
+    if not plan.early_fanout:
+        return
+    for component in plan.components:
+        if component.needs != ready.group:
+            continue
+        data = job_data(component, ready.partial)
+        if not isinstance(data, str):  # a missing group is decided against the final case study
+            await images.send(component, data)

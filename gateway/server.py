@@ -1,0 +1,50 @@
+"""Start-up of the gateway: uvicorn serving the app until SIGTERM, then a graceful drain."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+import uvicorn
+
+from casecraft.jsonlog import configure_logging
+from gateway.app import SERVICE, create_app
+from gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+
+def build_server(settings: GatewaySettings) -> uvicorn.Server:
+    config = uvicorn.Config(
+        create_app(settings),
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
+        lifespan="on",
+    )
+    return uvicorn.Server(config)
+
+
+def bind(settings: GatewaySettings) -> socket.socket:
+    """Bind the listening socket first, so the port is known before serving (port 0 works)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.gateway_host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.gateway_host, settings.gateway_port))
+    sock.set_inheritable(True)
+    return sock
+
+
+async def main() -> None:
+    settings = GatewaySettings()
+    configure_logging(SERVICE, settings.log_level)
+    sock = bind(settings)
+    log.info(
+        "serving",
+        extra={"event": "serving", "port": sock.getsockname()[1], "service_name": SERVICE},
+    )
+    await build_server(settings).serve(sockets=[sock])
+
+
+def run() -> None:
+    asyncio.run(main())

@@ -1,0 +1,29 @@
+"""The gateway's settings, read once from CASECRAFT_* environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from casecraft.grpc_server import MiB
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CASECRAFT_")
+
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    # gRPC targets; `dns:///name:port` balances across every address the name resolves to.
+    structurer_target: str = "127.0.0.1:50051"
+    image_target: str = "127.0.0.1:50052"
+    # Deadline of the structuring call and of the whole image stream.
+    structure_timeout_s: float = Field(default=300.0, gt=0)
+    images_timeout_s: float = Field(default=300.0, gt=0)
+    # Per-image deadline sent with each job; 0 lets the image service apply its own default.
+    image_job_timeout_s: float = Field(default=0.0, ge=0)
+    # Start each image as soon as its fields are ready (false: after the whole case study).
+    early_fanout: bool = True
+    max_message_bytes: int = 32 * MiB
+    # Seconds a SIGTERM waits for open requests before the gateway exits.
+    shutdown_grace_s: float = 20.0
+    log_level: str = "INFO"

@@ -1,0 +1,3 @@
+from image_service.server import run
+
+run()

@@ -1,0 +1,123 @@
+"""The ImageGenerator RPC handler: jobs in as they arrive, results out as each one finishes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+
+import grpc
+from opentelemetry import trace
+
+from casecraft.components import BY_NAME
+from casecraft.telemetry import span_capture, to_records
+from casecraft.v1 import image_pb2, image_pb2_grpc
+from image_service.providers import ImageProvider
+from image_service.validation import job_problem
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+SERVICE = "image_service"
+
+
+class _EndOfInput:
+    pass
+
+
+class _InvalidJob:
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+
+class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
+    """Runs every call's jobs under one semaphore shared by the whole process (a sliding window)."""
+
+    def __init__(self, provider: ImageProvider, *, concurrency: int, job_timeout_s: float) -> None:
+        self._provider = provider
+        self._slots = asyncio.Semaphore(concurrency)
+        self._job_timeout_s = job_timeout_s
+
+    async def Generate(
+        self, request_iterator: AsyncIterator[image_pb2.ImageJob], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[image_pb2.ImageResult]:
+        outbox: asyncio.Queue[image_pb2.ImageResult | _EndOfInput | _InvalidJob] = asyncio.Queue()
+        jobs: set[asyncio.Task[None]] = set()
+
+        async def run(job: image_pb2.ImageJob) -> None:
+            outbox.put_nowait(await self.run_job(job))
+
+        async def read() -> None:
+            seen: set[str] = set()
+            try:
+                async for job in request_iterator:
+                    problem = job_problem(job, seen)
+                    if problem is not None:
+                        outbox.put_nowait(_InvalidJob(problem))
+                        return
+                    seen.add(job.job_id)
+                    task = asyncio.create_task(run(job))
+                    jobs.add(task)
+                    task.add_done_callback(jobs.discard)
+            finally:
+                outbox.put_nowait(_EndOfInput())
+
+        reader = asyncio.create_task(read())
+        try:
+            input_open, finished = True, 0
+            while input_open or jobs or not outbox.empty():
+                item = await outbox.get()
+                if isinstance(item, _EndOfInput):
+                    input_open = False
+                elif isinstance(item, _InvalidJob):
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, item.problem)
+                else:
+                    finished += 1
+                    yield item
+        finally:
+            reader.cancel()
+            for task in list(jobs):
+                task.cancel()
+
+    async def run_job(self, job: image_pb2.ImageJob) -> image_pb2.ImageResult:
+        """Wait for a slot and generate, within the job's deadline; never raises for job failures."""
+        component = BY_NAME[job.WhichOneof("data") or ""]
+        timeout_s = job.timeout_ms / 1000 if job.timeout_ms else self._job_timeout_s
+        result = image_pb2.ImageResult(job_id=job.job_id, component=component.enum)
+        with tracer.start_as_current_span("image", end_on_exit=False) as span:
+            span.set_attribute("casecraft.component", component.name)
+            span.set_attribute("gen_ai.output.type", "image")
+            with span_capture().capture(span) as spans:
+                try:
+                    async with asyncio.timeout(timeout_s):
+                        with tracer.start_as_current_span("image.wait_for_slot"):
+                            await self._slots.acquire()
+                        try:
+                            with tracer.start_as_current_span("image.generate") as generate:
+                                generate.set_attribute("casecraft.provider", self._provider.name)
+                                image = await self._provider.generate(job)
+                                generate.set_attribute("gen_ai.request.model", image.model)
+                        finally:
+                            self._slots.release()
+                    result.status = image_pb2.IMAGE_STATUS_OK
+                    result.image = image.data
+                    result.media_type = image.media_type
+                    result.width, result.height = image.width, image.height
+                    result.sha256 = hashlib.sha256(image.data).hexdigest()
+                    result.provider = self._provider.name
+                    result.model = image.model
+                    result.attempts = 1
+                except TimeoutError:
+                    result.status = image_pb2.IMAGE_STATUS_TIMED_OUT
+                    result.error = f"{component.name}: timed out after {timeout_s:g} s"
+                except Exception as exc:
+                    log.warning(
+                        "image job failed", extra={"component": component.name}, exc_info=True
+                    )
+                    result.status = image_pb2.IMAGE_STATUS_FAILED
+                    result.error = f"{component.name}: {exc}"
+                if result.status != image_pb2.IMAGE_STATUS_OK:
+                    span.set_status(trace.StatusCode.ERROR, result.error)
+                span.end()
+                result.spans.extend(to_records(list(spans), SERVICE))
+        return result

@@ -1,0 +1,47 @@
+"""What makes an ImageJob acceptable; each problem names the field and the fix."""
+
+from __future__ import annotations
+
+from casecraft.limits import LOGO_MEDIA_TYPES, MAX_LOGO_BYTES
+from casecraft.v1 import image_pb2
+
+MAX_JOB_ID = 128
+MIN_SIDE, MAX_SIDE = 64, 4096
+MAX_TIMEOUT_MS = 600_000
+_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
+
+
+def job_problem(job: image_pb2.ImageJob, seen_ids: set[str]) -> str | None:
+    """Why this job cannot run, or None when it can."""
+    name = f"job {job.job_id!r}"
+    if not job.job_id or len(job.job_id) > MAX_JOB_ID:
+        return f"job_id: must be 1 to {MAX_JOB_ID} characters, unique within the call"
+    if job.job_id in seen_ids:
+        return f"{name}: job_id is used twice in this call; give each job its own id"
+    kind = job.WhichOneof("data")
+    if kind is None:
+        return f"{name}: data: set one of hero, metrics or timeline"
+    if kind == "metrics" and not job.metrics.metrics:
+        return f"{name}: metrics.metrics: empty; a metrics image needs at least one metric"
+    if kind == "timeline" and not job.timeline.phases:
+        return f"{name}: timeline.phases: empty; a timeline image needs at least one phase"
+    for side in ("width", "height"):
+        value = getattr(job.options, side)
+        if value and not MIN_SIDE <= value <= MAX_SIDE:
+            return f"{name}: options.{side}: {value} is outside {MIN_SIDE}..{MAX_SIDE}; use 0 for the default"
+    if job.timeout_ms > MAX_TIMEOUT_MS:
+        return f"{name}: timeout_ms: at most {MAX_TIMEOUT_MS}; use 0 for the service default"
+    if job.reference_image:
+        return _reference_problem(name, job)
+    return None
+
+
+def _reference_problem(name: str, job: image_pb2.ImageJob) -> str | None:
+    media_type = job.reference_media_type
+    if media_type not in LOGO_MEDIA_TYPES:
+        return f"{name}: reference_media_type: {media_type!r}; use one of {', '.join(LOGO_MEDIA_TYPES)}"
+    if len(job.reference_image) > MAX_LOGO_BYTES:
+        return f"{name}: reference_image: over {MAX_LOGO_BYTES:,} bytes; send a smaller logo"
+    if not job.reference_image.startswith(_MAGIC[media_type]):
+        return f"{name}: reference_image: the bytes are not a {media_type} image"
+    return None

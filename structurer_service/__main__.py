@@ -1,0 +1,3 @@
+from structurer_service.server import run
+
+run()

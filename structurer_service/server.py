@@ -1,0 +1,43 @@
+"""Start-up of the structuring service: settings, providers, servicer, serve until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from casecraft.grpc_server import RunningServer, serve_until_signalled, start_server
+from casecraft.jsonlog import configure_logging
+from casecraft.telemetry import configure_tracing
+from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
+from structurer_service.providers import StructurerProvider
+from structurer_service.providers.registry import build_chain
+from structurer_service.servicer import SERVICE, StructurerServicer
+from structurer_service.settings import StructurerSettings
+
+SERVICE_NAME = structurer_pb2.DESCRIPTOR.services_by_name["Structurer"].full_name
+
+
+async def start(
+    settings: StructurerSettings, provider: StructurerProvider | None = None
+) -> RunningServer:
+    """Start the service; ``provider`` replaces the configured chain (tests inject fakes here)."""
+    configure_tracing(SERVICE)
+    chosen = provider if provider is not None else build_chain(settings)[0]
+
+    def register(server: grpc.aio.Server) -> list[str]:
+        structurer_pb2_grpc.add_StructurerServicer_to_server(StructurerServicer(chosen), server)
+        return [SERVICE_NAME]
+
+    return await start_server(settings, register)
+
+
+async def main() -> None:
+    settings = StructurerSettings()
+    configure_logging(SERVICE, settings.log_level)
+    running = await start(settings)
+    await serve_until_signalled(running, SERVICE)
+
+
+def run() -> None:
+    asyncio.run(main())

@@ -1,0 +1,90 @@
+"""The Structurer RPC handlers: validate, run the provider, stream field groups, answer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import grpc
+from opentelemetry import trace
+
+from casecraft.errors import AllProvidersFailed, ProviderError
+from casecraft.limits import notes_problem
+from casecraft.telemetry import span_capture, to_records
+from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
+from structurer_service.field_groups import FieldGroupTracker
+from structurer_service.providers import Draft, StructurerProvider
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+SERVICE = "structurer_service"
+
+
+class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
+    def __init__(self, provider: StructurerProvider) -> None:
+        self._provider = provider
+
+    async def Structure(
+        self, request: structurer_pb2.StructureRequest, context: grpc.aio.ServicerContext
+    ) -> structurer_pb2.StructureResponse:
+        async for event in self._events(request, context):
+            if event.HasField("final"):
+                return event.final
+        await context.abort(grpc.StatusCode.INTERNAL, "the provider ended without a case study")
+        raise AssertionError("unreachable")
+
+    async def StructureStream(
+        self, request: structurer_pb2.StructureRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[structurer_pb2.StructureEvent]:
+        async for event in self._events(request, context):
+            yield event
+
+    async def _events(
+        self, request: structurer_pb2.StructureRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[structurer_pb2.StructureEvent]:
+        problem = notes_problem(request.notes)
+        if problem is not None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        with tracer.start_as_current_span("structure", end_on_exit=False) as span:
+            span.set_attribute("casecraft.notes.bytes", len(request.notes.encode("utf-8")))
+            span.set_attribute("casecraft.fast", request.options.fast)
+            with span_capture().capture(span) as spans:
+                tracker = FieldGroupTracker()
+                try:
+                    async for item in self._provider.structure(
+                        request.notes, fast=request.options.fast
+                    ):
+                        if isinstance(item, Draft):
+                            for ready in tracker.advance(item.fields):
+                                span.add_event(
+                                    "field_group_ready",
+                                    {
+                                        "casecraft.field_group": structurer_pb2.FieldGroup.Name(
+                                            ready.group
+                                        )
+                                    },
+                                )
+                                yield structurer_pb2.StructureEvent(field_group=ready)
+                            continue
+                        for ready in tracker.finish(item.case_study):
+                            yield structurer_pb2.StructureEvent(field_group=ready)
+                        span.set_attribute("gen_ai.provider.name", item.usage.provider)
+                        span.set_attribute("gen_ai.request.model", item.usage.model)
+                        span.end()
+                        yield structurer_pb2.StructureEvent(
+                            final=structurer_pb2.StructureResponse(
+                                case_study=item.case_study,
+                                usage=item.usage,
+                                warnings=item.warnings,
+                                spans=to_records(list(spans), SERVICE),
+                            )
+                        )
+                        return
+                except (AllProvidersFailed, ProviderError) as exc:
+                    span.record_exception(exc)
+                    span.set_status(trace.StatusCode.ERROR, str(exc))
+                    span.end()
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, f"structuring failed: {exc}")
+                finally:
+                    if span.is_recording():
+                        span.end()
