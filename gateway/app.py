@@ -9,11 +9,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 from google.protobuf import json_format
 from opentelemetry import trace
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -100,7 +102,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/readyz", readyz, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
         ],
-        exception_handlers={Problem: _problem, Exception: _unexpected},
+        exception_handlers={Problem: _problem, HTTPException: _http, Exception: _unexpected},
         lifespan=lifespan,
     )
 
@@ -177,6 +179,16 @@ async def _client_gone(request: Request) -> None:
 async def _problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
     return exc.response(request.url.path)
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = f"no route {request.method} {request.url.path}; see /openapi.json"
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        detail = f"{request.url.path} does not accept {request.method}; use {allowed}"
+    problem = Problem(exc.status_code, HTTPStatus(exc.status_code).phrase, detail)
+    return problem.response(request.url.path)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

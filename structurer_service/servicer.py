@@ -51,9 +51,8 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
             with span_capture().capture(span) as spans:
                 tracker = FieldGroupTracker()
                 try:
-                    async for item in self._provider.structure(
-                        request.notes, fast=request.options.fast
-                    ):
+                    items = self._provider.structure(request.notes, fast=request.options.fast)
+                    async for item in items:
                         if isinstance(item, Draft):
                             for ready in tracker.advance(item.fields):
                                 span.add_event(

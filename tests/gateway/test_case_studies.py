@@ -1,0 +1,131 @@
+"""POST /v1/case-studies through real gRPC servers: the answer, early fan-out, regeneration."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+
+from PIL import Image
+
+from casecraft.v1 import case_study_pb2, image_pb2
+from tests.conftest import stack
+from tests.support.providers import ACME, RecordingImages, ScriptedStructurer, png
+
+
+async def test_answer_holds_the_case_study_its_images_and_timings() -> None:
+    images = RecordingImages()
+    async with stack(ScriptedStructurer(), images) as client:
+        response = await client.post("/v1/case-studies", json={"notes": "notes"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["case_study"]["client_name"] == "Acme Freight"
+    assert body["case_study"]["metrics"][0]["before_value"] == 94
+    assert [i["component"] for i in body["images"]] == ["hero", "metrics", "timeline"]
+    for image in body["images"]:
+        assert image["status"] == "ok"
+        header, payload = image["data_url"].split(",", 1)
+        assert header == "data:image/png;base64"
+        assert Image.open(io.BytesIO(base64.b64decode(payload))).size == (32, 16)
+    assert body["usage"]["provider"] == "scripted"
+    timings = body["timings"]
+    names = {step["name"] for step in timings["steps"]}
+    assert {"case_study", "structure", "structure_stream", "image hero", "image metrics"} <= names
+    assert {s["service"] for s in timings["steps"]} == {
+        "gateway",
+        "structurer_service",
+        "image_service",
+    }
+    assert all(0 <= s["share"] <= 1.01 for s in timings["steps"])
+    case_study_step = next(s for s in timings["steps"] if s["name"] == "case_study")
+    assert abs(case_study_step["duration_ms"] - timings["total_ms"]) < 1.0
+
+
+async def test_each_image_starts_as_soon_as_its_fields_are_ready() -> None:
+    structurer = ScriptedStructurer(hold_after=1)  # pause after the headline group is complete
+    images = RecordingImages()
+    async with stack(structurer, images) as client:
+        request = asyncio.create_task(client.post("/v1/case-studies", json={"notes": "n"}))
+        first = await images.started.get()
+        assert first.WhichOneof("data") == "hero"
+        assert structurer.held.is_set() and not structurer.finished
+        structurer.release.set()
+        response = await request
+    assert response.status_code == 200
+    assert [j.WhichOneof("data") for j in images.jobs] == ["hero", "metrics", "timeline"]
+
+
+async def test_gather_mode_starts_images_only_after_structuring() -> None:
+    structurer = ScriptedStructurer(hold_after=1)
+    images = RecordingImages()
+    async with stack(structurer, images, early_fanout=False) as client:
+        request = asyncio.create_task(client.post("/v1/case-studies", json={"notes": "n"}))
+        await structurer.held.wait()
+        assert images.started.empty()
+        structurer.release.set()
+        response = await request
+    assert response.status_code == 200
+    assert len(images.jobs) == 3 and structurer.finished
+
+
+async def test_an_image_started_from_fields_that_changed_is_regenerated() -> None:
+    final = case_study_pb2.CaseStudy()
+    final.CopyFrom(ACME)
+    final.title = "How Acme Freight cut dispatch time by two thirds"
+    images = RecordingImages()
+    async with stack(ScriptedStructurer(final=final), images) as client:
+        response = await client.post("/v1/case-studies", json={"notes": "n"})
+    assert response.status_code == 200
+    heroes = [j for j in images.jobs if j.WhichOneof("data") == "hero"]
+    assert [h.hero.title for h in heroes] == [ACME.title, final.title]
+    assert [h.job_id for h in heroes] == ["hero", "hero#2"]
+    assert response.json()["case_study"]["title"] == final.title
+    assert sum(1 for i in response.json()["images"] if i["component"] == "hero") == 1
+
+
+async def test_components_and_logo_are_honoured() -> None:
+    images = RecordingImages()
+    logo = png(8, 8, (255, 0, 255))
+    body = {
+        "notes": "n",
+        "components": ["hero"],
+        "logo": "data:image/png;base64," + base64.b64encode(logo).decode(),
+        "options": {"fast": True},
+    }
+    async with stack(ScriptedStructurer(), images) as client:
+        response = await client.post("/v1/case-studies", json=body)
+    assert response.status_code == 200
+    assert [i["component"] for i in response.json()["images"]] == ["hero"]
+    (job,) = images.jobs
+    assert job.reference_image == logo and job.reference_media_type == "image/png"
+    assert job.options.fast
+
+
+async def test_notes_without_metrics_or_phases_skip_those_images_and_say_why() -> None:
+    sparse = case_study_pb2.CaseStudy(client_name="Quiet Co", title="A quiet engagement")
+    images = RecordingImages()
+    async with stack(ScriptedStructurer(sparse), images) as client:
+        response = await client.post("/v1/case-studies", json={"notes": "n"})
+    assert response.status_code == 200
+    body = response.json()
+    assert [i["component"] for i in body["images"]] == ["hero"]
+    reasons = {s["component"]: s["reason"] for s in body["skipped"]}
+    assert set(reasons) == {"metrics", "timeline"}
+    assert "metrics" in reasons["metrics"] and "phases" in reasons["timeline"]
+    assert [j.WhichOneof("data") for j in images.jobs] == ["hero"]
+
+
+async def test_a_failed_image_is_reported_while_the_others_succeed() -> None:
+    class HeroFails(RecordingImages):
+        async def generate(self, job: image_pb2.ImageJob):  # type: ignore[no-untyped-def]
+            if job.WhichOneof("data") == "hero":
+                raise RuntimeError("hero provider is down")
+            return await super().generate(job)
+
+    async with stack(ScriptedStructurer(), HeroFails()) as client:
+        response = await client.post("/v1/case-studies", json={"notes": "n"})
+    assert response.status_code == 200
+    by_component = {i["component"]: i for i in response.json()["images"]}
+    assert by_component["hero"]["status"] == "failed"
+    assert "hero provider is down" in by_component["hero"]["error"]
+    assert by_component["metrics"]["status"] == "ok" and by_component["timeline"]["status"] == "ok"
