@@ -1,0 +1,45 @@
+"""Renders the case study's visuals from typed data with Pillow: no network, no model."""
+
+from __future__ import annotations
+
+from image_service.render.hero import decode_logo, render_hero
+from image_service.render.metrics import render_metrics
+from image_service.render.theme import MAX_SIDE, MIN_SIDE
+from image_service.render.timeline import render_timeline
+
+DEFAULT_SIZE = (1600, 900)
+
+__all__ = [
+    "DEFAULT_SIZE",
+    "MAX_SIDE",
+    "MIN_SIDE",
+    "decode_logo",
+    "render_hero",
+    "render_metrics",
+    "render_size",
+    "render_timeline",
+]
+
+
+def render_size(
+    width: int, height: int, *, fast: bool, default: tuple[int, int] = DEFAULT_SIZE
+) -> tuple[int, int]:
+    """The pixel size to draw: explicit width/height win, else the default (halved when fast).
+
+    One side alone keeps the default's aspect ratio. Raises ValueError outside MIN_SIDE..MAX_SIDE.
+    """
+    base_w, base_h = default
+    if fast:
+        base_w, base_h = base_w // 2, base_h // 2
+    if width and height:
+        size = (width, height)
+    elif width:
+        size = (width, round(width * base_h / base_w))
+    elif height:
+        size = (round(height * base_w / base_h), height)
+    else:
+        size = (base_w, base_h)
+    for name, value in zip(("width", "height"), size, strict=True):
+        if not MIN_SIDE <= value <= MAX_SIDE:
+            raise ValueError(f"image {name} must be {MIN_SIDE}..{MAX_SIDE} pixels, got {value}")
+    return size
