@@ -65,7 +65,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             early_fanout=settings.early_fanout,
             structure_timeout_s=settings.structure_timeout_s,
             images_timeout_s=settings.images_timeout_s,
-            image_job_timeout_s=settings.image_job_timeout_s,
+            per_image_timeout_s=settings.per_image_timeout_s,
         )
         work = asyncio.create_task(_produce(request.app.state.backends, plan))
         disconnected = asyncio.create_task(_client_gone(request))

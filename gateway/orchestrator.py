@@ -34,7 +34,7 @@ class Plan:
     early_fanout: bool = True
     structure_timeout_s: float = 300.0
     images_timeout_s: float = 300.0
-    image_job_timeout_s: float = 0.0
+    per_image_timeout_s: float = 0.0
 
 
 @dataclass
@@ -95,7 +95,7 @@ class _ImageStream:
         job = image_pb2.ImageJob(
             job_id=job_id,
             options=image_pb2.ImageOptions(fast=self._plan.fast),
-            timeout_ms=int(self._plan.image_job_timeout_s * 1000),
+            timeout_ms=int(self._plan.per_image_timeout_s * 1000),
         )
         getattr(job, component.name).CopyFrom(data)
         if component.name == "hero" and self._plan.logo:

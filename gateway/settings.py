@@ -20,7 +20,7 @@ class GatewaySettings(BaseSettings):
     structure_timeout_s: float = Field(default=300.0, gt=0)
     images_timeout_s: float = Field(default=300.0, gt=0)
     # Per-image deadline sent with each job; 0 lets the image service apply its own default.
-    image_job_timeout_s: float = Field(default=0.0, ge=0)
+    per_image_timeout_s: float = Field(default=0.0, ge=0)
     # Start each image as soon as its fields are ready (false: after the whole case study).
     early_fanout: bool = True
     max_message_bytes: int = 32 * MiB
