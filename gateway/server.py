@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
 
 import uvicorn
@@ -43,7 +44,12 @@ async def main() -> None:
         "serving",
         extra={"event": "serving", "port": sock.getsockname()[1], "service_name": SERVICE},
     )
-    await build_server(settings).serve(sockets=[sock])
+    server = build_server(settings)
+    # uvicorn drains on SIGTERM, then re-raises the signal to the handler it found: make that
+    # handler its own, so a drained gateway exits 0 instead of dying by the signal (143).
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, server.handle_exit)
+    await server.serve(sockets=[sock])
 
 
 def run() -> None:
