@@ -1,0 +1,1 @@
+"""Loopback fakes that speak the providers' real wire formats, for the tests and bench/."""
