@@ -1,0 +1,231 @@
+"""Notes as a document: headed sections, tables, and prose units (paragraphs and list items)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MAX_NOTES_CHARS = 400_000
+_WRAP_WIDTH = 60  # a line shorter than this ends its paragraph: notes break lines on purpose
+
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(words))
+    for kind, words in (
+        (
+            "other",
+            r"open items|next steps|follow[- ]?ups?|action items|to-?dos?|appendix|attendees",
+        ),
+        (
+            "phases",
+            r"timeline|phases?\b|implementation|plan\b|roll-?out|roadmap|steps\b|schedule"
+            r"|milestones|how we did it|work ?plan",
+        ),
+        (
+            "solution",
+            r"solution|approach|what we did|what we built|what we changed|intervention|our work"
+            r"|recommendation|the fix",
+        ),
+        ("challenge", r"challenge|problem|situation|background|context|pain|starting point|issue"),
+        ("results", r"results?\b|outcomes?|impact|what changed|wins\b|how it went|benefits"),
+        ("metrics", r"numbers|metrics|kpis?\b|measures"),
+        ("quote", r"quotes?\b|testimonial|feedback|in their words|what they said"),
+    )
+)
+_MD_HEADING = re.compile(r"#{1,6}\s{1,4}(?P<t>.{1,200})")
+_BOLD_HEADING = re.compile(
+    r"(?:\*\*|__)(?P<t>[^*_\n]{1,60}?)\s?:?\s?(?:\*\*|__)\s?:?(?:\s{1,3}(?P<rest>.+))?"
+)
+_COLON_HEADING = re.compile(r"(?P<t>[A-Za-z][A-Za-z &/'-]{0,40}?)\s?:(?:\s{1,3}(?P<rest>.+))?")
+_PHASE_LIKE = re.compile(r"(?:phase|stage|step|weeks?|months?|sprints?|days?)\s?\d", re.I)
+_ITEM = re.compile(r"\s{0,8}(?:[-*•+]|\d{1,2}[.)])\s{1,4}(?=\S)")
+_MARKUP = re.compile(r"\*\*|__|`")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s{1,8}(?=[\"“(A-Za-z0-9])")
+_ABBREVIATIONS = re.compile(
+    r"(?:\b(?:Dr|Mr|Mrs|Ms|St|Inc|Co|Corp|Ltd|vs|approx|e\.g|i\.e|etc|Jr|Sr|No)|\b[A-Z])\.$"
+)
+
+
+def kind_of(title: str) -> str | None:
+    """What a section heading announces: "challenge", "solution", "results", "phases", ..."""
+    low = title.lower()
+    for kind, pattern in _KINDS:
+        if pattern.search(low):
+            return kind
+    return None
+
+
+def _names_only_a_kind(title: str) -> bool:
+    low = re.sub(r"^(?:the|our|key|main)\s", "", title.lower().strip())
+    return any(pattern.fullmatch(low) for _, pattern in _KINDS)
+
+
+@dataclass
+class Section:
+    kind: str | None
+    title: str
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A paragraph or a list item, joined onto one line, without its list marker."""
+
+    text: str
+    is_item: bool
+    section: int
+    indented: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    text: str
+    lines: tuple[str, ...]
+    sections: tuple[Section, ...]
+    units: tuple[Unit, ...]
+    tables: tuple[tuple[str, ...], ...]
+
+
+def parse_notes(notes: str) -> Document:
+    """Split notes into sections, tables and prose units. Linear in the length of the notes."""
+    text = notes[:MAX_NOTES_CHARS].replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u00a0", " ").replace("\u200b", "").replace("\t", "    ")
+    lines = tuple(line.rstrip() for line in text.split("\n"))
+    sections = _sections(lines)
+    units: list[Unit] = []
+    tables: list[tuple[str, ...]] = []
+    for index, section in enumerate(sections):
+        table: list[str] = []
+        for line in [*section.lines, ""]:
+            if line.lstrip().startswith("|"):
+                table.append(line.strip())
+                continue
+            if table:
+                tables.append(tuple(table))
+                table = []
+        units.extend(_units(section.lines, index))
+    return Document(text, lines, tuple(sections), tuple(units), tuple(tables))
+
+
+def heading_of(line: str) -> tuple[str, str | None, str] | None:
+    """(title, kind, inline text) when ``line`` is a section heading, else None."""
+    stripped = line.strip()
+    if not stripped or len(stripped) > 200:
+        return None
+    if match := _MD_HEADING.fullmatch(stripped):
+        title = clean_markup(match["t"]).strip(" :")
+        return title, kind_of(title), ""
+    for pattern in (_BOLD_HEADING, _COLON_HEADING):
+        if match := pattern.fullmatch(stripped):
+            title = match["t"].strip()
+            rest = (match["rest"] or "").strip()
+            kind = kind_of(title)
+            if len(title.split()) > 6 or (rest and not _names_only_a_kind(title)):
+                return None  # "Client: Acme" or "Quote turnaround: 3 days" are not headings
+            return title, kind, rest
+    words = stripped.split()
+    if (
+        len(words) <= 5
+        and line[:1] not in " -*•+>|"
+        and not stripped.endswith((".", ","))
+        and not _PHASE_LIKE.match(stripped)
+    ):
+        low = stripped.lower()
+        for kind, pattern in _KINDS:
+            if pattern.match(low):
+                return stripped, kind, ""
+    return None
+
+
+def _sections(lines: tuple[str, ...]) -> list[Section]:
+    sections = [Section(None, "")]
+    inline_open = False
+    for line in lines:
+        if not line.strip():
+            if inline_open:
+                sections.append(Section(None, ""))
+                inline_open = False
+            else:
+                sections[-1].lines.append("")
+            continue
+        heading = heading_of(line)
+        if heading is None:
+            sections[-1].lines.append(line)
+            continue
+        title, kind, rest = heading
+        sections.append(Section(kind, title, [rest] if rest else []))
+        inline_open = bool(rest)
+    return sections
+
+
+def _units(lines: list[str], section: int) -> list[Unit]:
+    units: list[Unit] = []
+    parts: list[str] = []
+    is_item = False
+    indented = False
+    previous = ""
+
+    def flush() -> None:
+        if parts:
+            joined = clean_markup(" ".join(parts)).strip()
+            if joined:
+                units.append(Unit(joined, is_item, section, indented))
+            parts.clear()
+
+    for line in lines:
+        stripped = line.strip()
+        if not stripped or stripped.startswith("|"):
+            flush()
+            continue
+        stripped = stripped.lstrip("> ").strip()
+        if match := _ITEM.match(line.lstrip("> ")):
+            flush()
+            is_item = True
+            indented = line.startswith(" ")
+            parts.append(line.lstrip("> ")[match.end() :].strip())
+            previous = parts[-1]
+            continue
+        if parts and (
+            (is_item and not line.startswith(" "))
+            or len(previous) < _WRAP_WIDTH
+            or previous.endswith(":")
+            or _PHASE_LIKE.match(stripped)
+        ):
+            flush()
+            is_item = False
+        if not parts:
+            is_item = indented = False
+        parts.append(stripped)
+        previous = stripped
+    flush()
+    return units
+
+
+def clean_markup(text: str) -> str:
+    """Text without markdown emphasis and with single spaces."""
+    return " ".join(_MARKUP.sub("", text).split())
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of one paragraph; abbreviations such as "Dr." do not end a sentence."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        candidate = text[start : match.start()]
+        if _ABBREVIATIONS.search(candidate[-8:]):
+            continue
+        pieces.append(candidate.strip())
+        start = match.end()
+    pieces.append(text[start:].strip())
+    return [piece for piece in pieces if piece]
+
+
+def trim(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a sentence end when one is near."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    if end >= limit // 2:
+        return cut[: end + 1]
+    return cut[: cut.rfind(" ")].rstrip(",;:-—– ") + "…"

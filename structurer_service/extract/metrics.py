@@ -1,0 +1,289 @@
+"""Before/after metrics: "94 min -> 31 min", "from 18% to 7%", and Before/After tables."""
+
+from __future__ import annotations
+
+import re
+
+from casecraft.v1.case_study_pb2 import Metric
+
+from .document import Document, clean_markup
+from .numbers import QUANTITY, Quantity, change_percent, format_number, quantity_pattern, reconcile
+
+_ARROW = re.compile(
+    quantity_pattern("b") + r"\s{0,3}(?:->|-->|=>|→|⟶|➜|➔|—>|–>)\s{0,3}" + quantity_pattern("a"),
+    re.IGNORECASE,
+)
+_FROM_TO = re.compile(
+    r"\bfrom\s{1,3}" + quantity_pattern("b") + r"\s{1,3}to\s{1,3}" + quantity_pattern("a"),
+    re.IGNORECASE,
+)
+_STATED = re.compile(
+    r"\s{0,2}[(\[,;:—–-]{0,2}\s{0,2}(?:(?:a|an)\s)?"
+    r"(?P<imp>[+\-−–]?\s?\d{1,5}(?:\.\d{1,2})?\s?(?:%|x|×|pts?\b|pp\b|percentage points?\b)"
+    r"(?:\s(?:faster|slower|lower|higher|fewer|more|less|reduction|increase|improvement"
+    r"|decrease|drop|better|gain|lift|up|down|cut))?)",
+    re.IGNORECASE,
+)
+_WINDOW = 160
+_VERBS = frozenset(
+    """reduced cut dropped fell decreased lowered shrank shortened slashed rose grew increased
+    improved climbed jumped raised boosted lifted went moved brought took got halved doubled
+    tripled sped""".split()
+)
+_LOWER_VERBS = frozenset(
+    "reduced cut dropped fell decreased lowered shrank shortened slashed halved".split()
+)
+_LEADING_FILLERS = frozenset(
+    "and but so also then while meanwhile overall plus with the our their its a an his her we".split()
+)
+_TRAILING_FILLERS = frozenset("was were has have had is are been down up from by".split())
+_HIGHER_FIRST = re.compile(
+    r"on[- ]time|uptime|first[- ]pass|first[- ]contact resolution|fill rate|savings|saved"
+    r"|same day|retention"
+)
+_LOWER = re.compile(
+    r"\b(?:time|times|duration|latency|lead time|turnaround|cycle|cost|costs|spend|expense"
+    r"|errors?|defects?|churn|downtime|delays?|wait|waiting|backlog|abandon\w*|complaints?"
+    r"|incidents?|escalations?|turnover|attrition|readmissions?|length of stay|no-shows?|fraud"
+    r"|loss(?:es)?|scrap|rework|waste|idle|missed|overtime|chargebacks?|charges?|fees?"
+    r"|write-offs?|empty|manual|exceptions?|rejects?|bounce|stockouts?|injur\w*|tickets?|calls?"
+    r"|changeovers?|mttr|aht|dso|cac|queue|boarding)\b"
+)
+_HIGHER = re.compile(
+    r"\b(?:revenue|sales|conversion|satisfaction|nps|csat|availability|throughput|adoption"
+    r"|accuracy|yield|oee|utili[sz]ation|margin|profit|compliance|capacity|productivity"
+    r"|engagement|output|orders|originations?|approvals?|completion|completed|win rate|score"
+    r"|loads|volume|growth|aov|ltv|bookings|coverage|settled|handled|resolution|discharges?)\b"
+)
+
+
+def extract_metrics(doc: Document) -> tuple[list[Metric], list[str]]:
+    """Every before/after pair in the notes, in order of appearance, without duplicates."""
+    metrics: list[Metric] = []
+    warnings: list[str] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(metric: Metric | None, problem: str | None) -> None:
+        if problem:
+            warnings.append(problem)
+        if metric is None:
+            return
+        key = (metric.before.lower(), metric.after.lower())
+        if key not in seen:
+            seen.add(key)
+            metrics.append(metric)
+
+    for unit in doc.units:
+        matches = sorted(
+            [*_ARROW.finditer(unit.text), *_FROM_TO.finditer(unit.text)], key=lambda m: m.start()
+        )
+        consumed = 0
+        for match in matches:
+            if match.start() < consumed:
+                continue
+            metric, problem, consumed = _from_prose(unit.text, match, consumed)
+            add(metric, problem)
+    for table in doc.tables:
+        for label, before, after, stated, header_unit in _table_rows(table):
+            add(*build_metric(label, before, after, stated, header_unit=header_unit))
+    return metrics, warnings
+
+
+def _from_prose(
+    text: str, match: re.Match[str], consumed: int
+) -> tuple[Metric | None, str | None, int]:
+    """The metric at ``match``; the label is looked for between ``consumed`` and the numbers."""
+    left = text[max(consumed, match.start() - _WINDOW) : match.start()]
+    label, verb = clean_label(left)
+    if not label:
+        right = text[match.end() : match.end() + 80]
+        label, verb = clean_label(re.split(r"[.;,(]", right, maxsplit=1)[0])
+    stated = _STATED.match(text, match.end())
+    end = stated.end() if stated else match.end()
+    before = Quantity.from_match(match, "b")
+    after = Quantity.from_match(match, "a")
+    if not before.unit and after.kind in ("", "other") and _looks_like_years(before, after):
+        return None, None, end
+    metric, problem = _metric(label, before, after, stated["imp"].strip() if stated else "", verb)
+    return metric, problem, end
+
+
+def build_metric(
+    label: str, before: str, after: str, stated: str = "", *, header_unit: str = ""
+) -> tuple[Metric | None, str | None]:
+    """A Metric from a label and the before/after texts as written (e.g. a table row)."""
+    before_match, after_match = QUANTITY.search(before), QUANTITY.search(after)
+    label = _tidy_label(label)
+    if before_match is None or after_match is None:
+        metric = Metric(label=label, before=before.strip(), after=after.strip(), improvement=stated)
+        return metric, f"metric {label!r}: could not parse numbers from {before!r} / {after!r}"
+    bq = Quantity.from_match(before_match)
+    aq = Quantity.from_match(after_match)
+    if header_unit and not bq.unit and not aq.unit:
+        unit_q = QUANTITY.search("1 " + header_unit)
+        if unit_q is not None:
+            hq = Quantity.from_match(unit_q)
+            bq = Quantity(before.strip(), bq.value, hq.unit, hq.kind, hq.seconds)
+            aq = Quantity(after.strip(), aq.value, hq.unit, hq.kind, hq.seconds)
+    bq = Quantity(before.strip(), bq.value, bq.unit, bq.kind, bq.seconds)
+    aq = Quantity(after.strip(), aq.value, aq.unit, aq.kind, aq.seconds)
+    return _metric(label, bq, aq, stated.strip(), "")
+
+
+def _metric(
+    label: str, before: Quantity, after: Quantity, stated: str, verb: str
+) -> tuple[Metric | None, str | None]:
+    if not label:
+        return None, f"found {before.text} -> {after.text} but no label for it; skipped"
+    metric = Metric(label=label, before=before.text, after=after.text)
+    reconciled = reconcile(before, after)
+    if reconciled is None:
+        metric.lower_is_better = lower_is_better(label, "", verb, before.value, after.value)
+        metric.improvement = stated
+        return metric, f"metric {label!r}: units differ ({before.unit} vs {after.unit})"
+    before_value, after_value, unit, kind = reconciled
+    metric.before_value = round(before_value, 6)
+    metric.after_value = round(after_value, 6)
+    metric.unit = unit
+    change = change_percent(before_value, after_value)
+    if change is not None:
+        metric.change_percent = change
+    metric.lower_is_better = lower_is_better(label, kind, verb, before_value, after_value)
+    metric.improvement = stated or describe_change(metric, kind)
+    return metric, None
+
+
+def clean_label(window: str) -> tuple[str, str]:
+    """The metric name at the end of ``window`` and the verb that introduced the numbers."""
+    clause = _last_clause(clean_markup(window))
+    clause = clause.strip().rstrip(":=|—–-").strip()
+    if ":" in clause:
+        head, _, tail = clause.rpartition(":")
+        clause = tail.strip() or head.strip()
+    clause = re.sub(r"^(?:[-*•+>#]|\d{1,2}[.)])\s{0,4}", "", clause)
+    words = clause.split()
+    verb = ""
+    for index in range(len(words) - 1, -1, -1):
+        if words[index].lower() in _VERBS:
+            verb = words[index].lower()
+            after_verb = words[index + 1 :]
+            words = after_verb if after_verb else words[:index]
+            break
+    while words and words[-1].lower() in _TRAILING_FILLERS:
+        words.pop()
+    while words and words[0].lower() in _LEADING_FILLERS:
+        words.pop(0)
+    return _tidy_label(" ".join(words[-8:]).strip(" ,;:—–-")), verb
+
+
+def _tidy_label(label: str) -> str:
+    words = clean_markup(label).strip(" :").split()
+    if words and words[0].lower().rstrip(".") == "avg":
+        words[0] = "Average"
+    label = " ".join(words)
+    return label[:1].upper() + label[1:]
+
+
+def _last_clause(text: str) -> str:
+    depth = 0
+    cut = 0
+    for index, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        elif depth == 0 and (
+            char in ";!?" or (char in ".," and (index + 1 == len(text) or text[index + 1] == " "))
+        ):
+            cut = index + 1
+    return text[cut:]
+
+
+def _looks_like_years(before: Quantity, after: Quantity) -> bool:
+    return all(q.value.is_integer() and 1900 <= q.value <= 2100 for q in (before, after))
+
+
+def lower_is_better(label: str, kind: str, verb: str, before: float, after: float) -> bool:
+    """Whether a smaller number is the better outcome, judged from the label, unit and verb."""
+    low = label.lower()
+    if _HIGHER_FIRST.search(low):
+        return False
+    if _LOWER.search(low):
+        return True
+    if _HIGHER.search(low):
+        return False
+    if kind == "time":
+        return True
+    if verb:
+        return verb in _LOWER_VERBS
+    return after < before
+
+
+def describe_change(metric: Metric, kind: str) -> str:
+    """How a person would state the change: "67% faster", "18% higher", "+15 pts", "2.8x"."""
+    if metric.unit == "%" and metric.HasField("before_value"):
+        points = metric.after_value - metric.before_value
+        sign = "+" if points > 0 else "-" if points < 0 else "±"
+        return f"{sign}{format_number(abs(points))} pts"
+    if not metric.HasField("change_percent"):
+        return ""
+    change = metric.change_percent
+    if change >= 100 and metric.before_value > 0:
+        return f"{format_number(metric.after_value / metric.before_value)}x higher"
+    if change < 0:
+        word = "faster" if kind == "time" and metric.lower_is_better else "lower"
+    elif change > 0:
+        word = "slower" if kind == "time" and metric.lower_is_better else "higher"
+    else:
+        return "no change"
+    return f"{format_number(abs(change))}% {word}"
+
+
+_BEFORE_COL = re.compile(r"\b(?:before|baseline|pre|old|was|previous|prior|start|then)\b")
+_AFTER_COL = re.compile(r"\b(?:after|now|post|current|new|result|today|end)\b")
+_CHANGE_COL = re.compile(r"\b(?:change|improvement|delta|impact|diff\w*|gain|δ|lift|reduction)\b")
+_HEADER_UNIT = re.compile(r"\(([^)]{1,20})\)")
+
+
+def _table_rows(table: tuple[str, ...]) -> list[tuple[str, str, str, str, str]]:
+    rows = [_cells(line) for line in table]
+    rows = [row for row in rows if not all(re.fullmatch(r":?-{2,}:?", c) for c in row if c)]
+    if len(rows) < 2:
+        return []
+    header = [cell.lower() for cell in rows[0]]
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        for name, pattern in (
+            ("change", _CHANGE_COL),
+            ("before", _BEFORE_COL),
+            ("after", _AFTER_COL),
+        ):
+            if name not in columns and pattern.search(cell):
+                columns[name] = index
+                break
+    if "before" not in columns or "after" not in columns:
+        return []
+    label_col = next((i for i in range(len(header)) if i not in columns.values()), None)
+    unit_match = _HEADER_UNIT.search(rows[0][columns["before"]])
+    header_unit = unit_match.group(1) if unit_match else ""
+    found = []
+    for row in rows[1:]:
+        label = _cell(row, label_col)
+        found.append(
+            (
+                label,
+                _cell(row, columns["before"]),
+                _cell(row, columns["after"]),
+                _cell(row, columns.get("change")),
+                header_unit,
+            )
+        )
+    return found
+
+
+def _cell(row: list[str], index: int | None) -> str:
+    return row[index] if index is not None and index < len(row) else ""
+
+
+def _cells(line: str) -> list[str]:
+    return [clean_markup(cell).strip() for cell in line.strip().strip("|").split("|")]

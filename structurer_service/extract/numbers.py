@@ -1,0 +1,146 @@
+"""Quantities as notes write them ("94 min", "$1.2M", "18%", "2,400 orders/day") and their units."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Words that follow a number without being its unit ("from 40 to 12 last quarter").
+_NOT_UNITS = frozenset(
+    """a an and or to from in on at by for of with within across after before over under than the
+    this that these those last next first while when which who is was were are be been as so but
+    during since each every total overall only just then now vs versus compared between through
+    into onto because due thanks via about around roughly approximately nearly almost also still
+    yet it its their our we they he she you i if per down up out faster slower lower higher fewer
+    more less reduction increase improvement decrease drop gain lift better worse without despite
+    until unless""".split()
+)
+_NOT_UNITS_ALT = "|".join(sorted(_NOT_UNITS, key=len, reverse=True))
+
+
+def quantity_pattern(prefix: str = "") -> str:
+    """A bounded regex for one quantity; group names carry ``prefix`` so two can share a pattern."""
+    p = prefix
+    return (
+        rf"(?<![\w.])(?P<{p}cur>[$€£])?"
+        rf"(?P<{p}num>\d{{1,3}}(?:,\d{{3}}){{1,5}}(?:\.\d{{1,6}})?|\d{{1,15}}(?:\.\d{{1,6}})?)"
+        rf"(?:(?P<{p}mult>bn|[kmb])(?![a-z])|\s?(?P<{p}multw>thousand|million|billion)\b)?"
+        rf"(?:\s?(?P<{p}unit>%|/[a-z]{{1,12}}|per\s[a-z]{{1,15}}\b"
+        rf"|(?!(?:{_NOT_UNITS_ALT})\b)(?:(?:business|working|calendar)\s)?"
+        rf"[a-z][a-z-]{{0,24}}(?:/[a-z]{{1,12}})?))?"
+    )
+
+
+QUANTITY = re.compile(quantity_pattern(), re.IGNORECASE)
+
+_TIME_UNITS: dict[str, tuple[str, float]] = {}
+for _name, _seconds, _spellings in (
+    ("ms", 0.001, "ms msec msecs millisecond milliseconds"),
+    ("sec", 1.0, "s sec secs second seconds"),
+    ("min", 60.0, "m min mins minute minutes"),
+    ("hours", 3600.0, "h hr hrs hour hours"),
+    ("days", 86400.0, "d day days"),
+    ("weeks", 604800.0, "wk wks week weeks"),
+    ("months", 2629800.0, "mo mos month months"),
+    ("years", 31557600.0, "yr yrs year years"),
+):
+    for _spelling in _spellings.split():
+        _TIME_UNITS[_spelling] = (_name, _seconds)
+
+_MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9}
+_MULTIPLIERS["billion"] = 1e9
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One parsed quantity: the text as written, its value, and its unit."""
+
+    text: str
+    value: float
+    unit: str = ""
+    kind: str = ""  # "time", "money", "percent", "other" or "" when unitless
+    seconds: float = 0.0  # seconds per unit, for time units
+
+    @classmethod
+    def from_match(cls, match: re.Match[str], prefix: str = "") -> Quantity:
+        group = match.groupdict()
+        names = [f"{prefix}{name}" for name in ("cur", "num", "mult", "multw", "unit")]
+        spans = [match.span(name) for name in names if match.start(name) >= 0]
+        text = match.string[spans[0][0] : max(end for _, end in spans)].strip().rstrip("-")
+        value = float(group[f"{prefix}num"].replace(",", ""))
+        currency = group[f"{prefix}cur"]
+        mult = group[f"{prefix}mult"] or group[f"{prefix}multw"] or ""
+        raw_unit = (group[f"{prefix}unit"] or "").rstrip("-")
+        if mult == "m" and not currency and not raw_unit:
+            raw_unit, mult = "min", ""  # "15m" without a currency is minutes
+        value *= _MULTIPLIERS.get(mult.lower(), 1.0)
+        if currency:
+            suffix = _per_suffix(raw_unit)
+            return cls(text, value, currency + suffix, "money")
+        return cls(text, value, *_classify_unit(raw_unit))
+
+
+def _per_suffix(raw_unit: str) -> str:
+    low = raw_unit.lower()
+    if low.startswith("/"):
+        return low
+    if low.startswith("per "):
+        return "/" + low[4:]
+    return ""
+
+
+def _classify_unit(raw_unit: str) -> tuple[str, str, float]:
+    low = raw_unit.lower()
+    if not low:
+        return "", "", 0.0
+    if low in ("%", "percent"):
+        return "%", "percent", 0.0
+    if low in ("pts", "pt", "pp", "points"):
+        return "pts", "other", 0.0
+    if low.startswith("per "):
+        return "/" + low[4:], "other", 0.0
+    bare = low.split()[-1]
+    if bare in _TIME_UNITS:
+        name, seconds = _TIME_UNITS[bare]
+        return name, "time", seconds
+    return raw_unit, "other", 0.0
+
+
+def parse_quantity(text: str) -> Quantity | None:
+    """The first quantity in ``text``, or None."""
+    match = QUANTITY.search(text)
+    return Quantity.from_match(match) if match else None
+
+
+def _same_unit(a: str, b: str) -> bool:
+    return a.lower().rstrip("s") == b.lower().rstrip("s")
+
+
+def reconcile(before: Quantity, after: Quantity) -> tuple[float, float, str, str] | None:
+    """Express both quantities in one unit: (before, after, unit, kind), or None if incomparable.
+
+    Time units convert to the smaller of the two ("5 days" -> "6 hours" becomes 120 -> 6 hours);
+    a side written without a unit borrows the other side's ("2,400 -> 3,100 orders/day").
+    """
+    if before.kind == "time" and after.kind == "time" and before.unit != after.unit:
+        unit = before if before.seconds < after.seconds else after
+        scale_b, scale_a = before.seconds / unit.seconds, after.seconds / unit.seconds
+        return before.value * scale_b, after.value * scale_a, unit.unit, "time"
+    if not before.unit or not after.unit or _same_unit(before.unit, after.unit):
+        source = after if after.unit else before
+        return before.value, after.value, source.unit, source.kind
+    return None
+
+
+def change_percent(before: float, after: float) -> float | None:
+    """Signed relative change in percent, or None when ``before`` is zero."""
+    if before == 0:
+        return None
+    return round((after - before) / before * 100.0, 2)
+
+
+def format_number(value: float) -> str:
+    """A short human form: 67 -> "67", 2.8 -> "2.8", 0.25 -> "0.25"."""
+    if abs(value) >= 10 or float(value).is_integer():
+        return f"{value:.0f}"
+    return f"{value:.2g}" if abs(value) < 1 else f"{value:.1f}".rstrip("0").rstrip(".")

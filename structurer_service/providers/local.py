@@ -1,0 +1,69 @@
+"""The embedded default structurer: reads the notes themselves, with no network and no LLM."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+
+from casecraft.components import GROUP_FIELDS
+from casecraft.v1 import case_study_pb2, structurer_pb2
+from structurer_service import extract
+from structurer_service.providers import Draft, Structured
+
+DEFAULT_MODEL = "casecraft-local-extractor"
+_HEADLINE, _METRICS, _PHASES, _NARRATIVE = (
+    GROUP_FIELDS[group]
+    for group in (
+        structurer_pb2.FIELD_GROUP_HEADLINE,
+        structurer_pb2.FIELD_GROUP_METRICS,
+        structurer_pb2.FIELD_GROUP_PHASES,
+        structurer_pb2.FIELD_GROUP_NARRATIVE,
+    )
+)
+
+
+class LocalStructurer:
+    """Deterministic extraction in milliseconds; the same notes always give the same case study.
+
+    Drafts follow CaseStudy field order: headline and metrics, then phases, then the narrative and
+    quote. ``fast`` changes nothing: there is no slower, better mode to skip.
+    """
+
+    name = "local"
+
+    def __init__(self, model: str = DEFAULT_MODEL) -> None:
+        self.model = model
+
+    async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        doc = extract.parse_notes(notes)
+        study, narrative, warnings = extract.headline_and_metrics(doc)
+        yield Draft(_fields(study, (*_HEADLINE, *_METRICS)))
+        study.phases.extend(extract.extract_phases(doc))
+        yield Draft(_fields(study, (*_HEADLINE, *_METRICS, *_PHASES)))
+        extract.add_narrative(study, doc, narrative)
+        fields = _fields(study, (*_HEADLINE, *_METRICS, *_PHASES, *_NARRATIVE))
+        yield Draft(fields)
+        usage = structurer_pb2.Usage(
+            provider=self.name,
+            model=self.model,
+            input_tokens=estimate_tokens(notes),
+            output_tokens=estimate_tokens(str(fields)),
+            cost_usd=0.0,
+            attempts=1,
+        )
+        yield Structured(study, usage, tuple(warnings + extract.missing_warnings(study)))
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count: about four tokens for every three words."""
+    return (len(text.split()) * 4 + 2) // 3
+
+
+def _fields(study: case_study_pb2.CaseStudy, names: tuple[str, ...]) -> dict[str, Any]:
+    """The named fields as JSON, empty ones included so a reader sees the group is complete."""
+    full = MessageToDict(
+        study, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    return {name: full[name] for name in names if name in full}
