@@ -33,6 +33,7 @@ def bind(settings: GatewaySettings) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((settings.gateway_host, settings.gateway_port))
     sock.set_inheritable(True)
+    sock.listen(2048)  # connections queue from now on, so "serving" is true once logged
     return sock
 
 
