@@ -10,6 +10,7 @@ from typing import Any
 import kubernetes_validate
 import opentelemetry.sdk.environment_variables as otel_variables
 import pytest
+from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 from starlette.routing import Route
 
@@ -139,7 +140,12 @@ def env_names(settings: type[BaseSettings]) -> dict[str, str]:
     names = {}
     for field_name, field in settings.model_fields.items():
         alias = field.validation_alias or field.alias
-        names[(str(alias) if isinstance(alias, str) else prefix + field_name).upper()] = field_name
+        if isinstance(alias, AliasChoices):
+            # An aliased field is read from its aliases only, without the prefix.
+            choices = [choice for choice in alias.choices if isinstance(choice, str)]
+        else:
+            choices = [alias if isinstance(alias, str) else prefix + field_name]
+        names.update({choice.upper(): field_name for choice in choices})
     return names
 
 
