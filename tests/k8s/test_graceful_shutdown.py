@@ -108,6 +108,7 @@ async def test_image_service_drains_its_in_flight_job_and_exits_0(
         {
             "CASECRAFT_IMAGE_HOST": "127.0.0.1",
             "CASECRAFT_IMAGE_PORT": "0",
+            "CASECRAFT_IMAGE_METRICS_PORT": "0",
             "CASECRAFT_IMAGE_SHUTDOWN_GRACE_S": str(GRACE_S),
         },
     )
