@@ -32,6 +32,7 @@ _NAME_WORDS = 8
 _JOINERS = frozenset(
     "and where which so against with while to for across by using from into through".split()
 )
+_NAME_STOPS = frozenset("at in to for of on with across into from by".split())
 _DESCRIPTION_CHARS = 240
 
 
@@ -101,7 +102,11 @@ def split_name(text: str) -> tuple[str, str]:
     if len(parts) == 2 and head and len(head.split()) <= _NAME_WORDS:
         return _capital(head), _sentence(parts[1])
     clause = head.split(",", 1)[0].strip()
-    if len(clause.split()) <= _NAME_WORDS:
+    words = clause.split()
+    stop = next((i for i, w in enumerate(words[1:5], 1) if w.lower() in _NAME_STOPS), None)
+    if stop is not None and len(words) > 5:  # "Pilot at the Dayton terminals" is "Pilot"
+        return _capital(" ".join(words[:stop])), _sentence(text)
+    if len(words) <= _NAME_WORDS:
         return _capital(clause), _sentence(text) if clause != text.rstrip(".") else ""
     return _capital(_short_name(clause.split())), _sentence(text)
 

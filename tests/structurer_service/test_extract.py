@@ -133,7 +133,7 @@ def test_retail_prose_metrics_with_unit_conversion_and_sprints() -> None:
         ("Sprint 1", "Returns portal"),
         ("Sprint 2", "Automated refunds"),
         ("Sprints 3-4", "Checkout"),
-        ("Sprint 5", "Hardening and A/B test of the new checkout"),
+        ("Sprint 5", "Hardening and A/B test"),
     ]
     # No headings: the narrative comes from sentences classified by their cue words.
     assert study.challenge.startswith("Lumen & Oak came to us because returns were eating")

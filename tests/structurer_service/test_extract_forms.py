@@ -401,3 +401,14 @@ def test_long_sections_are_trimmed_at_a_sentence() -> None:
 def test_pathological_notes_of_200_kb_complete(notes: str) -> None:
     result = extract(notes)
     assert isinstance(result.case_study, CaseStudy)
+
+
+def test_a_long_unnamed_phase_is_named_by_its_leading_words() -> None:
+    study = study_of(
+        "- Weeks 7-9: Pilot at the Dayton and Columbus terminals, two shifts each.\n"
+        "- Weeks 10-12: Rollout to the remaining four terminals, with floor training.\n"
+    )
+    assert [(p.name, p.description) for p in study.phases] == [
+        ("Pilot", "Pilot at the Dayton and Columbus terminals, two shifts each."),
+        ("Rollout", "Rollout to the remaining four terminals, with floor training."),
+    ]
