@@ -66,6 +66,27 @@ _MAX_MESSAGE = 300
 _KEY_LIKE = re.compile(r"\b(sk|pk|rk|key)[-_][A-Za-z0-9_\-]{6,}")
 
 
+def _transport_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """Timeouts and connection failures of httpx, and of httpx2 (the anthropic SDK's fork)."""
+    timeouts: list[type[BaseException]] = [httpx.TimeoutException, TimeoutError]
+    broken: list[type[BaseException]] = [
+        httpx.NetworkError,
+        httpx.RemoteProtocolError,
+        ConnectionError,
+    ]
+    try:
+        import httpx2
+    except ImportError:
+        pass
+    else:
+        timeouts.append(httpx2.TimeoutException)
+        broken += [httpx2.NetworkError, httpx2.RemoteProtocolError]
+    return tuple(timeouts), tuple(broken)
+
+
+_TIMEOUTS, _CONNECTION_ERRORS = _transport_errors()
+
+
 def _retryable_status(status: int) -> bool:
     return status in RETRYABLE_STATUSES or status >= 500
 
@@ -379,8 +400,9 @@ def error_from_exception(provider: str, exc: BaseException) -> ProviderError:
         response = exc.response
         body = response.content if response.is_stream_consumed or response.is_closed else b""
         return error_from_http(provider, response.status_code, response.headers, body)
-    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+    if isinstance(exc, _TIMEOUTS):
         return ProviderError(provider, f"timed out ({type(exc).__name__})", retryable=True)
-    if isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError | ConnectionError):
+    if isinstance(exc, _CONNECTION_ERRORS):
         return ProviderError(provider, f"connection failed ({type(exc).__name__})", retryable=True)
-    return ProviderError(provider, f"failed: {type(exc).__name__}: {redact(str(exc))}")
+    # Only the type: an arbitrary message may quote the request (the notes) or the answer.
+    return ProviderError(provider, f"failed: {type(exc).__name__}")

@@ -11,7 +11,7 @@ from casecraft.jsonlog import configure_logging
 from casecraft.telemetry import configure_tracing
 from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
 from structurer_service.providers import StructurerProvider
-from structurer_service.providers.registry import build_chain
+from structurer_service.providers.registry import build_chain, resilient
 from structurer_service.servicer import SERVICE, StructurerServicer
 from structurer_service.settings import StructurerSettings
 
@@ -21,9 +21,13 @@ SERVICE_NAME = structurer_pb2.DESCRIPTOR.services_by_name["Structurer"].full_nam
 async def start(
     settings: StructurerSettings, provider: StructurerProvider | None = None
 ) -> RunningServer:
-    """Start the service; ``provider`` replaces the configured chain (tests inject fakes here)."""
+    """Start the service; ``provider`` replaces the configured chain (tests inject fakes here).
+
+    The configured chain runs with the configured retries, timeouts and a cooldown shared by every
+    request of this process. A provider without its key fails here, before the server listens.
+    """
     configure_tracing(SERVICE)
-    chosen = provider if provider is not None else build_chain(settings)[0]
+    chosen = provider if provider is not None else resilient(build_chain(settings), settings)
 
     def register(server: grpc.aio.Server) -> list[str]:
         structurer_pb2_grpc.add_StructurerServicer_to_server(StructurerServicer(chosen), server)

@@ -1,18 +1,73 @@
-"""The structurer's settings, read once from CASECRAFT_STRUCTURER_* environment variables."""
+"""The structurer's settings, read once from CASECRAFT_STRUCTURER_* environment variables.
+
+The providers' own variables keep the names their SDKs and docs use: ANTHROPIC_API_KEY,
+ANTHROPIC_BASE_URL, OPENROUTER_API_KEY, OPENROUTER_BASE_URL.
+"""
 
 from __future__ import annotations
 
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from casecraft.grpc_server import GrpcServerSettings
+
+
+def _plain(name: str) -> AliasChoices:
+    """Read from the unprefixed variable ``NAME``; the field name still works as a keyword."""
+    return AliasChoices(name, name.lower())
 
 
 class StructurerSettings(GrpcServerSettings):
     model_config = SettingsConfigDict(env_prefix="CASECRAFT_STRUCTURER_")
 
     port: int = 50051
+    # Prometheus text at /metrics on this port (0: any free port, logged at start-up).
+    metrics_port: int = 9464
     # Ordered provider chain; the first that succeeds wins.
     providers: str = "local"
+
+    anthropic_api_key: SecretStr | None = Field(None, validation_alias=_plain("ANTHROPIC_API_KEY"))
+    # As the SDK reads it: without /v1.
+    anthropic_base_url: str = Field(
+        "https://api.anthropic.com", validation_alias=_plain("ANTHROPIC_BASE_URL")
+    )
+    anthropic_model: str = "claude-sonnet-5-5"
+    anthropic_fast_model: str = "claude-haiku-5-5"
+    # Estimated cost, US dollars per million tokens.
+    anthropic_input_usd_per_mtok: float = 3.0
+    anthropic_output_usd_per_mtok: float = 15.0
+    anthropic_fast_input_usd_per_mtok: float = 1.0
+    anthropic_fast_output_usd_per_mtok: float = 5.0
+
+    openrouter_api_key: SecretStr | None = Field(
+        None, validation_alias=_plain("OPENROUTER_API_KEY")
+    )
+    # Any OpenAI-compatible API; requests go to {base}/chat/completions.
+    openrouter_base_url: str = Field(
+        "https://openrouter.ai/api/v1", validation_alias=_plain("OPENROUTER_BASE_URL")
+    )
+    openai_compatible_model: str = "anthropic/claude-sonnet-4.5"
+    openai_compatible_fast_model: str = "anthropic/claude-haiku-4.5"
+    openai_compatible_input_usd_per_mtok: float = 3.0
+    openai_compatible_output_usd_per_mtok: float = 15.0
+    openai_compatible_fast_input_usd_per_mtok: float = 1.0
+    openai_compatible_fast_output_usd_per_mtok: float = 5.0
+
+    max_output_tokens: int = 8192
+    # One provider call, streamed from first byte to last; a call past it is cut off and retried.
+    attempt_timeout_s: float = 180.0
+    # Longest silence between two chunks of a stream, and longest wait for a connection.
+    read_timeout_s: float = 60.0
+    connect_timeout_s: float = 10.0
+    # Retries per provider (the first call included), exponential backoff with jitter between them.
+    retry_max_attempts: int = 3
+    retry_base_delay_s: float = 0.5
+    retry_max_delay_s: float = 8.0
+    # A provider asking to wait longer than this (retry-after) is skipped for the next one.
+    retry_max_after_s: float = 30.0
+    # After this many consecutive failures a provider rests for cooldown_s.
+    cooldown_failures: int = 3
+    cooldown_s: float = 30.0
 
     @property
     def provider_chain(self) -> list[str]:

@@ -4,8 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
+from pydantic import SecretStr
+
+from casecraft.resilience import Cooldown, RetryPolicy
 from structurer_service.providers import StructurerProvider
+from structurer_service.providers.chain import ChainStructurer
+from structurer_service.providers.llm import Prices
 from structurer_service.settings import StructurerSettings
+
+
+def _key(secret: SecretStr | None, env: str, provider: str) -> str:
+    if secret is None or not secret.get_secret_value():
+        raise ValueError(
+            f"CASECRAFT_STRUCTURER_PROVIDERS names {provider!r} but {env} is not set; "
+            f"set {env}, or remove {provider!r} from the chain"
+        )
+    return secret.get_secret_value()
+
+
+def _http_timeout(settings: StructurerSettings) -> httpx.Timeout:
+    return httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s)
 
 
 def _local(settings: StructurerSettings) -> StructurerProvider:
@@ -14,13 +33,59 @@ def _local(settings: StructurerSettings) -> StructurerProvider:
     return LocalStructurer()
 
 
+def _anthropic(settings: StructurerSettings) -> StructurerProvider:
+    from structurer_service.providers.anthropic import AnthropicStructurer, ClaudeModel
+
+    s = settings
+    return AnthropicStructurer(
+        api_key=_key(s.anthropic_api_key, "ANTHROPIC_API_KEY", "anthropic"),
+        base_url=s.anthropic_base_url,
+        model=ClaudeModel(
+            s.anthropic_model,
+            Prices(s.anthropic_input_usd_per_mtok, s.anthropic_output_usd_per_mtok),
+        ),
+        fast_model=ClaudeModel(
+            s.anthropic_fast_model,
+            Prices(s.anthropic_fast_input_usd_per_mtok, s.anthropic_fast_output_usd_per_mtok),
+        ),
+        max_tokens=s.max_output_tokens,
+        read_timeout_s=s.read_timeout_s,
+        connect_timeout_s=s.connect_timeout_s,
+    )
+
+
+def _openai_compatible(settings: StructurerSettings) -> StructurerProvider:
+    from structurer_service.providers.openai_compatible import ChatModel, OpenAICompatibleStructurer
+
+    s = settings
+    return OpenAICompatibleStructurer(
+        api_key=_key(s.openrouter_api_key, "OPENROUTER_API_KEY", "openai_compatible"),
+        base_url=s.openrouter_base_url,
+        model=ChatModel(
+            s.openai_compatible_model,
+            Prices(s.openai_compatible_input_usd_per_mtok, s.openai_compatible_output_usd_per_mtok),
+        ),
+        fast_model=ChatModel(
+            s.openai_compatible_fast_model,
+            Prices(
+                s.openai_compatible_fast_input_usd_per_mtok,
+                s.openai_compatible_fast_output_usd_per_mtok,
+            ),
+        ),
+        max_tokens=s.max_output_tokens,
+        timeout=_http_timeout(s),
+    )
+
+
 FACTORIES: dict[str, Callable[[StructurerSettings], StructurerProvider]] = {
     "local": _local,
+    "anthropic": _anthropic,
+    "openai_compatible": _openai_compatible,
 }
 
 
 def build_chain(settings: StructurerSettings) -> list[StructurerProvider]:
-    """The configured providers in order; an unknown name is an error at start-up."""
+    """The configured providers in order; an unknown name or a missing key is an error at start-up."""
     chain = settings.provider_chain
     unknown = [name for name in chain if name not in FACTORIES]
     if unknown or not chain:
@@ -29,3 +94,23 @@ def build_chain(settings: StructurerSettings) -> list[StructurerProvider]:
             f"{unknown or '(none given)'}; choose from {', '.join(FACTORIES)}"
         )
     return [FACTORIES[name](settings) for name in chain]
+
+
+def resilient(
+    providers: list[StructurerProvider],
+    settings: StructurerSettings,
+    cooldown: Cooldown | None = None,
+) -> ChainStructurer:
+    """The providers as one chain with the configured retries, timeouts and cooldown."""
+    return ChainStructurer(
+        providers,
+        policy=RetryPolicy(
+            max_attempts=settings.retry_max_attempts,
+            base_delay_s=settings.retry_base_delay_s,
+            max_delay_s=settings.retry_max_delay_s,
+            max_retry_after_s=settings.retry_max_after_s,
+        ),
+        cooldown=cooldown
+        or Cooldown(failure_threshold=settings.cooldown_failures, cooldown_s=settings.cooldown_s),
+        attempt_timeout_s=settings.attempt_timeout_s,
+    )

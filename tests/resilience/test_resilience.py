@@ -18,24 +18,7 @@ from casecraft.resilience import (
     retry_after_s,
     run_chain,
 )
-
-
-class Sleeps:
-    """An injectable sleep that records the waits and returns at once."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes.clock import Clock, Sleeps
 
 
 def scripted(*outcomes: object) -> tuple[Callable[[], Awaitable[str]], list[int]]:

@@ -1,0 +1,142 @@
+"""Claude through the official SDK: one forced tool call whose input is the CaseStudy, streamed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from anthropic import AsyncAnthropic, Timeout
+from anthropic.types import MessageParam, ToolParam
+
+from casecraft.casestudy_schema import schema, validate
+from casecraft.errors import ProviderError
+from structurer_service.providers import Draft, Structured
+from structurer_service.providers.llm import Drafts, Prices, UsageTotals
+from structurer_service.providers.prompt import (
+    SYSTEM,
+    TOOL_DESCRIPTION,
+    TOOL_NAME,
+    reask,
+    user_message,
+)
+
+
+@dataclass(frozen=True)
+class ClaudeModel:
+    id: str
+    prices: Prices
+
+
+@dataclass
+class _ToolCall:
+    id: str = ""
+    input: Any = field(default_factory=dict)
+    stop_reason: str | None = None
+
+
+class AnthropicStructurer:
+    """Streams ``record_case_study``'s input as Drafts; invalid output gets one re-ask.
+
+    The SDK's own retries are off (``max_retries=0``): the chain around this provider retries.
+    """
+
+    name = "anthropic"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str | None,
+        model: ClaudeModel,
+        fast_model: ClaudeModel,
+        max_tokens: int = 8192,
+        read_timeout_s: float = 60.0,
+        connect_timeout_s: float = 10.0,
+    ) -> None:
+        self._client = AsyncAnthropic(
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=0,
+            timeout=Timeout(read_timeout_s, connect=connect_timeout_s),
+        )
+        self._models = {False: model, True: fast_model}
+        self._max_tokens = max_tokens
+        self._tool: ToolParam = {
+            "name": TOOL_NAME,
+            "description": TOOL_DESCRIPTION,
+            "input_schema": schema(),
+        }
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        model = self._models[fast]
+        usage = UsageTotals(self.name, model.id, model.prices)
+        messages: list[MessageParam] = [{"role": "user", "content": user_message(notes)}]
+        call = _ToolCall()
+        async for draft in self._stream(model.id, messages, usage, call):
+            yield draft
+        case_study, errors = self._check(call)
+        if errors:
+            messages += [
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "tool_use", "id": call.id, "name": TOOL_NAME, "input": call.input}
+                    ],
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": call.id,
+                            "is_error": True,
+                            "content": reask(errors),
+                        }
+                    ],
+                },
+            ]
+            call = _ToolCall()
+            async for draft in self._stream(model.id, messages, usage, call):
+                yield draft
+            case_study, errors = self._check(call)
+        if case_study is None:
+            raise ProviderError(
+                self.name, "invalid case study after one re-ask: " + "; ".join(errors[:3])
+            )
+        yield Structured(case_study=case_study, usage=usage.message())
+
+    async def _stream(
+        self, model: str, messages: list[MessageParam], usage: UsageTotals, call: _ToolCall
+    ) -> AsyncIterator[Draft]:
+        drafts = Drafts()
+        usage.calls += 1
+        async with self._client.messages.stream(
+            model=model,
+            max_tokens=self._max_tokens,
+            system=SYSTEM,
+            messages=messages,
+            tools=[self._tool],
+            tool_choice={"type": "tool", "name": TOOL_NAME},
+        ) as stream:
+            async for event in stream:
+                if event.type == "input_json":
+                    draft = drafts.update(event.snapshot)
+                    if draft is not None:
+                        yield draft
+            final = await stream.get_final_message()
+        usage.add(final.usage.input_tokens, final.usage.output_tokens)
+        call.stop_reason = final.stop_reason
+        for block in final.content:
+            if block.type == "tool_use" and block.name == TOOL_NAME:
+                call.id, call.input = block.id, block.input
+
+    def _check(self, call: _ToolCall) -> tuple[Any, list[str]]:
+        if not call.id:
+            raise ProviderError(self.name, f"no {TOOL_NAME} call in the answer")
+        if call.stop_reason == "max_tokens":
+            raise ProviderError(self.name, "the answer was cut off at max_tokens")
+        return validate(call.input)

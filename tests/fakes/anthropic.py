@@ -1,0 +1,206 @@
+"""A loopback Anthropic Messages API (``POST /v1/messages``) the official SDK talks to unmodified.
+
+It builds its answer from the request: the notes in the user message go through the project's
+local extractor (or any ``answer`` function), and the result is sent as the input of the forced
+tool, keys in the tool's ``input_schema`` order, streamed as ``input_json_delta`` chunks cut at
+arbitrary points. Faults are scripted per request (see ``tests.fakes.faults``).
+
+    fake = FakeAnthropic()
+    fake.script(status(429, retry_after_ms="20"), ok())
+    async with serve(fake.app) as base_url:   # ANTHROPIC_BASE_URL=base_url
+        ...
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from structurer_service.providers.prompt import notes_in
+from tests.fakes.faults import (
+    Behaviour,
+    Pace,
+    Script,
+    in_schema_order,
+    local_answer,
+    split_anywhere,
+    violate,
+)
+from tests.fakes.server import DropConnection
+
+
+def _sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+def _error_body(error_type: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": error_type, "message": message}}
+
+
+def _first_notes(messages: list[dict[str, Any]]) -> str:
+    for message in messages:
+        content = message.get("content")
+        texts = (
+            [content]
+            if isinstance(content, str)
+            else [
+                block.get("text", "")
+                for block in content or []
+                if isinstance(block, dict) and block.get("type") == "text"
+            ]
+        )
+        for text in texts:
+            notes = notes_in(text)
+            if notes is not None:
+                return notes
+    return ""
+
+
+class FakeAnthropic:
+    def __init__(
+        self,
+        *,
+        answer: Callable[[str], Awaitable[dict[str, Any]]] = local_answer,
+        pace: Pace | None = None,
+        seed: int = 7,
+        largest_chunk: int = 12,
+    ) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.api_keys: list[str] = []
+        self.pace = pace or Pace()
+        self._answer = answer
+        self._rng = random.Random(seed)
+        self._largest_chunk = largest_chunk
+        self._script = Script()
+        self.app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
+
+    def script(self, *behaviours: Behaviour) -> None:
+        self._script.script(*behaviours)
+
+    async def _messages(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append(body)
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+        self.api_keys.append(request.headers.get("x-api-key", bearer))
+        behaviour = self._script.next()
+        if behaviour.kind == "status":
+            return JSONResponse(
+                _error_body(behaviour.error_type, behaviour.message),
+                status_code=behaviour.status,
+                headers={"request-id": f"req_{uuid.uuid4().hex[:12]}", **behaviour.headers},
+            )
+        if behaviour.kind == "hang":
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            return Response(status_code=499)
+        tool = body["tools"][0]
+        schema = tool["input_schema"]
+        answer = in_schema_order(await self._answer(_first_notes(body["messages"])), schema)
+        if behaviour.kind == "invalid":
+            answer = violate(answer, schema)
+        text = json.dumps(answer, ensure_ascii=False)
+        input_tokens = len(json.dumps(body)) // 4
+        output_tokens = max(1, len(text) // 4)
+        if not body.get("stream"):
+            return JSONResponse(
+                {
+                    "id": f"msg_{uuid.uuid4().hex[:12]}",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": body["model"],
+                    "content": [
+                        {
+                            "type": "tool_use",
+                            "id": _tool_id(),
+                            "name": tool["name"],
+                            "input": answer,
+                        }
+                    ],
+                    "stop_reason": "tool_use",
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+                }
+            )
+        events = self._events(
+            body["model"], tool["name"], text, input_tokens, output_tokens, behaviour
+        )
+        return StreamingResponse(events, media_type="text/event-stream")
+
+    async def _events(
+        self,
+        model: str,
+        tool_name: str,
+        text: str,
+        input_tokens: int,
+        output_tokens: int,
+        behaviour: Behaviour,
+    ) -> AsyncIterator[str]:
+        await self.pace.before_first()
+        yield _sse(
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": f"msg_{uuid.uuid4().hex[:12]}",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": input_tokens, "output_tokens": 1},
+                },
+            },
+        )
+        yield _sse(
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {
+                    "type": "tool_use",
+                    "id": _tool_id(),
+                    "name": tool_name,
+                    "input": {},
+                },
+            },
+        )
+        yield _sse("ping", {"type": "ping"})
+        for number, chunk in enumerate(split_anywhere(text, self._rng, self._largest_chunk)):
+            if number == behaviour.after_chunks:
+                if behaviour.kind == "stream_error":
+                    yield _sse("error", _error_body(behaviour.error_type, behaviour.message))
+                    return
+                if behaviour.kind == "drop":
+                    raise DropConnection
+            yield _sse(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "input_json_delta", "partial_json": chunk},
+                },
+            )
+            await self.pace.after(chunk)
+        yield _sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+        yield _sse(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                "usage": {"output_tokens": output_tokens},
+            },
+        )
+        yield _sse("message_stop", {"type": "message_stop"})
+
+
+def _tool_id() -> str:
+    return f"toolu_{uuid.uuid4().hex[:20]}"

@@ -1,0 +1,161 @@
+"""What a fake does with each request: a scripted queue of behaviours, then ``ok`` forever.
+
+    fake.script(status(429, retry_after_ms="20"), ok())
+
+Pacing makes a fake answer like a real model: a first-chunk latency, then a steady token rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from google.protobuf import json_format
+
+from structurer_service.providers import Structured
+
+Kind = Literal["ok", "invalid", "status", "stream_error", "hang", "drop"]
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    kind: Kind = "ok"
+    status: int = 200
+    error_type: str = ""
+    message: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    # For stream_error and drop: how many content chunks go out before the failure.
+    after_chunks: int = 3
+
+
+def ok() -> Behaviour:
+    return Behaviour()
+
+
+def invalid() -> Behaviour:
+    """A complete answer that violates the schema (so the re-ask path runs)."""
+    return Behaviour("invalid")
+
+
+_STATUS_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    408: "timeout_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "api_error",
+    529: "overloaded_error",
+}
+
+
+def status(
+    code: int,
+    *,
+    retry_after: str | None = None,
+    retry_after_ms: str | None = None,
+    message: str | None = None,
+) -> Behaviour:
+    headers = {}
+    if retry_after is not None:
+        headers["retry-after"] = retry_after
+    if retry_after_ms is not None:
+        headers["retry-after-ms"] = retry_after_ms
+    kind = _STATUS_TYPES.get(code, "api_error")
+    return Behaviour("status", code, kind, message or kind.replace("_", " "), headers)
+
+
+def stream_error(error_type: str = "overloaded_error", *, after_chunks: int = 3) -> Behaviour:
+    """A 200 stream that carries an ``error`` event partway."""
+    return Behaviour("stream_error", 200, error_type, "Overloaded", after_chunks=after_chunks)
+
+
+def hang() -> Behaviour:
+    """Never answer; the request ends only when the client gives up."""
+    return Behaviour("hang")
+
+
+def drop(*, after_chunks: int = 3) -> Behaviour:
+    """Start a 200 stream, then cut the connection."""
+    return Behaviour("drop", after_chunks=after_chunks)
+
+
+@dataclass
+class Pace:
+    """Latency of a streamed answer: the first chunk after ``first_chunk_s``, then ``tokens_per_s``."""
+
+    first_chunk_s: float = 0.0
+    tokens_per_s: float | None = None
+    chars_per_token: float = 4.0
+
+    async def before_first(self) -> None:
+        if self.first_chunk_s > 0:
+            await asyncio.sleep(self.first_chunk_s)
+
+    async def after(self, chunk: str) -> None:
+        if self.tokens_per_s:
+            await asyncio.sleep(len(chunk) / self.chars_per_token / self.tokens_per_s)
+
+
+class Script:
+    def __init__(self) -> None:
+        self._queue: list[Behaviour] = []
+
+    def script(self, *behaviours: Behaviour) -> None:
+        self._queue.extend(behaviours)
+
+    def next(self) -> Behaviour:
+        return self._queue.pop(0) if self._queue else ok()
+
+
+def split_anywhere(text: str, rng: random.Random, largest: int = 12) -> list[str]:
+    """Cut ``text`` at arbitrary points: mid-token, mid-string, mid-escape."""
+    chunks = []
+    at = 0
+    while at < len(text):
+        size = rng.randint(1, largest)
+        chunks.append(text[at : at + size])
+        at += size
+    return chunks
+
+
+async def local_answer(notes: str) -> dict[str, Any]:
+    """The case study the project's local extractor writes for ``notes``, as JSON."""
+    from structurer_service.providers.local import LocalStructurer
+
+    async for item in LocalStructurer().structure(notes, fast=False):
+        if isinstance(item, Structured):
+            return json_format.MessageToDict(
+                item.case_study,
+                preserving_proto_field_name=True,
+                always_print_fields_with_no_presence=True,
+            )
+    raise AssertionError("the local extractor wrote no case study")
+
+
+def in_schema_order(value: Any, schema: dict[str, Any]) -> Any:
+    """``value`` with object keys in the schema's property order (the order a writer follows)."""
+    if isinstance(value, dict) and "properties" in schema:
+        props = schema["properties"]
+        ordered = {k: in_schema_order(value[k], props[k]) for k in props if k in value}
+        return ordered | {k: v for k, v in value.items() if k not in props}
+    if isinstance(value, list) and "items" in schema:
+        return [in_schema_order(v, schema["items"]) for v in value]
+    return value
+
+
+def violate(answer: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """The answer broken the way models break: a wrong type and a missing required field."""
+    broken = dict(answer)
+    required = schema.get("required", [])
+    if required:
+        broken.pop(required[-1], None)
+    first = next(iter(schema.get("properties", {})), None)
+    if first is not None:
+        broken[first] = 42
+    return broken
+
+
+Answerer = Callable[[str], Any]

@@ -1,0 +1,150 @@
+"""A loopback OpenAI-compatible ``/chat/completions`` for the structurer's LLM side.
+
+Streams ``chat.completion.chunk`` SSE (``data:`` lines, a usage chunk, ``data: [DONE]``) whose
+content is the JSON answer built from the request: the notes in the user message through the local
+extractor, keys in the order of ``response_format.json_schema.schema`` (or of a forced tool's
+parameters). Errors use OpenAI's body shape; mid-stream errors use OpenRouter's (an ``error``
+object inside a chunk). Serve it and point OPENROUTER_BASE_URL at ``{base_url}/api/v1``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from structurer_service.providers.prompt import notes_in
+from tests.fakes.faults import (
+    Behaviour,
+    Pace,
+    Script,
+    in_schema_order,
+    local_answer,
+    split_anywhere,
+    violate,
+)
+from tests.fakes.server import DropConnection
+
+
+def _schema_of(body: dict[str, Any]) -> dict[str, Any]:
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") == "json_schema":
+        found: dict[str, Any] = response_format["json_schema"]["schema"]
+        return found
+    for tool in body.get("tools") or []:
+        return dict(tool["function"]["parameters"])
+    return {}
+
+
+def _notes(messages: list[dict[str, Any]]) -> str:
+    for message in messages:
+        content = message.get("content")
+        if message.get("role") == "user" and isinstance(content, str):
+            notes = notes_in(content)
+            if notes is not None:
+                return notes
+    return ""
+
+
+class FakeOpenAIChat:
+    def __init__(
+        self,
+        *,
+        answer: Callable[[str], Awaitable[dict[str, Any]]] = local_answer,
+        pace: Pace | None = None,
+        seed: int = 11,
+    ) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.authorizations: list[str] = []
+        self.pace = pace or Pace()
+        self._answer = answer
+        self._rng = random.Random(seed)
+        self._script = Script()
+        routes = [
+            Route(path, self._completions, methods=["POST"])
+            for path in ("/chat/completions", "/v1/chat/completions", "/api/v1/chat/completions")
+        ]
+        self.app = Starlette(routes=routes)
+
+    def script(self, *behaviours: Behaviour) -> None:
+        self._script.script(*behaviours)
+
+    async def _completions(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append(body)
+        self.authorizations.append(request.headers.get("authorization", ""))
+        behaviour = self._script.next()
+        if behaviour.kind == "status":
+            return JSONResponse(
+                {
+                    "error": {
+                        "message": behaviour.message,
+                        "type": behaviour.error_type,
+                        "code": behaviour.status,
+                    }
+                },
+                status_code=behaviour.status,
+                headers=behaviour.headers,
+            )
+        if behaviour.kind == "hang":
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            return Response(status_code=499)
+        schema = _schema_of(body)
+        answer = in_schema_order(await self._answer(_notes(body["messages"])), schema)
+        if behaviour.kind == "invalid":
+            answer = violate(answer, schema)
+        text = json.dumps(answer, ensure_ascii=False)
+        usage = {
+            "prompt_tokens": len(json.dumps(body)) // 4,
+            "completion_tokens": max(1, len(text) // 4),
+        }
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        return StreamingResponse(
+            self._chunks(body["model"], text, usage, behaviour), media_type="text/event-stream"
+        )
+
+    async def _chunks(
+        self, model: str, text: str, usage: dict[str, int], behaviour: Behaviour
+    ) -> AsyncIterator[str]:
+        ident = f"gen-{uuid.uuid4().hex[:16]}"
+        created = int(time.time())
+
+        def chunk(choices: list[dict[str, Any]], **extra: Any) -> str:
+            data = {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": choices,
+                **extra,
+            }
+            return f"data: {json.dumps(data)}\n\n"
+
+        await self.pace.before_first()
+        yield chunk(
+            [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
+        )
+        for number, piece in enumerate(split_anywhere(text, self._rng)):
+            if number == behaviour.after_chunks:
+                if behaviour.kind == "stream_error":
+                    yield chunk(
+                        [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}],
+                        error={"code": 502, "message": "Provider returned error"},
+                    )
+                    return
+                if behaviour.kind == "drop":
+                    raise DropConnection
+            yield chunk([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
+            await self.pace.after(piece)
+        yield chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}])
+        yield chunk([], usage=usage)
+        yield "data: [DONE]\n\n"
