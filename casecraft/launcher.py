@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import IO
 
 START_TIMEOUT_S = 60.0
+# Local stacks take any free metrics port (each logs its port) unless the environment names one.
+_METRICS_ANY_PORT = {"CASECRAFT_STRUCTURER_METRICS_PORT": "0", "CASECRAFT_IMAGE_METRICS_PORT": "0"}
 STOP_TIMEOUT_S = 30.0
 
 
@@ -28,6 +30,7 @@ class Child:
     process: subprocess.Popen[str]
     port: Future[int] = field(default_factory=Future)
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=20))
+    pump: threading.Thread | None = None
 
 
 def _pump(child: Child, sink: Callable[[str], None]) -> None:
@@ -77,11 +80,12 @@ class Stack:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**self._env, **extra_env, "PYTHONUNBUFFERED": "1"},
+            env={**_METRICS_ANY_PORT, **self._env, **extra_env, "PYTHONUNBUFFERED": "1"},
         )
         child = Child(name, process)
         self.children.append(child)
-        threading.Thread(target=_pump, args=(child, self._sink), daemon=True).start()
+        child.pump = threading.Thread(target=_pump, args=(child, self._sink), daemon=True)
+        child.pump.start()
         try:
             return child.port.result(timeout=START_TIMEOUT_S)
         except TimeoutError as exc:
@@ -127,6 +131,10 @@ class Stack:
             except subprocess.TimeoutExpired:
                 child.process.kill()
                 codes.append(child.process.wait())
+            if child.pump is not None:
+                child.pump.join()  # the child's output ends with it
+            if child.process.stdout is not None:
+                child.process.stdout.close()
         self.children.clear()
         return codes
 
