@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import grpc
 
+from casecraft.components import NAMES
 from casecraft.grpc_server import RunningServer, serve_until_signalled, start_server
 from casecraft.jsonlog import configure_logging
 from casecraft.telemetry import configure_tracing
 from casecraft.v1 import image_pb2, image_pb2_grpc
 from image_service.providers import ImageProvider
+from image_service.providers.chain import ImageChain
 from image_service.providers.registry import build_chain
 from image_service.servicer import SERVICE, ImageServicer
 from image_service.settings import ImageSettings
@@ -18,12 +21,21 @@ from image_service.settings import ImageSettings
 SERVICE_NAME = image_pb2.DESCRIPTOR.services_by_name["ImageGenerator"].full_name
 
 
-async def start(settings: ImageSettings, provider: ImageProvider | None = None) -> RunningServer:
-    """Start the service; ``provider`` replaces the configured chain (tests inject fakes here)."""
+async def start(
+    settings: ImageSettings,
+    provider: ImageProvider | Sequence[ImageProvider] | ImageChain | None = None,
+) -> RunningServer:
+    """Start the service with the configured provider chain.
+
+    ``provider`` replaces the configured providers (tests inject fakes here): one provider, several
+    in order, or a whole ImageChain (with its own retry policy, cooldown and clock).
+    """
     configure_tracing(SERVICE)
-    chosen = provider if provider is not None else build_chain(settings)[0]
     servicer = ImageServicer(
-        chosen, concurrency=settings.concurrency, job_timeout_s=settings.job_timeout_s
+        _chain(settings, provider),
+        concurrency=settings.concurrency,
+        job_timeout_s=settings.job_timeout_s,
+        component_timeouts_s={name: settings.component_timeout_s(name) for name in NAMES},
     )
 
     def register(server: grpc.aio.Server) -> list[str]:
@@ -31,6 +43,21 @@ async def start(settings: ImageSettings, provider: ImageProvider | None = None) 
         return [SERVICE_NAME]
 
     return await start_server(settings, register)
+
+
+def _chain(
+    settings: ImageSettings,
+    provider: ImageProvider | Sequence[ImageProvider] | ImageChain | None,
+) -> ImageChain:
+    if isinstance(provider, ImageChain):
+        return provider
+    if provider is None:
+        providers = build_chain(settings)
+    elif isinstance(provider, Sequence):
+        providers = list(provider)
+    else:
+        providers = [provider]
+    return ImageChain.from_settings(settings, providers)
 
 
 async def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import grpc
 from opentelemetry import trace
@@ -13,7 +13,7 @@ from opentelemetry import trace
 from casecraft.components import BY_NAME
 from casecraft.telemetry import span_capture, to_records
 from casecraft.v1 import image_pb2, image_pb2_grpc
-from image_service.providers import ImageProvider
+from image_service.providers.chain import ImageChain, ImageChainFailed
 from image_service.validation import job_problem
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,18 @@ class _InvalidJob:
 class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
     """Runs every call's jobs under one semaphore shared by the whole process (a sliding window)."""
 
-    def __init__(self, provider: ImageProvider, *, concurrency: int, job_timeout_s: float) -> None:
-        self._provider = provider
+    def __init__(
+        self,
+        chain: ImageChain,
+        *,
+        concurrency: int,
+        job_timeout_s: float,
+        component_timeouts_s: Mapping[str, float] | None = None,
+    ) -> None:
+        self._chain = chain
         self._slots = asyncio.Semaphore(concurrency)
         self._job_timeout_s = job_timeout_s
+        self._component_timeouts_s = dict(component_timeouts_s or {})
 
     async def Generate(
         self, request_iterator: AsyncIterator[image_pb2.ImageJob], context: grpc.aio.ServicerContext
@@ -82,7 +90,8 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
     async def run_job(self, job: image_pb2.ImageJob) -> image_pb2.ImageResult:
         """Wait for a slot and generate, within the job's deadline; never raises for job failures."""
         component = BY_NAME[job.WhichOneof("data") or ""]
-        timeout_s = job.timeout_ms / 1000 if job.timeout_ms else self._job_timeout_s
+        default_s = self._component_timeouts_s.get(component.name, self._job_timeout_s)
+        timeout_s = job.timeout_ms / 1000 if job.timeout_ms else default_s
         result = image_pb2.ImageResult(job_id=job.job_id, component=component.enum)
         with tracer.start_as_current_span("image", end_on_exit=False) as span:
             span.set_attribute("casecraft.component", component.name)
@@ -94,9 +103,11 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
                             await self._slots.acquire()
                         try:
                             with tracer.start_as_current_span("image.generate") as generate:
-                                generate.set_attribute("casecraft.provider", self._provider.name)
-                                image = await self._provider.generate(job)
+                                chained = await self._chain.generate(job)
+                                image = chained.image
+                                generate.set_attribute("casecraft.provider", chained.provider)
                                 generate.set_attribute("gen_ai.request.model", image.model)
+                                generate.set_attribute("casecraft.attempts", chained.attempts)
                         finally:
                             self._slots.release()
                     result.status = image_pb2.IMAGE_STATUS_OK
@@ -104,12 +115,19 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
                     result.media_type = image.media_type
                     result.width, result.height = image.width, image.height
                     result.sha256 = hashlib.sha256(image.data).hexdigest()
-                    result.provider = self._provider.name
+                    result.provider = chained.provider
                     result.model = image.model
-                    result.attempts = 1
+                    result.attempts = chained.attempts
                 except TimeoutError:
                     result.status = image_pb2.IMAGE_STATUS_TIMED_OUT
                     result.error = f"{component.name}: timed out after {timeout_s:g} s"
+                except ImageChainFailed as exc:
+                    log.warning(
+                        "image job failed", extra={"component": component.name, "error": str(exc)}
+                    )
+                    result.status = image_pb2.IMAGE_STATUS_FAILED
+                    result.error = f"{component.name}: {exc}"
+                    result.attempts = exc.attempts
                 except Exception as exc:
                     log.warning(
                         "image job failed", extra={"component": component.name}, exc_info=True

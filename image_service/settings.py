@@ -1,24 +1,87 @@
-"""The image service's settings, read once from CASECRAFT_IMAGE_* environment variables."""
+"""The image service's settings, read once from CASECRAFT_IMAGE_* environment variables.
+
+Provider credentials and endpoints keep the names their providers document (``OPENROUTER_API_KEY``,
+``OPENAI_BASE_URL`` ...), without the prefix.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from casecraft.grpc_server import GrpcServerSettings
+from casecraft.grpc_server import GrpcServerSettings, MiB
+
+
+def _env(name: str) -> AliasChoices:
+    """Read from the provider's own variable name; the field name still works in code."""
+    return AliasChoices(name)
 
 
 class ImageSettings(GrpcServerSettings):
-    model_config = SettingsConfigDict(env_prefix="CASECRAFT_IMAGE_")
+    model_config = SettingsConfigDict(
+        env_prefix="CASECRAFT_IMAGE_", validate_by_name=True, validate_by_alias=True
+    )
 
     port: int = 50052
+    # Prometheus text at /metrics on this port (0: any free port, logged at start-up).
+    metrics_port: int = 9465
     # Ordered provider chain; the first that succeeds wins.
     providers: str = "local"
     # Images generated at once across every call to this process (a sliding window).
     concurrency: int = Field(default=3, ge=1, le=1024)
     # A job's deadline when the caller sets none, waiting for a slot included.
     job_timeout_s: float = Field(default=120.0, gt=0)
+    # Per-component deadlines (heavier components may get longer ones); unset: job_timeout_s.
+    # A job's own timeout_ms, when the caller sets one, wins over both.
+    timeout_hero_s: float | None = Field(default=None, gt=0)
+    timeout_metrics_s: float | None = Field(default=None, gt=0)
+    timeout_timeline_s: float | None = Field(default=None, gt=0)
+
+    # One provider call; a call that takes longer is cut off and counts as a failed attempt.
+    attempt_timeout_s: float = Field(default=60.0, gt=0)
+    # Calls per provider for one job, the first included; only retryable failures are retried
+    # (429, 408, 409, 5xx, connection errors, timeouts), then the next provider is tried.
+    max_attempts: int = Field(default=2, ge=1, le=10)
+    retry_base_delay_s: float = Field(default=0.5, ge=0)
+    retry_max_delay_s: float = Field(default=8.0, ge=0)
+    # A provider asking (retry-after) to wait longer than this is not retried: fall back at once.
+    retry_after_max_s: float = Field(default=30.0, ge=0)
+    # After this many consecutive failed attempts a provider is skipped for cooldown_s, by every
+    # request in the process.
+    cooldown_failures: int = Field(default=3, ge=1)
+    cooldown_s: float = Field(default=30.0, ge=0)
+
+    # Limits on an image a provider returns; past them it is refused and the next attempt made.
+    max_image_bytes: int = Field(default=20 * MiB, ge=1024)
+    max_image_pixels: int = Field(default=4096 * 4096, ge=64 * 64)
+
+    openrouter_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("OPENROUTER_API_KEY")
+    )
+    openrouter_base_url: str = Field(
+        default="https://openrouter.ai/api/v1", validation_alias=_env("OPENROUTER_BASE_URL")
+    )
+    openrouter_model: str = "google/gemini-3.1-flash-image-preview"
+    openrouter_fast_model: str = "google/gemini-2.5-flash-image"
+    # OpenRouter's image_config.image_size ("0.5K", "1K", "2K", "4K" where the model supports it);
+    # empty: the model's default.
+    openrouter_image_size: str = ""
+    openrouter_fast_image_size: str = ""
+
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1", validation_alias=_env("OPENAI_BASE_URL")
+    )
+    openai_model: str = "gpt-image-2"
+    openai_fast_model: str = "gpt-image-1-mini"
+    openai_quality: str = "medium"
+    openai_fast_quality: str = "low"
 
     @property
     def provider_chain(self) -> list[str]:
         return [name.strip() for name in self.providers.split(",") if name.strip()]
+
+    def component_timeout_s(self, component: str) -> float:
+        """The deadline of a job of ``component`` when its caller sets none."""
+        value = getattr(self, f"timeout_{component}_s", None)
+        return float(value) if value is not None else self.job_timeout_s

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pydantic import SecretStr
+
+from image_service.image_check import ImageLimits
 from image_service.providers import ImageProvider
 from image_service.settings import ImageSettings
 
@@ -14,13 +17,45 @@ def _local(settings: ImageSettings) -> ImageProvider:
     return LocalRenderer()
 
 
+def _openrouter(settings: ImageSettings) -> ImageProvider:
+    from image_service.providers.openrouter import OpenRouterImages
+
+    return OpenRouterImages(
+        api_key=_key(settings.openrouter_api_key, "openrouter", "OPENROUTER_API_KEY"),
+        base_url=settings.openrouter_base_url,
+        model=settings.openrouter_model,
+        fast_model=settings.openrouter_fast_model,
+        image_size=settings.openrouter_image_size,
+        fast_image_size=settings.openrouter_fast_image_size,
+        limits=image_limits(settings),
+        timeout_s=settings.attempt_timeout_s,
+    )
+
+
+def _openai(settings: ImageSettings) -> ImageProvider:
+    from image_service.providers.openai_images import OpenAIImages
+
+    return OpenAIImages(
+        api_key=_key(settings.openai_api_key, "openai", "OPENAI_API_KEY"),
+        base_url=settings.openai_base_url,
+        model=settings.openai_model,
+        fast_model=settings.openai_fast_model,
+        quality=settings.openai_quality,
+        fast_quality=settings.openai_fast_quality,
+        limits=image_limits(settings),
+        timeout_s=settings.attempt_timeout_s,
+    )
+
+
 FACTORIES: dict[str, Callable[[ImageSettings], ImageProvider]] = {
     "local": _local,
+    "openrouter": _openrouter,
+    "openai": _openai,
 }
 
 
 def build_chain(settings: ImageSettings) -> list[ImageProvider]:
-    """The configured providers in order; an unknown name is an error at start-up."""
+    """The configured providers in order; an unknown name or a missing key fails at start-up."""
     chain = settings.provider_chain
     unknown = [name for name in chain if name not in FACTORIES]
     if unknown or not chain:
@@ -29,3 +64,16 @@ def build_chain(settings: ImageSettings) -> list[ImageProvider]:
             f"{unknown or '(none given)'}; choose from {', '.join(FACTORIES)}"
         )
     return [FACTORIES[name](settings) for name in chain]
+
+
+def image_limits(settings: ImageSettings) -> ImageLimits:
+    return ImageLimits(max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels)
+
+
+def _key(key: SecretStr | None, provider: str, variable: str) -> SecretStr:
+    if key is None or not key.get_secret_value().strip():
+        raise ValueError(
+            f"CASECRAFT_IMAGE_PROVIDERS names {provider!r} but {variable} is not set; "
+            f"set {variable} or remove {provider} from CASECRAFT_IMAGE_PROVIDERS"
+        )
+    return key
