@@ -38,7 +38,7 @@ def generate(out_dir: Path) -> list[Path]:
             if parent == out_dir:
                 break
             (parent / "__init__.py").touch()
-    return sorted(p for p in out_dir.rglob("*") if p.is_file())
+    return sorted(p for package in package_dirs for p in package.iterdir() if p.is_file())
 
 
 def main() -> None:
