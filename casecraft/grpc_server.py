@@ -11,7 +11,11 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from pydantic import Field
 from pydantic_settings import BaseSettings
+
+from casecraft.metrics import MetricsEndpoint
+from casecraft.telemetry import grpc_server_interceptors, shutdown_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,9 @@ class GrpcServerSettings(BaseSettings):
     # Connections are recycled so that clients find new pods behind a headless Service.
     max_connection_age_s: float = 300.0
     log_level: str = "INFO"
+    # Prometheus text at http://host:metrics_port/metrics while serving (0: any free port, which
+    # is logged); each service sets its own default.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
 
 
 def server_options(settings: GrpcServerSettings) -> list[tuple[str, int]]:
@@ -50,6 +57,8 @@ class RunningServer:
     health: health.aio.HealthServicer
     service_names: tuple[str, ...]
     grace_s: float
+    host: str = "127.0.0.1"
+    metrics_port: int = 0
 
     async def drain(self) -> None:
         """Report NOT_SERVING, let in-flight calls finish within the grace, then stop."""
@@ -65,9 +74,13 @@ async def start_server(
 ) -> RunningServer:
     """Start a server with ``register``'s servicers plus health and reflection.
 
-    ``register`` adds the servicers and returns their full service names.
+    ``register`` adds the servicers and returns their full service names. Every RPC but health
+    checks and reflection gets a server span that continues the caller's trace.
     """
-    server = grpc.aio.server(options=server_options(settings), interceptors=list(interceptors))
+    server = grpc.aio.server(
+        options=server_options(settings),
+        interceptors=[*grpc_server_interceptors(), *interceptors],
+    )
     names = tuple(register(server))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -85,17 +98,34 @@ async def start_server(
     await server.start()
     for name in ("", *names):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, port, health_servicer, names, settings.shutdown_grace_s)
+    return RunningServer(
+        server,
+        port,
+        health_servicer,
+        names,
+        settings.shutdown_grace_s,
+        settings.host,
+        settings.metrics_port,
+    )
 
 
 async def serve_until_signalled(running: RunningServer, service: str) -> None:
-    """Serve until SIGTERM or SIGINT, then drain and return (the process then exits 0)."""
+    """Serve until SIGTERM or SIGINT, then drain and return (the process then exits 0).
+
+    The metrics endpoint serves meanwhile; the telemetry exporters are flushed before returning.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    endpoint = MetricsEndpoint(running.host, running.metrics_port)
+    log.info("metrics", extra={"event": "metrics", "port": endpoint.port, "service_name": service})
     log.info("serving", extra={"event": "serving", "port": running.port, "service_name": service})
-    await stop.wait()
-    log.info("draining", extra={"event": "draining", "grace_s": running.grace_s})
-    await running.drain()
+    try:
+        await stop.wait()
+        log.info("draining", extra={"event": "draining", "grace_s": running.grace_s})
+        await running.drain()
+    finally:
+        endpoint.close()
+        await asyncio.to_thread(shutdown_telemetry)
     log.info("stopped", extra={"event": "stopped"})

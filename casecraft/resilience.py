@@ -51,6 +51,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
 
 import httpx
+from opentelemetry import trace
 from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_exponential_jitter
 
 from casecraft.errors import AllProvidersFailed, ProviderError
@@ -196,6 +197,11 @@ async def run_chain(
         if remaining > 0:
             skipped.append(name)
             messages.append(f"{name}: cooling down for {remaining:.0f}s after repeated failures")
+            # Visible in the trace: the step that ran the chain says which provider it passed over.
+            trace.get_current_span().add_event(
+                "provider_skipped",
+                {"casecraft.provider": name, "casecraft.cooldown_remaining_s": round(remaining, 3)},
+            )
             continue
         timeout_s = (
             attempt_timeout_s

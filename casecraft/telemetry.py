@@ -1,5 +1,10 @@
 """OpenTelemetry set-up shared by the three services, and the capture of a call's own spans.
 
+``configure_tracing(service)`` runs once per process: a tracer provider and a meter provider with
+the service's resource (``OTEL_RESOURCE_ATTRIBUTES`` and the other standard ``OTEL_*`` variables
+honoured), OTLP/gRPC export when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, Prometheus metrics, and
+spans for outgoing httpx calls. ``shutdown_telemetry()`` flushes the exporters on exit.
+
 Every service returns the spans it recorded for a call (as ``SpanRecord`` messages) with its gRPC
 response, so the gateway can say where a request's time went without a tracing backend.
 """
@@ -7,26 +12,66 @@ response, so the gateway can say where a request's time went without a tracing b
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
-from opentelemetry import trace
+import grpc
+from opentelemetry import metrics, trace
 from opentelemetry.context import Context
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
-from opentelemetry.trace import StatusCode
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import SpanKind, StatusCode
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from casecraft.metrics import StepMetrics
 from casecraft.v1 import case_study_pb2
 
-_SHOWN_ATTRIBUTE_PREFIXES = ("casecraft.", "gen_ai.", "rpc.", "http.")
+# Attributes copied into the timing report; anything else stays in the tracing backend.
+_SHOWN_ATTRIBUTE_PREFIXES = ("casecraft.", "gen_ai.")
+# Prompt text, present only when CASECRAFT_CAPTURE_PROMPTS is on, never enters the report.
+_NEVER_SHOWN = frozenset({"gen_ai.input.messages", "gen_ai.output.messages"})
+
+
+class TelemetrySettings(BaseSettings):
+    """The switches read once at start-up; the OTel SDK reads its other OTEL_* variables itself."""
+
+    model_config = SettingsConfigDict(populate_by_name=True)
+
+    otlp_endpoint: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+        ),
+    )
+    otlp_metrics_endpoint: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
+        ),
+    )
+    traces_exporter: str = Field(default="otlp", validation_alias="OTEL_TRACES_EXPORTER")
+    metrics_exporter: str = Field(default="otlp", validation_alias="OTEL_METRICS_EXPORTER")
+    # Debug only: puts the notes and image prompts into spans (gen_ai.input.messages).
+    capture_prompts: bool = Field(default=False, validation_alias="CASECRAFT_CAPTURE_PROMPTS")
 
 
 class SpanCapture(SpanProcessor):
-    """Collects the finished spans below chosen root spans, so a call can return its own spans."""
+    """Collects the finished spans below chosen root spans, so a call can return its own spans.
+
+    It also remembers the open server spans (the RPC or HTTP request a call runs under), so that
+    a call's records can include the request that is still being answered.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._owner: dict[int, list[ReadableSpan]] = {}
+        self._servers: dict[int, Span] = {}
 
     @contextmanager
     def capture(self, root: trace.Span) -> Iterator[list[ReadableSpan]]:
@@ -42,19 +87,31 @@ class SpanCapture(SpanProcessor):
                 for key in [k for k, v in self._owner.items() if v is spans]:
                     del self._owner[key]
 
+    def open_server_span(self, span_id: int) -> Span | None:
+        with self._lock:
+            return self._servers.get(span_id)
+
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        parent = span.parent
-        if parent is None:
+        context = span.context
+        if context is None:
             return
+        if span.kind is SpanKind.SERVER:
+            with self._lock:
+                self._servers[context.span_id] = span
+        parent = span.parent
+        if parent is None or parent.is_remote:
+            return  # a call into another service returns its own spans (in-process tests too)
         with self._lock:
             spans = self._owner.get(parent.span_id)
-            if spans is not None and span.context is not None:
-                self._owner[span.context.span_id] = spans
+            if spans is not None:
+                self._owner[context.span_id] = spans
 
     def on_end(self, span: ReadableSpan) -> None:
         if span.context is None:
             return
         with self._lock:
+            if span.kind is SpanKind.SERVER:
+                self._servers.pop(span.context.span_id, None)
             spans = self._owner.get(span.context.span_id)
         if spans is not None:
             spans.append(span)
@@ -69,49 +126,128 @@ class SpanCapture(SpanProcessor):
 _capture = SpanCapture()
 _configured: set[str] = set()
 _lock = threading.Lock()
+_settings = TelemetrySettings()
+_providers: list[TracerProvider | MeterProvider] = []
 
 
 def configure_tracing(service_name: str) -> None:
-    """Install the process's tracer provider once (OTEL_* variables honoured by the SDK)."""
+    """Install the process's tracer and meter providers once (later calls change nothing)."""
+    global _settings
     with _lock:
         if _configured:
             return
+        _settings = TelemetrySettings()
         resource = Resource.create({"service.name": service_name, "service.version": _version()})
-        provider = TracerProvider(resource=resource)
-        provider.add_span_processor(_capture)
-        trace.set_tracer_provider(provider)
+        tracer_provider = TracerProvider(resource=resource)
+        tracer_provider.add_span_processor(_capture)
+        tracer_provider.add_span_processor(StepMetrics())
+        if _settings.otlp_endpoint and _settings.traces_exporter != "none":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+            tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        trace.set_tracer_provider(tracer_provider)
+        meter_provider = MeterProvider(resource=resource, metric_readers=_metric_readers())
+        metrics.set_meter_provider(meter_provider)
+        _providers[:] = [tracer_provider, meter_provider]
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+        HTTPXClientInstrumentor().instrument()
         _configured.add(service_name)
+
+
+def _metric_readers() -> list[MetricReader]:
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+    readers: list[MetricReader] = [PrometheusMetricReader()]
+    if _settings.otlp_metrics_endpoint and _settings.metrics_exporter != "none":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
+    return readers
+
+
+def shutdown_telemetry() -> None:
+    """Flush and stop the exporters; call once when the process is about to exit."""
+    with _lock:
+        providers, _providers[:] = list(_providers), []
+    for provider in providers:
+        provider.shutdown()
+
+
+def tracer_provider() -> TracerProvider:
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider), "configure_tracing() has not run"
+    return provider
+
+
+def capture_prompts() -> bool:
+    """Whether the debug switch CASECRAFT_CAPTURE_PROMPTS puts prompt text into spans."""
+    return _settings.capture_prompts
 
 
 def span_capture() -> SpanCapture:
     return _capture
 
 
+def _not_plumbing(details: Any) -> bool:
+    from opentelemetry.instrumentation.grpc import filters
+
+    return not (
+        filters.health_check()(details) or filters.service_prefix("grpc.reflection")(details)
+    )
+
+
+def grpc_server_interceptors() -> list[grpc.aio.ServerInterceptor]:
+    """The server-side RPC span, continuing the caller's trace; health checks stay untraced."""
+    from opentelemetry.instrumentation.grpc import aio_server_interceptor
+
+    return [aio_server_interceptor(filter_=_not_plumbing)]
+
+
+def grpc_client_interceptors() -> Sequence[grpc.aio.ClientInterceptor]:
+    """The client-side RPC span, passing the trace on in metadata; health checks stay untraced."""
+    from opentelemetry.instrumentation.grpc import aio_client_interceptors
+
+    return list(aio_client_interceptors(filter_=_not_plumbing))
+
+
 def to_records(spans: list[ReadableSpan], service: str) -> list[case_study_pb2.SpanRecord]:
-    """Convert finished spans into contract messages, keeping only attributes worth showing."""
+    """Convert finished spans into contract messages, keeping only attributes worth showing.
+
+    A span whose parent is an open server span (the RPC being answered) brings that span along,
+    ending now: it is still open because this very answer is part of it.
+    """
     records = []
+    now = time.time_ns()
+    ids = {span.context.span_id for span in spans if span.context is not None}
     for span in spans:
-        context = span.context
-        if context is None or span.start_time is None or span.end_time is None:
-            continue
-        records.append(
-            case_study_pb2.SpanRecord(
-                name=span.name,
-                service=service,
-                trace_id=format(context.trace_id, "032x"),
-                span_id=format(context.span_id, "016x"),
-                parent_span_id=format(span.parent.span_id, "016x") if span.parent else "",
-                start_unix_nano=span.start_time,
-                end_unix_nano=span.end_time,
-                error=span.status.status_code is StatusCode.ERROR,
-                attributes={
-                    key: str(value)
-                    for key, value in (span.attributes or {}).items()
-                    if key.startswith(_SHOWN_ATTRIBUTE_PREFIXES)
-                },
-            )
-        )
-    return records
+        if span.parent is not None and span.parent.span_id not in ids:
+            server = _capture.open_server_span(span.parent.span_id)
+            if server is not None and server.context is not None:
+                ids.add(server.context.span_id)
+                records.append(_record(server, service, now))
+        records.append(_record(span, service, now))
+    return [record for record in records if record.end_unix_nano]
+
+
+def _record(span: ReadableSpan, service: str, now: int) -> case_study_pb2.SpanRecord:
+    context = span.context
+    assert context is not None
+    return case_study_pb2.SpanRecord(
+        name=span.name,
+        service=service,
+        trace_id=format(context.trace_id, "032x"),
+        span_id=format(context.span_id, "016x"),
+        parent_span_id=format(span.parent.span_id, "016x") if span.parent else "",
+        start_unix_nano=span.start_time or 0,
+        end_unix_nano=span.end_time or (now if span.start_time else 0),
+        error=span.status.status_code is StatusCode.ERROR,
+        attributes={
+            key: str(value)
+            for key, value in (span.attributes or {}).items()
+            if key.startswith(_SHOWN_ATTRIBUTE_PREFIXES) and key not in _NEVER_SHOWN
+        },
+    )
 
 
 def _version() -> str:

@@ -14,12 +14,15 @@ from typing import Any
 
 from google.protobuf import json_format
 from opentelemetry import trace
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from casecraft.metrics import prometheus_text, record_request
 from casecraft.telemetry import configure_tracing, span_capture, to_records
 from casecraft.v1 import image_pb2
 from gateway import orchestrator
@@ -30,10 +33,13 @@ from gateway.requests import parse
 from gateway.schemas import CaseStudyResponse, ImageOut, SkippedOut
 from gateway.settings import GatewaySettings
 from gateway.timings import report
+from gateway.tracing import TraceIdHeader
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 SERVICE = "gateway"
+
+_UNTRACED_PATHS = "/healthz,/readyz,/metrics"
 
 _STATUS = {
     image_pb2.IMAGE_STATUS_OK: "ok",
@@ -95,12 +101,26 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document())
 
+    async def metrics(request: Request) -> Response:
+        body, content_type = prometheus_text()
+        return Response(body, media_type=content_type)
+
     return Starlette(
         routes=[
             Route("/v1/case-studies", create_case_study, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ],
+        middleware=[
+            # The request's server span, continuing the caller's trace; probes stay untraced.
+            Middleware(
+                OpenTelemetryMiddleware,  # type: ignore[arg-type]
+                excluded_urls=_UNTRACED_PATHS,
+                exclude_spans=["receive", "send"],
+            ),
+            Middleware(TraceIdHeader),
         ],
         exception_handlers={Problem: _problem, HTTPException: _http, Exception: _unexpected},
         lifespan=lifespan,
@@ -114,16 +134,24 @@ async def _produce(backends: Backends, plan: orchestrator.Plan) -> dict[str, Any
                 outcome = await orchestrator.run(backends, plan)
             except BaseException as exc:
                 root.record_exception(exc)
-                root.set_status(trace.StatusCode.ERROR, str(exc))
+                root.set_status(trace.StatusCode.ERROR, type(exc).__name__)
                 root.end()
+                record_request(_seconds_since(root), "error")
                 raise
             with tracer.start_as_current_span("respond"):
                 body = _body(outcome, plan)
             root.end()
+            record_request(_seconds_since(root), "ok")
             records = [*outcome.spans, *to_records(list(spans), SERVICE)]
-            start = root.start_time or time.time_ns()
-            body["timings"] = report(records, start, root.end_time or time.time_ns()).model_dump()
+            timings = report(records, root.get_span_context().trace_id)
+            body["trace_id"] = timings.trace_id
+            body["timings"] = timings.model_dump()
     return body
+
+
+def _seconds_since(span: trace.Span) -> float:
+    start = getattr(span, "start_time", None) or time.time_ns()
+    return (time.time_ns() - start) / 1e9
 
 
 def _body(outcome: orchestrator.Outcome, plan: orchestrator.Plan) -> dict[str, Any]:

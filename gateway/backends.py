@@ -8,6 +8,7 @@ import json
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from casecraft.telemetry import grpc_client_interceptors
 from casecraft.v1 import image_pb2_grpc, structurer_pb2_grpc
 from gateway.settings import GatewaySettings
 
@@ -29,9 +30,15 @@ def channel_options(settings: GatewaySettings) -> list[tuple[str, int | str]]:
 class Backends:
     def __init__(self, settings: GatewaySettings) -> None:
         options = channel_options(settings)
+        # Each call gets a client span and carries the trace on to the backend.
+        traced = grpc_client_interceptors()
         self._channels = {
-            STRUCTURER: grpc.aio.insecure_channel(settings.structurer_target, options=options),
-            IMAGES: grpc.aio.insecure_channel(settings.image_target, options=options),
+            STRUCTURER: grpc.aio.insecure_channel(
+                settings.structurer_target, options=options, interceptors=traced
+            ),
+            IMAGES: grpc.aio.insecure_channel(
+                settings.image_target, options=options, interceptors=traced
+            ),
         }
         self.structurer = structurer_pb2_grpc.StructurerStub(self._channels[STRUCTURER])
         self.images = image_pb2_grpc.ImageGeneratorStub(self._channels[IMAGES])

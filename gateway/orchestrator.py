@@ -13,14 +13,12 @@ from typing import Any
 
 import grpc
 from google.protobuf.message import Message
-from opentelemetry import trace
 
 from casecraft.components import ALL, ComponentSpec
 from casecraft.v1 import case_study_pb2, image_pb2, structurer_pb2
 from gateway.backends import IMAGES, STRUCTURER, Backends
 from gateway.problems import Problem, from_rpc_error
 
-tracer = trace.get_tracer(__name__)
 EventSink = Callable[[str, dict[str, Any]], None]
 
 
@@ -79,7 +77,6 @@ class _ImageStream:
         self._jobs_sent: dict[str, int] = {}
         self.results: dict[str, image_pb2.ImageResult] = {}
         self._reader: asyncio.Task[None] | None = None
-        self._span: trace.Span | None = None
 
     def sent_data(self, component: str) -> Message | None:
         entry = self._sent.get(component)
@@ -87,7 +84,7 @@ class _ImageStream:
 
     async def send(self, component: ComponentSpec, data: Message) -> None:
         if self._call is None:
-            self._span = tracer.start_span("images")
+            # One call for every image: its client span (and the trace) starts here.
             self._call = self._backends.images.Generate(timeout=self._plan.images_timeout_s)
             self._reader = asyncio.create_task(self._read())
         self._jobs_sent[component.name] = count = self._jobs_sent.get(component.name, 0) + 1
@@ -138,19 +135,12 @@ class _ImageStream:
             await self._reader
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as error:
             await self._raise_call_error(error)
-        finally:
-            self._end_span()
-
-    def _end_span(self) -> None:
-        if self._span is not None and self._span.is_recording():
-            self._span.end()
 
     def cancel(self) -> None:
         if self._reader is not None:
             self._reader.cancel()
         if self._call is not None:
             self._call.cancel()
-        self._end_span()
 
 
 def _ignore(kind: str, payload: dict[str, Any]) -> None:
@@ -197,22 +187,26 @@ async def _structure(
         notes=plan.notes, options=structurer_pb2.StructureOptions(fast=plan.fast)
     )
     call = backends.structurer.StructureStream(request, timeout=plan.structure_timeout_s)
-    with tracer.start_as_current_span("structure_stream"):
-        return await _consume(call, plan, images, sink)
+    return await _consume(call, plan, images, sink)
 
 
 async def _consume(
     call: Any, plan: Plan, images: _ImageStream, sink: EventSink
 ) -> structurer_pb2.StructureResponse:
+    final: structurer_pb2.StructureResponse | None = None
     try:
         async for event in call:
             if event.HasField("final"):
-                return event.final
+                # The stream ends right after; reading to its end ends the call's span too.
+                final = event.final
+                continue
             await _on_field_group(event.field_group, plan, images, sink)
     except grpc.aio.AioRpcError as error:
         raise from_rpc_error(error, STRUCTURER) from error
     finally:
         call.cancel()
+    if final is not None:
+        return final
     raise Problem(502, "Backend error", "structurer_service ended its stream without a case study")
 
 

@@ -55,16 +55,39 @@ class SkippedOut(BaseModel):
 
 class StepOut(BaseModel):
     name: str
-    service: str
-    start_ms: float
+    service: str = Field(description="The service that recorded the step.")
+    span_id: str = Field(description="The step's span id (hex), as in the tracing backend.")
+    parent_span_id: str = Field(description="The span this step ran inside; empty for the root.")
+    depth: int = Field(description="Nesting below the root step (0).")
+    start_ms: float = Field(description="Start, from the start of the root step.")
     duration_ms: float
     share: float = Field(description="duration_ms / total_ms")
     error: bool = False
+    critical: bool = Field(
+        default=False, description="Whether the step is on the critical path (sets the total)."
+    )
+    attributes: dict[str, str] = Field(
+        default_factory=dict,
+        description="A few of the span's attributes: provider, model, component, tokens ...",
+    )
+
+
+class SegmentOut(BaseModel):
+    span_id: str
+    name: str
+    service: str
+    start_ms: float
+    duration_ms: float
 
 
 class TimingsOut(BaseModel):
-    total_ms: float
-    steps: list[StepOut]
+    trace_id: str = Field(description="The request's trace id (also the X-Trace-Id header).")
+    total_ms: float = Field(description="The root step: the request as the gateway served it.")
+    steps: list[StepOut] = Field(description="Every step, in tree order (parents first).")
+    critical_path: list[SegmentOut] = Field(
+        description="Back-to-back segments from 0 to total_ms: the steps that set the total, "
+        "each for the time no step inside it covered."
+    )
 
 
 class CaseStudyResponse(BaseModel):
@@ -76,6 +99,7 @@ class CaseStudyResponse(BaseModel):
     )
     warnings: list[str]
     usage: dict[str, Any]
+    trace_id: str = Field(description="Find the request's trace in a tracing backend by this id.")
     timings: TimingsOut
 
 

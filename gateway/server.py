@@ -10,6 +10,7 @@ import socket
 import uvicorn
 
 from casecraft.jsonlog import configure_logging
+from casecraft.telemetry import shutdown_telemetry
 from gateway.app import SERVICE, create_app
 from gateway.settings import GatewaySettings
 
@@ -53,7 +54,10 @@ async def main() -> None:
     # handler its own, so a drained gateway exits 0 instead of dying by the signal (143).
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, server.handle_exit)
-    await server.serve(sockets=[sock])
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        shutdown_telemetry()  # flush the spans and metrics of the last requests
 
 
 def run() -> None:

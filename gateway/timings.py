@@ -1,30 +1,137 @@
-"""The timing report of one request, built from the spans every service recorded for it."""
+"""The timing report of one request, built from the spans every service recorded for it.
+
+The spans form one tree (one trace across the three services). The report lists each step in tree
+order with its start offset, duration and share of the total, and the critical path: walking back
+from the root's end, the child that ended last before that point, inside it the same again, and
+so on; the time no child covers belongs to the span itself. The segments of the critical path
+cover the total exactly, so they say which steps set it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from casecraft.v1 import case_study_pb2
-from gateway.schemas import StepOut, TimingsOut
+from gateway.schemas import SegmentOut, StepOut, TimingsOut
+
+_RPC_PREFIX = "casecraft.v1."
 
 
 def step_name(record: case_study_pb2.SpanRecord) -> str:
+    """The span's name, with the image component it made; RPCs without the package prefix."""
+    name = record.name.removeprefix("/").removeprefix(_RPC_PREFIX)
     component = record.attributes.get("casecraft.component")
-    return f"{record.name} {component}" if component else record.name
+    return f"{name} {component}" if component else name
 
 
-def report(records: Iterable[case_study_pb2.SpanRecord], start_ns: int, end_ns: int) -> TimingsOut:
-    """Each step's start offset, duration and share of the total, in start order."""
-    total_ms = max((end_ns - start_ns) / 1e6, 1e-9)
-    steps = [
+@dataclass
+class _Node:
+    record: case_study_pb2.SpanRecord
+    start: int
+    end: int
+    children: list[_Node] = field(default_factory=list)
+
+
+def report(records: Iterable[case_study_pb2.SpanRecord], trace_id: int | str = "") -> TimingsOut:
+    """The timing report of the spans of one request (duplicates by span id keep the latest end)."""
+    latest: dict[str, case_study_pb2.SpanRecord] = {}
+    for record in records:
+        known = latest.get(record.span_id)
+        if known is None or record.end_unix_nano > known.end_unix_nano:
+            latest[record.span_id] = record
+    trace_hex = format(trace_id, "032x") if isinstance(trace_id, int) else trace_id
+    if not latest:
+        return TimingsOut(trace_id=trace_hex, total_ms=0.0, steps=[], critical_path=[])
+    root = _tree(list(latest.values()))
+    trace_hex = trace_hex or root.record.trace_id
+    origin = root.start
+    total_ns = max(root.end - origin, 1)
+    critical: list[tuple[_Node, int, int]] = []
+    _critical(root, root.end, critical)
+    on_path = {id(node) for node, _, _ in critical}
+    steps: list[StepOut] = []
+    _steps(root, 0, origin, total_ns, on_path, steps)
+    return TimingsOut(
+        trace_id=trace_hex,
+        total_ms=round(total_ns / 1e6, 3),
+        steps=steps,
+        critical_path=[
+            SegmentOut(
+                span_id=node.record.span_id,
+                name=step_name(node.record),
+                service=node.record.service,
+                start_ms=round((start - origin) / 1e6, 3),
+                duration_ms=round((end - start) / 1e6, 3),
+            )
+            for node, start, end in reversed(critical)
+            if end > start
+        ],
+    )
+
+
+def _tree(records: list[case_study_pb2.SpanRecord]) -> _Node:
+    """Link the records by parent; records whose parent is missing hang below the root."""
+    nodes = {r.span_id: _Node(r, r.start_unix_nano, r.end_unix_nano) for r in records}
+    orphans = [n for n in nodes.values() if n.record.parent_span_id not in nodes]
+    root = max(orphans, key=lambda n: (n.end - n.start, -n.start))
+    for node in nodes.values():
+        if node is root:
+            continue
+        parent = nodes.get(node.record.parent_span_id, root)
+        parent.children.append(node)
+    _clamp(root)
+    return root
+
+
+def _clamp(node: _Node) -> None:
+    """Keep children inside their parent (clocks of separate machines may disagree slightly)."""
+    node.children.sort(key=lambda child: (child.start, child.record.name))
+    for child in node.children:
+        child.start = min(max(child.start, node.start), node.end)
+        child.end = min(max(child.end, child.start), node.end)
+        _clamp(child)
+
+
+def _critical(node: _Node, until: int, path: list[tuple[_Node, int, int]]) -> None:
+    """Append ``node``'s critical segments up to ``until``, latest first."""
+    cursor = min(node.end, until)
+    while True:
+        candidates = [c for c in node.children if c.start < cursor]
+        if not candidates:
+            break
+        child = max(candidates, key=lambda c: (min(c.end, cursor), c.end - c.start))
+        child_end = min(child.end, cursor)
+        path.append((node, child_end, cursor))
+        _critical(child, child_end, path)
+        cursor = child.start
+    path.append((node, node.start, cursor))
+
+
+def _steps(
+    node: _Node,
+    depth: int,
+    origin: int,
+    total_ns: int,
+    on_path: set[int],
+    out: list[StepOut],
+) -> None:
+    record = node.record
+    duration_ns = node.end - node.start
+    out.append(
         StepOut(
-            name=step_name(r),
-            service=r.service,
-            start_ms=round((r.start_unix_nano - start_ns) / 1e6, 3),
-            duration_ms=round((r.end_unix_nano - r.start_unix_nano) / 1e6, 3),
-            share=round((r.end_unix_nano - r.start_unix_nano) / 1e6 / total_ms, 4),
-            error=r.error,
+            name=step_name(record),
+            service=record.service,
+            span_id=record.span_id,
+            parent_span_id=record.parent_span_id,
+            depth=depth,
+            start_ms=round((node.start - origin) / 1e6, 3),
+            duration_ms=round(duration_ns / 1e6, 3),
+            share=round(duration_ns / total_ns, 4),
+            error=record.error,
+            critical=id(node) in on_path,
+            attributes=dict(record.attributes),
         )
-        for r in sorted(records, key=lambda r: (r.start_unix_nano, r.name))
-    ]
-    return TimingsOut(total_ms=round(total_ms, 3), steps=steps)
+    )
+    for child in node.children:
+        _steps(child, depth + 1, origin, total_ns, on_path, out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 
@@ -11,7 +12,7 @@ import grpc
 from opentelemetry import trace
 
 from casecraft.components import BY_NAME
-from casecraft.telemetry import span_capture, to_records
+from casecraft.telemetry import capture_prompts, span_capture, to_records
 from casecraft.v1 import image_pb2, image_pb2_grpc
 from image_service.providers.chain import ImageChain, ImageChainFailed
 from image_service.validation import job_problem
@@ -134,8 +135,31 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
                     )
                     result.status = image_pb2.IMAGE_STATUS_FAILED
                     result.error = f"{component.name}: {exc}"
-                if result.status != image_pb2.IMAGE_STATUS_OK:
-                    span.set_status(trace.StatusCode.ERROR, result.error)
+                _describe(span, job, result)
                 span.end()
                 result.spans.extend(to_records(list(spans), SERVICE))
         return result
+
+
+_ERROR_TYPES = {
+    image_pb2.IMAGE_STATUS_TIMED_OUT: "timed_out",
+    image_pb2.IMAGE_STATUS_FAILED: "failed",
+}
+
+
+def _describe(span: trace.Span, job: image_pb2.ImageJob, result: image_pb2.ImageResult) -> None:
+    """The image span's outcome: provider, model, attempts, cache hit, or why it failed."""
+    span.set_attributes(
+        {
+            "gen_ai.provider.name": result.provider,
+            "gen_ai.request.model": result.model,
+            "casecraft.attempts": result.attempts,
+            "casecraft.cache_hit": result.cache_hit,
+        }
+    )
+    if capture_prompts() and job.prompt:
+        messages = [{"role": "user", "parts": [{"type": "text", "content": job.prompt}]}]
+        span.set_attribute("gen_ai.input.messages", json.dumps(messages))
+    if result.status != image_pb2.IMAGE_STATUS_OK:
+        span.set_attribute("error.type", _ERROR_TYPES.get(result.status, "failed"))
+        span.set_status(trace.StatusCode.ERROR, result.error)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import grpc
@@ -10,7 +12,7 @@ from opentelemetry import trace
 
 from casecraft.errors import AllProvidersFailed, ProviderError
 from casecraft.limits import notes_problem
-from casecraft.telemetry import span_capture, to_records
+from casecraft.telemetry import capture_prompts, span_capture, to_records
 from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
 from structurer_service.field_groups import FieldGroupTracker
 from structurer_service.providers import Draft, StructurerProvider
@@ -48,12 +50,22 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
         with tracer.start_as_current_span("structure", end_on_exit=False) as span:
             span.set_attribute("casecraft.notes.bytes", len(request.notes.encode("utf-8")))
             span.set_attribute("casecraft.fast", request.options.fast)
+            span.set_attribute("gen_ai.operation.name", "chat")
+            if capture_prompts():
+                span.set_attribute("gen_ai.input.messages", _messages(request.notes))
             with span_capture().capture(span) as spans:
                 tracker = FieldGroupTracker()
+                started, first_chunk = time.perf_counter(), True
                 try:
                     items = self._provider.structure(request.notes, fast=request.options.fast)
                     async for item in items:
                         if isinstance(item, Draft):
+                            if first_chunk:
+                                first_chunk = False
+                                span.set_attribute(
+                                    "casecraft.time_to_first_chunk_ms",
+                                    round((time.perf_counter() - started) * 1000, 3),
+                                )
                             for ready in tracker.advance(item.fields):
                                 span.add_event(
                                     "field_group_ready",
@@ -67,8 +79,7 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                             continue
                         for ready in tracker.finish(item.case_study):
                             yield structurer_pb2.StructureEvent(field_group=ready)
-                        span.set_attribute("gen_ai.provider.name", item.usage.provider)
-                        span.set_attribute("gen_ai.request.model", item.usage.model)
+                        _set_usage(span, item.usage)
                         span.end()
                         yield structurer_pb2.StructureEvent(
                             final=structurer_pb2.StructureResponse(
@@ -81,9 +92,29 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                         return
                 except (AllProvidersFailed, ProviderError) as exc:
                     span.record_exception(exc)
+                    span.set_attribute("error.type", type(exc).__name__)
                     span.set_status(trace.StatusCode.ERROR, str(exc))
                     span.end()
                     await context.abort(grpc.StatusCode.UNAVAILABLE, f"structuring failed: {exc}")
                 finally:
                     if span.is_recording():
                         span.end()
+
+
+def _set_usage(span: trace.Span, usage: structurer_pb2.Usage) -> None:
+    """The GenAI semantic conventions' attributes of the call that produced the case study."""
+    span.set_attributes(
+        {
+            "gen_ai.provider.name": usage.provider,
+            "gen_ai.request.model": usage.model,
+            "gen_ai.response.model": usage.model,
+            "gen_ai.usage.input_tokens": usage.input_tokens,
+            "gen_ai.usage.output_tokens": usage.output_tokens,
+            "casecraft.attempts": usage.attempts,
+        }
+    )
+
+
+def _messages(notes: str) -> str:
+    """The prompt as gen_ai.input.messages; only with the CASECRAFT_CAPTURE_PROMPTS debug switch."""
+    return json.dumps([{"role": "user", "parts": [{"type": "text", "content": notes}]}])

@@ -30,15 +30,22 @@ async def test_answer_holds_the_case_study_its_images_and_timings() -> None:
     assert body["usage"]["provider"] == "scripted"
     timings = body["timings"]
     names = {step["name"] for step in timings["steps"]}
-    assert {"case_study", "structure", "structure_stream", "image hero", "image metrics"} <= names
+    assert {
+        "case_study",
+        "structure",
+        "Structurer/StructureStream",
+        "image hero",
+        "image metrics",
+    } <= names
     assert {s["service"] for s in timings["steps"]} == {
         "gateway",
         "structurer_service",
         "image_service",
     }
     assert all(0 <= s["share"] <= 1.01 for s in timings["steps"])
-    case_study_step = next(s for s in timings["steps"] if s["name"] == "case_study")
-    assert abs(case_study_step["duration_ms"] - timings["total_ms"]) < 1.0
+    root = timings["steps"][0]
+    assert root["name"] == "POST /v1/case-studies" and root["depth"] == 0
+    assert abs(root["duration_ms"] - timings["total_ms"]) < 1.0
 
 
 async def test_each_image_starts_as_soon_as_its_fields_are_ready() -> None:

@@ -1,0 +1,229 @@
+"""Metrics derived from the spans as they end, and the Prometheus text endpoint.
+
+Durations come from the spans themselves (no second set of timers): every casecraft step feeds
+``casecraft.step.duration``; the structuring call and each image generation feed the GenAI
+``gen_ai.client.operation.duration`` and ``gen_ai.client.token.usage``; the wait for an image
+slot, image results (cache hits included) and failures by kind have their own instruments.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from opentelemetry import metrics
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import StatusCode
+
+# Seconds, from a millisecond step to a long LLM call.
+_SECONDS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+    30,
+    60,
+    120,
+    300,
+)
+# The GenAI semantic conventions' advised buckets.
+_GENAI_SECONDS = (
+    0.01,
+    0.02,
+    0.04,
+    0.08,
+    0.16,
+    0.32,
+    0.64,
+    1.28,
+    2.56,
+    5.12,
+    10.24,
+    20.48,
+    40.96,
+    81.92,
+)
+_TOKENS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
+# Spans our own code makes (instrumentation libraries' spans have their own metrics).
+_OWN_SCOPES = ("gateway", "structurer_service", "image_service", "casecraft")
+# Spans that are one call to a generative model, and the operation each one is.
+_GENAI_OPERATIONS = {"structure": "chat", "image.generate": "generate_content"}
+_GENAI_KEYS = ("gen_ai.provider.name", "gen_ai.request.model", "gen_ai.response.model")
+
+
+class _Instruments:
+    @cached_property
+    def _meter(self) -> metrics.Meter:
+        return metrics.get_meter("casecraft")
+
+    @cached_property
+    def request_duration(self) -> metrics.Histogram:
+        return self._meter.create_histogram(
+            "casecraft.request.duration",
+            unit="s",
+            description="Time to answer one case study request, from the request's span.",
+            explicit_bucket_boundaries_advisory=_SECONDS,
+        )
+
+    @cached_property
+    def step_duration(self) -> metrics.Histogram:
+        return self._meter.create_histogram(
+            "casecraft.step.duration",
+            unit="s",
+            description="Duration of each step (span) of a request, by step and service.",
+            explicit_bucket_boundaries_advisory=_SECONDS,
+        )
+
+    @cached_property
+    def failures(self) -> metrics.Counter:
+        return self._meter.create_counter(
+            "casecraft.failures",
+            unit="{failure}",
+            description="Steps and provider attempts that failed, by step and kind of failure.",
+        )
+
+    @cached_property
+    def slot_wait(self) -> metrics.Histogram:
+        return self._meter.create_histogram(
+            "casecraft.image.slot_wait.duration",
+            unit="s",
+            description="Time an image job waited for a concurrency slot.",
+            explicit_bucket_boundaries_advisory=_SECONDS,
+        )
+
+    @cached_property
+    def images(self) -> metrics.Counter:
+        return self._meter.create_counter(
+            "casecraft.image.results",
+            unit="{image}",
+            description="Finished image jobs, by component, outcome and cache hit.",
+        )
+
+    @cached_property
+    def genai_duration(self) -> metrics.Histogram:
+        return self._meter.create_histogram(
+            "gen_ai.client.operation.duration",
+            unit="s",
+            description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=_GENAI_SECONDS,
+        )
+
+    @cached_property
+    def genai_tokens(self) -> metrics.Histogram:
+        return self._meter.create_histogram(
+            "gen_ai.client.token.usage",
+            unit="{token}",
+            description="Number of input and output tokens used.",
+            explicit_bucket_boundaries_advisory=_TOKENS,
+        )
+
+
+instruments = _Instruments()
+
+
+def record_request(duration_s: float, outcome: str) -> None:
+    instruments.request_duration.record(duration_s, {"casecraft.outcome": outcome})
+
+
+def record_failure(step: str, kind: str) -> None:
+    instruments.failures.add(1, {"casecraft.step": step, "error.type": kind})
+
+
+def error_kind(span: ReadableSpan) -> str:
+    """``error.type`` when the span says it, else the type of the exception it recorded."""
+    kind = (span.attributes or {}).get("error.type")
+    if kind is None:
+        for event in reversed(span.events):
+            if event.name == "exception" and event.attributes:
+                kind = event.attributes.get("exception.type")
+                break
+    return str(kind or "error")
+
+
+class StepMetrics(SpanProcessor):
+    """Turns each finished span of our own code into the metrics above."""
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        pass
+
+    def on_end(self, span: ReadableSpan) -> None:
+        scope = span.instrumentation_scope
+        if scope is None or not scope.name.startswith(_OWN_SCOPES):
+            return
+        if span.start_time is None or span.end_time is None:
+            return
+        seconds = (span.end_time - span.start_time) / 1e9
+        attributes = span.attributes or {}
+        service = span.resource.attributes.get("service.name", "")
+        error = span.status.status_code is StatusCode.ERROR
+        instruments.step_duration.record(
+            seconds, {"casecraft.step": span.name, "casecraft.service": str(service)}
+        )
+        if error:
+            record_failure(span.name, error_kind(span))
+        operation = _GENAI_OPERATIONS.get(span.name)
+        if operation is not None:
+            self._genai(operation, seconds, attributes, error_kind(span) if error else None)
+        elif span.name == "image.wait_for_slot":
+            instruments.slot_wait.record(seconds)
+        elif span.name == "image":
+            instruments.images.add(
+                1,
+                {
+                    "casecraft.component": str(attributes.get("casecraft.component", "")),
+                    "casecraft.cache_hit": bool(attributes.get("casecraft.cache_hit", False)),
+                    "casecraft.outcome": "error" if error else "ok",
+                },
+            )
+
+    @staticmethod
+    def _genai(operation: str, seconds: float, attributes: Any, kind: str | None) -> None:
+        labels: dict[str, str] = {"gen_ai.operation.name": operation}
+        for key in _GENAI_KEYS:
+            if key in attributes:
+                labels[key] = str(attributes[key])
+        if kind is not None:
+            labels["error.type"] = kind
+        instruments.genai_duration.record(seconds, labels)
+        for kind in ("input", "output"):
+            tokens = attributes.get(f"gen_ai.usage.{kind}_tokens")
+            if tokens:
+                instruments.genai_tokens.record(int(tokens), {**labels, "gen_ai.token.type": kind})
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def prometheus_text() -> tuple[bytes, str]:
+    """The process's metrics in the Prometheus text format, and its content type."""
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+class MetricsEndpoint:
+    """GET /metrics on its own port, for the gRPC services (a thread; stops with ``close``)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        from prometheus_client import start_http_server
+
+        self._server, self._thread = start_http_server(port, addr=host)
+        self.port: int = self._server.server_port
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

@@ -1,0 +1,141 @@
+"""The span tree of one request through real in-process servers, read from an in-memory exporter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from casecraft.errors import ProviderError
+from casecraft.telemetry import configure_tracing, tracer_provider
+from casecraft.v1 import image_pb2
+from image_service.providers import GeneratedImage
+from tests.conftest import stack
+from tests.support.providers import RecordingImages, ScriptedStructurer
+
+NOTES = "Confidential: Zanzibar Widget Cooperative cut returns by half."
+_exporter = InMemorySpanExporter()
+
+
+@pytest.fixture
+def exported() -> Iterator[InMemorySpanExporter]:
+    configure_tracing("tests")
+    provider = tracer_provider()
+    if not getattr(provider, "_casecraft_test_exporter", False):
+        provider.add_span_processor(SimpleSpanProcessor(_exporter))
+        provider._casecraft_test_exporter = True  # type: ignore[attr-defined]
+    _exporter.clear()
+    yield _exporter
+    _exporter.clear()
+
+
+def one(spans: list[ReadableSpan], name: str) -> ReadableSpan:
+    found = [s for s in spans if s.name == name]
+    assert len(found) == 1, f"{name}: {[s.name for s in spans]}"
+    return found[0]
+
+
+def parent_of(span: ReadableSpan, spans: list[ReadableSpan]) -> ReadableSpan:
+    assert span.parent is not None, span.name
+    return next(s for s in spans if s.context and s.context.span_id == span.parent.span_id)
+
+
+async def test_one_request_makes_one_tree_across_the_three_services(
+    exported: InMemorySpanExporter,
+) -> None:
+    async with stack(ScriptedStructurer(), RecordingImages()) as client:
+        response = await client.post("/v1/case-studies", json={"notes": NOTES})
+        assert (await client.get("/readyz")).status_code == 200
+        assert (await client.get("/metrics")).status_code == 200
+    assert response.status_code == 200, response.text
+    body = response.json()
+    spans = [s for s in exported.get_finished_spans() if s.name != "POST"]  # test client's own
+
+    trace_ids = {format(s.context.trace_id, "032x") for s in spans if s.context}
+    assert trace_ids == {body["trace_id"]} == {response.headers["x-trace-id"]}
+    assert not [s.name for s in spans if "Health" in s.name or "readyz" in s.name]
+    assert not [s.name for s in spans if "metrics" in s.name.lower()]
+
+    http = one(spans, "POST /v1/case-studies")
+    assert http.kind is SpanKind.SERVER
+    root = one(spans, "case_study")
+    assert parent_of(root, spans) is http
+    assert parent_of(one(spans, "respond"), spans) is root
+
+    clients = [s for s in spans if s.kind is SpanKind.CLIENT and s.name.startswith("/casecraft")]
+    servers = [s for s in spans if s.kind is SpanKind.SERVER and s.name.startswith("/casecraft")]
+    assert (
+        sorted(s.name for s in clients)
+        == sorted(s.name for s in servers)
+        == [
+            "/casecraft.v1.ImageGenerator/Generate",
+            "/casecraft.v1.Structurer/StructureStream",
+        ]
+    )
+    for server in servers:
+        client_span = parent_of(server, spans)
+        assert client_span.kind is SpanKind.CLIENT and client_span.name == server.name
+        assert parent_of(client_span, spans) is root
+
+    structure = one(spans, "structure")
+    assert parent_of(structure, spans).name == "/casecraft.v1.Structurer/StructureStream"
+    attributes = dict(structure.attributes or {})
+    assert attributes["gen_ai.operation.name"] == "chat"
+    assert attributes["gen_ai.provider.name"] == "scripted"
+    assert attributes["gen_ai.request.model"] == attributes["gen_ai.response.model"] == "script-1"
+    assert "gen_ai.usage.input_tokens" in attributes and "gen_ai.usage.output_tokens" in attributes
+    assert attributes["casecraft.time_to_first_chunk_ms"] >= 0
+    groups = [e.attributes["casecraft.field_group"] for e in structure.events if e.attributes]
+    assert len(groups) >= 3
+
+    images = [s for s in spans if s.name == "image"]
+    assert sorted(s.attributes["casecraft.component"] for s in images) == [  # type: ignore[index]
+        "hero",
+        "metrics",
+        "timeline",
+    ]
+    for image in images:
+        assert parent_of(image, spans).name == "/casecraft.v1.ImageGenerator/Generate"
+        assert image.attributes is not None
+        assert image.attributes["gen_ai.output.type"] == "image"
+        assert image.attributes["gen_ai.provider.name"] == "recording"
+        assert image.attributes["casecraft.cache_hit"] is False
+        children = sorted(
+            s.name for s in spans if s.parent and s.parent.span_id == image.context.span_id
+        )  # type: ignore[union-attr]
+        assert children == ["image.generate", "image.wait_for_slot"]
+
+    for span in spans:
+        values = [*(span.attributes or {}).values()]
+        values += [v for e in span.events for v in (e.attributes or {}).values()]
+        assert not [v for v in values if "Zanzibar" in str(v)], span.name
+
+
+class FailingImages:
+    name = "broken"
+
+    async def generate(self, job: image_pb2.ImageJob) -> GeneratedImage:
+        raise ProviderError(self.name, "HTTP 400: bad prompt")
+
+
+async def test_a_failed_image_marks_its_spans_and_the_report(
+    exported: InMemorySpanExporter,
+) -> None:
+    async with stack(ScriptedStructurer(), FailingImages()) as client:
+        response = await client.post(
+            "/v1/case-studies", json={"notes": NOTES, "components": ["hero"]}
+        )
+    assert response.status_code == 200, response.text
+    spans = exported.get_finished_spans()
+    image = one(list(spans), "image")
+    assert image.status.status_code is StatusCode.ERROR
+    assert image.attributes is not None and image.attributes["error.type"] == "failed"
+    attempts = [s for s in spans if s.name == "image.attempt"]
+    assert attempts and all(s.status.status_code is StatusCode.ERROR for s in attempts)
+    assert all(any(e.name == "exception" for e in s.events) for s in attempts)
+    steps = response.json()["timings"]["steps"]
+    assert next(s for s in steps if s["name"] == "image hero")["error"] is True
