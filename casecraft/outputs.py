@@ -111,22 +111,37 @@ def render_page(answer: dict[str, Any], files: dict[str, str]) -> str:
 
 
 def _timings_section(timings: dict[str, Any]) -> str:
+    """The waterfall: each step a bar on the request's axis, nested, the critical path darker."""
     total = float(timings.get("total_ms") or 0.0)
     if total <= 0:
         return ""
+    critical: dict[str, list[tuple[float, float]]] = {}
+    for segment in timings.get("critical_path") or []:
+        critical.setdefault(segment["span_id"], []).append(
+            (segment["start_ms"], segment["duration_ms"])
+        )
     rows = []
     for step in timings.get("steps", []):
         left = step["start_ms"] / total * 100
         width = max(step["duration_ms"] / total * 100, 0.3)
+        marks = "".join(
+            f"<span class='crit' style='left:{start / total * 100:.2f}%;"
+            f"width:{max(length / total * 100, 0.2):.2f}%'></span>"
+            for start, length in critical.get(step.get("span_id", ""), [])
+        )
+        indent = int(step.get("depth", 0)) * 12
         rows.append(
-            f"<div class='step'><span class='label'>{_e(step['name'])} "
-            f"<small>{_e(step['service'])}</small></span><span class='track'>"
+            f"<div class='step'><span class='label' style='padding-left:{indent}px'>"
+            f"{_e(step['name'])} <small>{_e(step['service'])}</small></span><span class='track'>"
             f"<span class='bar{' error' if step.get('error') else ''}' "
-            f"style='left:{left:.2f}%;width:{width:.2f}%'></span></span>"
+            f"style='left:{left:.2f}%;width:{width:.2f}%'></span>{marks}</span>"
             f"<span class='ms'>{step['duration_ms']:.1f} ms</span></div>"
         )
+    trace_id = timings.get("trace_id")
     return (
-        f"<h2>Where the time went</h2><p class='total'>Total {total:.1f} ms</p>"
+        f"<h2>Where the time went</h2><p class='total'>Total {total:.1f} ms"
+        + (f" · trace <code>{_e(trace_id)}</code>" if trace_id else "")
+        + "; darker: the critical path (the steps that set the total)</p>"
         f"<div class='waterfall'>{''.join(rows)}</div>"
     )
 
@@ -143,6 +158,7 @@ blockquote footer{font-size:.95rem;color:#5a6478;margin-top:8px}
 .waterfall{font-size:.85rem}.step{display:flex;align-items:center;gap:8px;margin:3px 0}
 .label{width:260px;flex:none;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}.label small{color:#7a8396}
 .track{position:relative;flex:1;height:14px;background:#f0f2f6;border-radius:3px}
-.bar{position:absolute;top:0;height:14px;background:#3b63d6;border-radius:3px}.bar.error{background:#d64545}
+.bar{position:absolute;top:0;height:14px;background:#9fb3ea;border-radius:3px}.bar.error{background:#d64545}
+.crit{position:absolute;top:0;height:14px;background:#23408e}
 .ms{width:90px;text-align:right;flex:none;font-variant-numeric:tabular-nums}.total{color:#4a5468}
 """
