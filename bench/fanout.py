@@ -100,7 +100,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures))
         return
-    print(f"{figures['jobs']} jobs, concurrency {figures['concurrency']}, {figures['work_ms']:.0f} ms of work")
+    print(
+        f"{figures['jobs']} jobs, concurrency {figures['concurrency']}, {figures['work_ms']:.0f} ms of work"
+    )
     print(f"{'schedule':<28}{'makespan ms':>12}")
     print(f"{'optimum for this order':<28}{figures['optimum_ms']:>12.1f}")
     print(f"{'sliding window (measured)':<28}{figures['window_ms']:>12.1f}")
