@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from pydantic import SecretStr
 
+from casecraft.registry import build_providers
 from image_service.image_check import ImageLimits
 from image_service.providers import ImageProvider
 from image_service.settings import ImageSettings
@@ -56,14 +57,9 @@ FACTORIES: dict[str, Callable[[ImageSettings], ImageProvider]] = {
 
 def build_chain(settings: ImageSettings) -> list[ImageProvider]:
     """The configured providers in order; an unknown name or a missing key fails at start-up."""
-    chain = settings.provider_chain
-    unknown = [name for name in chain if name not in FACTORIES]
-    if unknown or not chain:
-        raise ValueError(
-            f"CASECRAFT_IMAGE_PROVIDERS={settings.providers!r}: unknown provider(s) "
-            f"{unknown or '(none given)'}; choose from {', '.join(FACTORIES)}"
-        )
-    return [FACTORIES[name](settings) for name in chain]
+    return build_providers(
+        settings.provider_chain, FACTORIES, settings, variable="CASECRAFT_IMAGE_PROVIDERS"
+    )
 
 
 def image_limits(settings: ImageSettings) -> ImageLimits:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import httpx
 from pydantic import SecretStr
 
+from casecraft.registry import build_providers
 from casecraft.resilience import Cooldown, RetryPolicy
 from structurer_service.providers import StructurerProvider
 from structurer_service.providers.chain import ChainStructurer
@@ -86,14 +87,9 @@ FACTORIES: dict[str, Callable[[StructurerSettings], StructurerProvider]] = {
 
 def build_chain(settings: StructurerSettings) -> list[StructurerProvider]:
     """The configured providers in order; an unknown name or a missing key is an error at start-up."""
-    chain = settings.provider_chain
-    unknown = [name for name in chain if name not in FACTORIES]
-    if unknown or not chain:
-        raise ValueError(
-            f"CASECRAFT_STRUCTURER_PROVIDERS={settings.providers!r}: unknown provider(s) "
-            f"{unknown or '(none given)'}; choose from {', '.join(FACTORIES)}"
-        )
-    return [FACTORIES[name](settings) for name in chain]
+    return build_providers(
+        settings.provider_chain, FACTORIES, settings, variable="CASECRAFT_STRUCTURER_PROVIDERS"
+    )
 
 
 def resilient(
