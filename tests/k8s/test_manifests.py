@@ -83,10 +83,10 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 
 
 def selected(objects: list[Obj], selector: Obj) -> list[Obj]:
-    """Deployments whose pods a {matchLabels: ...} selector selects."""
-    if set(selector) != {"matchLabels"}:
+    """Deployments whose pods a {matchLabels: ...} selector (or {}: every pod) selects."""
+    if set(selector) - {"matchLabels"}:
         raise AssertionError(f"only matchLabels selectors are checked here, got {selector}")
-    labels = selector["matchLabels"]
+    labels = selector.get("matchLabels", {})
     return [d for d in of_kind(objects, "Deployment") if selects(labels, pod_labels(d))]
 
 
@@ -168,6 +168,11 @@ def resolve_port(container: Obj, port: int | str) -> int:
         return port
     (number,) = [p["containerPort"] for p in container["ports"] if p.get("name") == port]
     return int(number)
+
+
+def metrics_port(module: str, settings: Any) -> int:
+    """Where the service serves /metrics: the gateway on its HTTP port, the others on their own."""
+    return int(settings.gateway_port if module == "gateway" else settings.metrics_port)
 
 
 def probes(container: Obj) -> dict[str, Obj]:
@@ -256,8 +261,15 @@ def test_container_and_probe_ports_are_the_port_the_service_listens_on(
         if module == "gateway"
         else (settings.host, settings.port)
     )
+    # The gRPC services' metrics server binds this host too.
     assert host == "0.0.0.0", f"{module} must listen on every interface in a pod, not {host}"
-    assert [p["containerPort"] for p in container["ports"]] == [port]
+    if module in GRPC_SERVICES:
+        assert settings.metrics_port not in (0, port), f"{module}: a fixed, separate metrics port"
+        assert [p["containerPort"] for p in container["ports"]] == [port, settings.metrics_port]
+        assert resolve_port(container, "grpc") == port
+        assert resolve_port(container, "metrics") == settings.metrics_port
+    else:
+        assert [p["containerPort"] for p in container["ports"]] == [port]
     found = probes(container)
     assert set(found) == {"startupProbe", "readinessProbe", "livenessProbe"}
     for kind, probe in found.items():
@@ -280,6 +292,31 @@ def test_gateway_probes_ask_the_routes_that_say_ready_and_alive(
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     for probe in probes(container).values():
         assert probe["httpGet"]["path"] in paths
+
+
+@pytest.mark.parametrize("rendering", RENDERINGS)
+@pytest.mark.parametrize("module", SETTINGS)
+def test_pods_tell_prometheus_where_their_metrics_are(
+    rendered: dict[str, list[Obj]], rendering: str, module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objects = rendered[rendering]
+    deployment, container = service_container(objects, module)
+    env = container_env(container, objects)
+    if module in GRPC_SERVICES:
+        prefix = str(SETTINGS[module].model_config.get("env_prefix", ""))
+        # Explicit, so that the manifests and not a code default decide the port scraped.
+        assert f"{prefix}METRICS_PORT" in env
+    settings = load_settings(SETTINGS[module], env, monkeypatch)
+    annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+    assert {k: v for k, v in annotations.items() if k.startswith("prometheus.io/")} == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(metrics_port(module, settings)),
+        "prometheus.io/path": "/metrics",
+    }
+    assert metrics_port(module, settings) in [p["containerPort"] for p in container["ports"]]
+    if module == "gateway":
+        app = create_app(GatewaySettings())
+        assert "/metrics" in {route.path for route in app.routes if isinstance(route, Route)}
 
 
 @pytest.mark.parametrize("module", SETTINGS)
@@ -387,24 +424,29 @@ def test_network_policies_select_real_pods_and_ports(
 
 @pytest.mark.parametrize("rendering", RENDERINGS)
 @pytest.mark.parametrize("module", GRPC_SERVICES)
-def test_only_the_gateway_reaches_the_grpc_services(
+def test_only_the_gateway_reaches_the_grpc_services_and_namespace_pods_their_metrics(
     rendered: dict[str, list[Obj]], rendering: str, module: str
 ) -> None:
     objects = rendered[rendering]
     deployment, container = service_container(objects, module)
     gateway, _ = service_container(objects, "gateway")
+    grpc_port, scrape_port = resolve_port(container, "grpc"), resolve_port(container, "metrics")
     rules = [
         rule
         for policy in of_kind(objects, "NetworkPolicy")
         if deployment in selected(objects, policy["spec"]["podSelector"])
         for rule in policy["spec"].get("ingress", [])
     ]
-    assert rules, f"nothing may reach {module}"
+    admitted: dict[int, list[Obj]] = {}
     for rule in rules:
-        assert rule.get("from"), f"{module}: a rule without `from` admits every pod"
-        for peer in rule["from"]:
-            assert selected(objects, peer["podSelector"]) == [gateway]
-        assert [p["port"] for p in rule["ports"]] == [container["ports"][0]["containerPort"]]
+        assert rule.get("from"), f"{module}: a rule without `from` admits every namespace"
+        (port,) = [p["port"] for p in rule["ports"]]
+        admitted.setdefault(port, []).extend(rule["from"])
+    assert set(admitted) == {grpc_port, scrape_port}, f"{module}: admitted ports {set(admitted)}"
+    for peer in admitted[grpc_port]:
+        assert selected(objects, peer["podSelector"]) == [gateway]
+    # Any pod of the namespace may scrape (see networkpolicies.yaml), and nothing from elsewhere.
+    assert admitted[scrape_port] == [{"podSelector": {}}]
 
 
 def test_the_gateway_is_reachable_on_its_http_port(base: list[Obj]) -> None:
