@@ -6,9 +6,13 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import StatusCode
 
 from casecraft.errors import AllProvidersFailed, ProviderError
 from casecraft.resilience import Cooldown, RetryPolicy
+from casecraft.telemetry import configure_tracing, span_capture
 from casecraft.v1 import case_study_pb2, structurer_pb2
 from structurer_service.providers import Draft, Structured
 from structurer_service.providers.chain import ChainStructurer
@@ -32,23 +36,23 @@ class Scripted:
             yield Draft({"client_name": f"{self.name} {self.calls}"})
             self.started.set()
             if outcome == "overloaded":
-                raise ProviderError(self.name, "overloaded", retryable=True)
+                raise ProviderError(self.name, "overloaded", retryable=True, status=529)
             if outcome == "hang":
                 await asyncio.Event().wait()
             yield Structured(
                 case_study_pb2.CaseStudy(client_name=self.name),
-                structurer_pb2.Usage(provider=self.name, attempts=1),
+                structurer_pb2.Usage(provider=self.name, model=f"{self.name}-model", attempts=1),
             )
         finally:
             self.closed += 1
 
 
-def chain(*providers: Scripted, attempts: int = 2) -> ChainStructurer:
+def chain(*providers: Scripted, attempts: int = 2, timeout_s: float = 10) -> ChainStructurer:
     return ChainStructurer(
         providers,
         policy=RetryPolicy(max_attempts=attempts, sleep=Sleeps()),
         cooldown=Cooldown(),
-        attempt_timeout_s=10,
+        attempt_timeout_s=timeout_s,
     )
 
 
@@ -81,3 +85,55 @@ async def test_a_caller_that_goes_away_cancels_the_attempt() -> None:
     await provider.started.wait()
     await stream.aclose()  # type: ignore[attr-defined]
     assert provider.closed == 1
+
+
+async def traced(structurer: ChainStructurer) -> tuple[ReadableSpan, list[ReadableSpan]]:
+    """The chain run under a parent span, as the servicer runs it: the parent and its children."""
+    configure_tracing("tests")
+    parent = trace.get_tracer(__name__).start_span("structure")
+    with span_capture().capture(parent) as spans:
+        with trace.use_span(parent, end_on_exit=True):
+            await collect(structurer)
+    (root,) = [s for s in spans if s.name == "structure"]
+    return root, [s for s in spans if s.parent and s.parent.span_id == root.context.span_id]
+
+
+def attributes(span: ReadableSpan) -> dict[str, object]:
+    return dict(span.attributes or {})
+
+
+async def test_each_attempt_is_a_span_that_says_how_it_ended() -> None:
+    root, children = await traced(chain(Scripted("a", ["overloaded", "ok"])))
+    failed, succeeded = sorted(children, key=lambda s: attributes(s)["casecraft.attempt"])
+    assert [s.name for s in (failed, succeeded)] == ["structure.attempt"] * 2
+
+    assert failed.status.status_code is StatusCode.ERROR
+    assert attributes(failed)["casecraft.provider"] == "a"
+    assert attributes(failed)["casecraft.attempt"] == 1
+    assert attributes(failed)["error.type"] == "529"
+    assert "casecraft.retry_in_s" in attributes(failed)
+    assert "gen_ai.request.model" not in attributes(failed)
+    assert [e.name for e in failed.events] == ["exception"]
+
+    assert succeeded.status.status_code is StatusCode.UNSET
+    assert attributes(succeeded) == {
+        "casecraft.provider": "a",
+        "casecraft.attempt": 2,
+        "gen_ai.request.model": "a-model",
+    }
+    assert failed.end_time is not None and succeeded.start_time is not None
+    assert failed.end_time <= succeeded.start_time
+
+    events = [attributes(e) for e in root.events if e.name == "provider_attempt"]
+    assert [(e["casecraft.attempt"], "casecraft.error" in e) for e in events] == [
+        (1, True),
+        (2, False),
+    ]
+
+
+async def test_an_attempt_cut_off_by_its_deadline_is_a_timeout() -> None:
+    _, children = await traced(chain(Scripted("a", ["hang", "ok"]), timeout_s=0.05))
+    failed, succeeded = sorted(children, key=lambda s: attributes(s)["casecraft.attempt"])
+    assert failed.status.status_code is StatusCode.ERROR
+    assert attributes(failed)["error.type"] == "TimeoutError"
+    assert succeeded.status.status_code is StatusCode.UNSET
