@@ -10,48 +10,54 @@ from casecraft.components import GROUP_FIELDS
 from casecraft.v1 import case_study_pb2, structurer_pb2
 
 GROUP_ORDER: tuple[int, ...] = tuple(GROUP_FIELDS)
-_GROUP_OF_FIELD = {field: group for group, fields in GROUP_FIELDS.items() for field in fields}
+_GROUP_INDEX = {
+    field: GROUP_ORDER.index(group) for group, fields in GROUP_FIELDS.items() for field in fields
+}
 
 
 class FieldGroupTracker:
-    """A group is complete once the draft holds a field of a later group (fields come in order)."""
+    """A group is complete once the draft holds a field of a later group (fields come in order).
+
+    A complete group's fields do not change in later drafts, so each group is parsed once, when it
+    completes, and its partial case study is the groups before it plus its own fields.
+    """
 
     def __init__(self) -> None:
         self._announced = 0
+        self._written = case_study_pb2.CaseStudy()
 
     def advance(self, draft: dict[str, Any]) -> list[structurer_pb2.FieldGroupReady]:
         """The groups that this draft completes and that were not announced before."""
-        present = [GROUP_ORDER.index(_GROUP_OF_FIELD[k]) for k in draft if k in _GROUP_OF_FIELD]
-        if not present:
-            return []
-        return self._announce_until(max(present), draft)
+        reached = max((_GROUP_INDEX[k] for k in draft if k in _GROUP_INDEX), default=-1)
+        ready = []
+        while self._announced < reached:
+            fields = GROUP_FIELDS[GROUP_ORDER[self._announced]]
+            group = case_study_pb2.CaseStudy()
+            try:
+                json_format.ParseDict(
+                    {k: v for k, v in draft.items() if k in fields},
+                    group,
+                    ignore_unknown_fields=True,
+                )
+            except json_format.ParseError:
+                break  # not parseable yet; a later draft tries again
+            self._written.MergeFrom(group)
+            ready.append(self._announce(self._written))
+        return ready
 
     def finish(self, case_study: case_study_pb2.CaseStudy) -> list[structurer_pb2.FieldGroupReady]:
         """Announce every group not yet announced, from the final case study."""
-        final = json_format.MessageToDict(case_study, preserving_proto_field_name=True)
-        return self._announce_until(len(GROUP_ORDER), final)
-
-    def _announce_until(
-        self, end: int, source: dict[str, Any]
-    ) -> list[structurer_pb2.FieldGroupReady]:
         ready = []
-        while self._announced < end:
-            group = GROUP_ORDER[self._announced]
-            partial = _partial(source, self._announced + 1)
-            if partial is None:
-                break
-            ready.append(structurer_pb2.FieldGroupReady(group=group, partial=partial))
-            self._announced += 1
+        while self._announced < len(GROUP_ORDER):
+            partial = case_study_pb2.CaseStudy()
+            partial.CopyFrom(case_study)
+            for group in GROUP_ORDER[self._announced + 1 :]:
+                for name in GROUP_FIELDS[group]:
+                    partial.ClearField(name)
+            ready.append(self._announce(partial))
         return ready
 
-
-def _partial(source: dict[str, Any], groups: int) -> case_study_pb2.CaseStudy | None:
-    fields = {f for g in GROUP_ORDER[:groups] for f in GROUP_FIELDS[g]}
-    try:
-        return json_format.ParseDict(
-            {k: v for k, v in source.items() if k in fields},
-            case_study_pb2.CaseStudy(),
-            ignore_unknown_fields=True,
-        )
-    except json_format.ParseError:
-        return None
+    def _announce(self, partial: case_study_pb2.CaseStudy) -> structurer_pb2.FieldGroupReady:
+        ready = structurer_pb2.FieldGroupReady(group=GROUP_ORDER[self._announced], partial=partial)
+        self._announced += 1
+        return ready
