@@ -1,0 +1,230 @@
+"""Load on the real stack: 1000 case studies in flight, and the cost of the gateway and both hops.
+
+Every service is its own process (bench/serve.py), as is the gateway; this process is the load
+client, sending only to 127.0.0.1: one httpx.AsyncClient of one connection per request in flight
+(httpcore's pool checks every one of its connections on each request, so one client of 1000
+connections spends its time there, not in sending). Two parts:
+
+1. In flight: N case studies (default 1000) sent at once with the seed latencies (LLM 87 s streamed,
+   images 14 s each; ``--scale`` shrinks both). The image service's concurrency is raised to 1024,
+   its maximum, so the image provider is not the bottleneck (early fan-out spreads each case study's
+   three jobs over the LLM's first third). Reports whether all complete, p50/p99 against the ideal
+   (the LLM step alone: nothing can finish before its structuring does), each process's peak RSS.
+2. Instant providers (structurer and images answer at once): the latency the gateway and both hops
+   add, one request at a time; case studies per second with 50 in flight; CPU ms per case study of
+   each process (from /proc/<pid>/stat).
+
+Prints a table; ``--json`` prints one JSON object.
+
+    python -m bench.load [--inflight 1000] [--scale 1.0] [--sequential 300] [--throughput 3000] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import ssl
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import httpx
+
+from bench.measure import cpu_seconds, peak_rss_mib, percentile
+from bench.serve import Fleet, example_notes
+
+SEED_LLM_MS = 87_000.0
+SEED_IMAGE_MS = 14_000.0
+IMAGE_CONCURRENCY = 1024
+
+
+async def post(client: httpx.AsyncClient, url: str, notes: str) -> float | None:
+    """One case study's latency in ms, or None unless it came back whole (200, three ok images)."""
+    began = time.perf_counter()
+    try:
+        response = await client.post(f"{url}/v1/case-studies", json={"notes": notes})
+    except httpx.HTTPError:
+        return None
+    elapsed = (time.perf_counter() - began) * 1000
+    if response.status_code != 200:
+        return None
+    images = response.json()["images"]
+    if len(images) != 3 or any(image["status"] != "ok" for image in images):
+        return None
+    return elapsed
+
+
+@asynccontextmanager
+async def clients(slots: int, timeout_s: float) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """``slots`` clients of one keep-alive connection each, sharing one (unused) TLS context."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    tls = ssl.create_default_context()
+    async with AsyncExitStack() as stack:
+        yield [
+            await stack.enter_async_context(
+                httpx.AsyncClient(limits=limits, timeout=timeout_s, verify=tls, trust_env=False)
+            )
+            for _ in range(slots)
+        ]
+
+
+async def in_flight(url: str, n: int, llm_ms: float) -> dict[str, Any]:
+    notes = example_notes()
+    async with clients(n, timeout_s=llm_ms / 1000 * 3 + 60) as pool:
+        await post(pool[0], url, notes[0])
+        began = time.perf_counter()
+        results = await asyncio.gather(
+            *(post(client, url, notes[k % len(notes)]) for k, client in enumerate(pool))
+        )
+        wall_ms = (time.perf_counter() - began) * 1000
+    latencies = [r for r in results if r is not None]
+    return {
+        "inflight_n": n,
+        "inflight_completed": len(latencies),
+        "inflight_all_completed": len(latencies) == n,
+        "inflight_p50_ms": percentile(latencies, 50),
+        "inflight_p99_ms": percentile(latencies, 99),
+        "inflight_max_ms": max(latencies, default=float("nan")),
+        "inflight_wall_ms": wall_ms,
+    }
+
+
+def run_in_flight(n: int, llm_ms: float, image_ms: float) -> dict[str, Any]:
+    with Fleet() as fleet:
+        structurer = fleet.structurer("structurer", llm_ms=llm_ms)
+        images = fleet.images("images", image_ms=image_ms, concurrency=IMAGE_CONCURRENCY)
+        url = fleet.gateway("gateway", structurer=structurer, images=images)
+        figures = asyncio.run(in_flight(url, n, llm_ms))
+        peaks = {name: peak_rss_mib(pid) for name, pid in fleet.pids.items()}
+    figures["inflight_ideal_ms"] = llm_ms
+    figures["inflight_p50_over_ideal"] = figures["inflight_p50_ms"] / llm_ms
+    figures["inflight_p99_over_ideal"] = figures["inflight_p99_ms"] / llm_ms
+    figures["peak_rss_mib"] = peaks
+    return figures
+
+
+async def instant(
+    url: str, pids: dict[str, int], sequential: int, throughput: int, concurrency: int
+) -> dict[str, Any]:
+    notes = example_notes()
+    async with clients(concurrency, timeout_s=60) as pool:
+        client = pool[0]
+        floor = []
+        for _ in range(50):  # warm up, and the HTTP round trip alone
+            began = time.perf_counter()
+            (await client.get(f"{url}/healthz")).raise_for_status()
+            floor.append((time.perf_counter() - began) * 1000)
+            await post(client, url, notes[0])
+        one_at_a_time = [await post(client, url, notes[k % len(notes)]) for k in range(sequential)]
+        latencies = [r for r in one_at_a_time if r is not None]
+
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for k in range(throughput):
+            queue.put_nowait(k)
+        completed = 0
+
+        async def worker(client: httpx.AsyncClient) -> None:
+            nonlocal completed
+            while not queue.empty():
+                k = queue.get_nowait()
+                if await post(client, url, notes[k % len(notes)]) is not None:
+                    completed += 1
+
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(client) for client in pool))
+        wall_s = time.perf_counter() - began
+        cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    cpu_ms = {
+        name: (cpu_after[name] - cpu_before[name]) * 1000 / max(completed, 1) for name in pids
+    }
+    return {
+        "http_floor_p50_ms": percentile(floor, 50),
+        "sequential_requests": sequential,
+        "sequential_completed": len(latencies),
+        "added_p50_ms": percentile(latencies, 50),
+        "added_p99_ms": percentile(latencies, 99),
+        "throughput_concurrency": concurrency,
+        "throughput_requests": throughput,
+        "throughput_completed": completed,
+        "throughput_per_s": completed / wall_s,
+        "cpu_ms_per_case_study": cpu_ms,
+    }
+
+
+def run_instant(sequential: int, throughput: int, concurrency: int) -> dict[str, Any]:
+    with Fleet() as fleet:
+        structurer = fleet.structurer("structurer", llm_ms=0)
+        images = fleet.images("images", image_ms=0, concurrency=IMAGE_CONCURRENCY)
+        url = fleet.gateway("gateway", structurer=structurer, images=images)
+        pids = {**fleet.pids, "load_client": os.getpid()}
+        return asyncio.run(instant(url, pids, sequential, throughput, concurrency))
+
+
+def run(
+    inflight: int = 1000,
+    scale: float = 1.0,
+    sequential: int = 300,
+    throughput: int = 3000,
+    concurrency: int = 50,
+) -> dict[str, Any]:
+    figures: dict[str, Any] = {
+        "llm_ms": SEED_LLM_MS * scale,
+        "image_ms": SEED_IMAGE_MS * scale,
+        "image_concurrency": IMAGE_CONCURRENCY,
+    }
+    figures.update(run_instant(sequential, throughput, concurrency))
+    figures.update(run_in_flight(inflight, SEED_LLM_MS * scale, SEED_IMAGE_MS * scale))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inflight", type=int, default=1000, help="case studies sent at once")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the seed latencies")
+    parser.add_argument(
+        "--sequential", type=int, default=300, help="instant requests, one at a time"
+    )
+    parser.add_argument(
+        "--throughput", type=int, default=3000, help="instant requests, 50 in flight"
+    )
+    parser.add_argument("--concurrency", type=int, default=50, help="in flight for the throughput")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    figures = run(args.inflight, args.scale, args.sequential, args.throughput, args.concurrency)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        show(figures)
+
+
+def show(f: dict[str, Any]) -> None:
+    print("instant providers (structurer and images answer at once)")
+    print(f"  HTTP round trip alone (GET /healthz) p50  {f['http_floor_p50_ms']:8.2f} ms")
+    print(f"  added latency, one at a time   p50  {f['added_p50_ms']:8.2f} ms   (bar <= 5)")
+    print(f"                                 p99  {f['added_p99_ms']:8.2f} ms   (bar <= 12)")
+    print(
+        f"  {f['throughput_concurrency']} in flight: {f['throughput_per_s']:8.1f} case studies/s   (bar >= 300)"
+    )
+    print(
+        "  CPU ms per case study: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in f["cpu_ms_per_case_study"].items())
+    )
+    print(
+        f"{f['inflight_n']} in flight, LLM {f['llm_ms']:g} ms, images {f['image_ms']:g} ms (image concurrency {IMAGE_CONCURRENCY})"
+    )
+    print(f"  completed {f['inflight_completed']}/{f['inflight_n']}")
+    print(
+        f"  p50 {f['inflight_p50_ms']:10.1f} ms  = {f['inflight_p50_over_ideal']:.3f} x ideal ({f['inflight_ideal_ms']:g} ms)"
+    )
+    print(
+        f"  p99 {f['inflight_p99_ms']:10.1f} ms  = {f['inflight_p99_over_ideal']:.3f} x ideal   (bar <= 1.10)"
+    )
+    print("  peak RSS MiB: " + ", ".join(f"{k} {v:.0f}" for k, v in f["peak_rss_mib"].items()))
+
+
+if __name__ == "__main__":
+    main()
