@@ -6,6 +6,7 @@ import base64
 import binascii
 import io
 import json
+import warnings
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
@@ -17,6 +18,7 @@ from gateway.problems import Problem
 from gateway.schemas import CaseStudyRequest
 
 MAX_BODY_BYTES = MAX_NOTES_BYTES * 2 + MAX_LOGO_BYTES * 2
+MAX_LOGO_PIXELS = 16_000_000
 _PIL_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG"}
 
 
@@ -111,8 +113,17 @@ def _logo(data_url: str) -> tuple[bytes, str]:
             "logo", f"{len(data):,} bytes is over {MAX_LOGO_BYTES:,}; send a smaller logo"
         )
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked just below
+            image = Image.open(io.BytesIO(data))
+        with image:
             found = image.format
+            pixels = image.width * image.height
+            if pixels > MAX_LOGO_PIXELS:
+                raise _invalid(
+                    "logo",
+                    f"{image.width}x{image.height} is over {MAX_LOGO_PIXELS:,} pixels; send a smaller logo",
+                )
             image.verify()
     except (
         UnidentifiedImageError,

@@ -40,6 +40,12 @@ BAD_BODIES: list[tuple[str, Any, int, str]] = [
         "logo",
     ),
     ("body a list", ["notes"], 422, "object"),
+    (
+        "logo too many pixels",
+        {"notes": "n", "logo": data_url("image/png", png(5000, 4000))},
+        422,
+        "pixels",
+    ),
 ]
 
 
