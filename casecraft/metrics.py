@@ -151,40 +151,67 @@ def error_kind(span: ReadableSpan) -> str:
 
 
 class StepMetrics(SpanProcessor):
-    """Turns each finished span of our own code into the metrics above."""
+    """Turns each finished span of our own code into the metrics above.
+
+    It runs for every span, so what can be worked out once is: whether a scope is our own, and
+    the attribute set of each step and image outcome (the SDK copies what it keeps).
+    """
+
+    def __init__(self) -> None:
+        self._own_scope: dict[str, bool] = {}
+        self._step_labels: dict[tuple[str, str], dict[str, str]] = {}
+        self._image_labels: dict[tuple[str, bool, bool], dict[str, str | bool]] = {}
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         pass
 
     def on_end(self, span: ReadableSpan) -> None:
         scope = span.instrumentation_scope
-        if scope is None or not scope.name.startswith(_OWN_SCOPES):
+        if scope is None:
             return
-        if span.start_time is None or span.end_time is None:
+        own = self._own_scope.get(scope.name)
+        if own is None:
+            own = self._own_scope[scope.name] = scope.name.startswith(_OWN_SCOPES)
+        if not own or span.start_time is None or span.end_time is None:
             return
         seconds = (span.end_time - span.start_time) / 1e9
-        attributes = span.attributes or {}
-        service = span.resource.attributes.get("service.name", "")
+        name = span.name
         error = span.status.status_code is StatusCode.ERROR
-        instruments.step_duration.record(
-            seconds, {"casecraft.step": span.name, "casecraft.service": str(service)}
-        )
+        instruments.step_duration.record(seconds, self._step(name, span))
         if error:
-            record_failure(span.name, error_kind(span))
-        operation = _GENAI_OPERATIONS.get(span.name)
+            record_failure(name, error_kind(span))
+        operation = _GENAI_OPERATIONS.get(name)
         if operation is not None:
-            self._genai(operation, seconds, attributes, error_kind(span) if error else None)
-        elif span.name == "image.wait_for_slot":
-            instruments.slot_wait.record(seconds)
-        elif span.name == "image":
-            instruments.images.add(
-                1,
-                {
-                    "casecraft.component": str(attributes.get("casecraft.component", "")),
-                    "casecraft.cache_hit": bool(attributes.get("casecraft.cache_hit", False)),
-                    "casecraft.outcome": "error" if error else "ok",
-                },
+            self._genai(
+                operation, seconds, span.attributes or {}, error_kind(span) if error else None
             )
+        elif name == "image.wait_for_slot":
+            instruments.slot_wait.record(seconds)
+        elif name == "image":
+            attributes = span.attributes or {}
+            key = (
+                str(attributes.get("casecraft.component", "")),
+                bool(attributes.get("casecraft.cache_hit", False)),
+                error,
+            )
+            labels = self._image_labels.get(key)
+            if labels is None:
+                labels = self._image_labels[key] = {
+                    "casecraft.component": key[0],
+                    "casecraft.cache_hit": key[1],
+                    "casecraft.outcome": "error" if error else "ok",
+                }
+            instruments.images.add(1, labels)
+
+    def _step(self, name: str, span: ReadableSpan) -> dict[str, str]:
+        service = str(span.resource.attributes.get("service.name", ""))
+        labels = self._step_labels.get((name, service))
+        if labels is None:
+            labels = self._step_labels[(name, service)] = {
+                "casecraft.step": name,
+                "casecraft.service": service,
+            }
+        return labels
 
     @staticmethod
     def _genai(operation: str, seconds: float, attributes: Any, kind: str | None) -> None:

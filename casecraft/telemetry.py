@@ -20,7 +20,7 @@ from typing import Any
 import grpc
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, ExemplarFilter, MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
@@ -57,6 +57,7 @@ class TelemetrySettings(BaseSettings):
     )
     traces_exporter: str = Field(default="otlp", validation_alias="OTEL_TRACES_EXPORTER")
     metrics_exporter: str = Field(default="otlp", validation_alias="OTEL_METRICS_EXPORTER")
+    exemplar_filter: str = Field(default="", validation_alias="OTEL_METRICS_EXEMPLAR_FILTER")
     # Debug only: puts the notes and image prompts into spans (gen_ai.input.messages).
     capture_prompts: bool = Field(default=False, validation_alias="CASECRAFT_CAPTURE_PROMPTS")
 
@@ -146,7 +147,10 @@ def configure_tracing(service_name: str) -> None:
 
             tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         trace.set_tracer_provider(tracer_provider)
-        meter_provider = MeterProvider(resource=resource, metric_readers=_metric_readers())
+        readers = _metric_readers()
+        meter_provider = MeterProvider(
+            resource=resource, metric_readers=readers, exemplar_filter=_exemplar_filter(readers)
+        )
         metrics.set_meter_provider(meter_provider)
         _providers[:] = [tracer_provider, meter_provider]
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
@@ -164,6 +168,14 @@ def _metric_readers() -> list[MetricReader]:
 
         readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
     return readers
+
+
+def _exemplar_filter(readers: list[MetricReader]) -> ExemplarFilter | None:
+    """No exemplars when only Prometheus text reads the metrics (it never shows them), unless
+    OTEL_METRICS_EXEMPLAR_FILTER asks; None keeps the SDK's choice (trace-based)."""
+    if _settings.exemplar_filter or len(readers) > 1:
+        return None
+    return AlwaysOffExemplarFilter()
 
 
 def shutdown_telemetry() -> None:
@@ -189,12 +201,16 @@ def span_capture() -> SpanCapture:
     return _capture
 
 
-def _not_plumbing(details: Any) -> bool:
-    from opentelemetry.instrumentation.grpc import filters
+# Health checks and reflection: the RPCs that stay out of traces.
+_PLUMBING_METHODS = ("/grpc.health.v1.Health", "/grpc.reflection.")
 
-    return not (
-        filters.health_check()(details) or filters.service_prefix("grpc.reflection")(details)
-    )
+
+def _not_plumbing(details: Any) -> bool:
+    """Whether an RPC is traced (called for every RPC, so one prefix test, nothing rebuilt)."""
+    method = getattr(details, "method", "")
+    if isinstance(method, bytes):  # grpc.aio's client call details carry bytes
+        method = method.decode()
+    return not method.startswith(_PLUMBING_METHODS)
 
 
 def grpc_server_interceptors() -> list[grpc.aio.ServerInterceptor]:
