@@ -29,6 +29,7 @@ from pathlib import Path
 from google.protobuf import json_format
 from PIL import Image
 
+from casecraft import eventloop
 from casecraft.grpc_server import serve_until_signalled
 from casecraft.jsonlog import configure_logging
 from casecraft.launcher import Stack
@@ -279,7 +280,7 @@ def main() -> None:
     if args.role is None:
         parser.error("name a role: structurer or images")
     try:
-        asyncio.run(serve(args.role, args.delay_ms, args.chunks))
+        eventloop.run(serve(args.role, args.delay_ms, args.chunks))
     except KeyboardInterrupt:
         sys.exit(130)
 

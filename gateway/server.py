@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 import socket
 
 import uvicorn
 
+from casecraft import eventloop
 from casecraft.jsonlog import configure_logging
 from casecraft.telemetry import shutdown_telemetry
 from gateway.app import SERVICE, create_app
@@ -61,4 +61,4 @@ async def main() -> None:
 
 
 def run() -> None:
-    asyncio.run(main())
+    eventloop.run(main())

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 import grpc
 
+from casecraft import eventloop
 from casecraft.components import NAMES
 from casecraft.grpc_server import RunningServer, serve_until_signalled, start_server
 from casecraft.jsonlog import configure_logging
@@ -68,4 +68,4 @@ async def main() -> None:
 
 
 def run() -> None:
-    asyncio.run(main())
+    eventloop.run(main())

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 
+from casecraft import eventloop
 from casecraft.grpc_server import RunningServer, serve_until_signalled, start_server
 from casecraft.jsonlog import configure_logging
 from casecraft.telemetry import configure_tracing
@@ -44,4 +43,4 @@ async def main() -> None:
 
 
 def run() -> None:
-    asyncio.run(main())
+    eventloop.run(main())

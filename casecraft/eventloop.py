@@ -1,0 +1,24 @@
+"""The event loop every casecraft process runs on: uvloop where it is installed, else asyncio's."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop factory (faster sockets, timers and callbacks), or None for asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` to completion on a new loop, as ``asyncio.run`` does."""
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        return runner.run(main)
