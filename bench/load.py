@@ -16,7 +16,12 @@ connections spends its time there, not in sending). Two parts:
 
 Prints a table; ``--json`` prints one JSON object.
 
-    python -m bench.load [--inflight 1000] [--scale 1.0] [--sequential 300] [--throughput 3000] [--json]
+    python -m bench.load [--inflight 1000] [--scale 1.0] [--sequential 300] [--throughput 3000]
+                         [--tracing-cost] [--json]
+
+``--inflight 0`` skips part 1. ``--tracing-cost`` runs the throughput twice more, with tracing off
+(OTEL_SDK_DISABLED=true) and on with an OTLP exporter sending to a loopback receiver
+(bench/otlp_sink.py), and reports ``tracing_cost_ratio``: 1 - exported/off.
 """
 
 from __future__ import annotations
@@ -155,13 +160,37 @@ async def instant(
     }
 
 
-def run_instant(sequential: int, throughput: int, concurrency: int) -> dict[str, Any]:
-    with Fleet() as fleet:
+def run_instant(
+    sequential: int, throughput: int, concurrency: int, *, tracing: str = "default"
+) -> dict[str, Any]:
+    """The instant-provider figures; ``tracing`` is "default" (as configured: spans, no exporter
+    unless the environment names one), "off" (OTEL_SDK_DISABLED) or "exported" (to a loopback
+    OTLP receiver, which the services' exporters send every span and metric to)."""
+    env = {"OTEL_SDK_DISABLED": "true"} if tracing == "off" else {}
+    with Fleet(env) as fleet:
+        if tracing == "exported":
+            fleet.otlp_sink("otlp_sink")
         structurer = fleet.structurer("structurer", llm_ms=0)
         images = fleet.images("images", image_ms=0, concurrency=IMAGE_CONCURRENCY)
         url = fleet.gateway("gateway", structurer=structurer, images=images)
         pids = {**fleet.pids, "load_client": os.getpid()}
         return asyncio.run(instant(url, pids, sequential, throughput, concurrency))
+
+
+def tracing_cost(throughput: int, concurrency: int) -> dict[str, Any]:
+    """Throughput with tracing off (OTEL_SDK_DISABLED) and on with an OTLP exporter, and the
+    share of throughput tracing costs: 1 - on/off."""
+    off = run_instant(20, throughput, concurrency, tracing="off")
+    on = run_instant(20, throughput, concurrency, tracing="exported")
+    return {
+        "tracing_off_per_s": off["throughput_per_s"],
+        "tracing_exported_per_s": on["throughput_per_s"],
+        "tracing_off_added_p50_ms": off["added_p50_ms"],
+        "tracing_exported_added_p50_ms": on["added_p50_ms"],
+        "tracing_off_cpu_ms_per_case_study": off["cpu_ms_per_case_study"],
+        "tracing_exported_cpu_ms_per_case_study": on["cpu_ms_per_case_study"],
+        "tracing_cost_ratio": 1 - on["throughput_per_s"] / off["throughput_per_s"],
+    }
 
 
 def run(
@@ -170,6 +199,8 @@ def run(
     sequential: int = 300,
     throughput: int = 3000,
     concurrency: int = 50,
+    *,
+    with_tracing_cost: bool = False,
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "llm_ms": SEED_LLM_MS * scale,
@@ -177,6 +208,10 @@ def run(
         "image_concurrency": IMAGE_CONCURRENCY,
     }
     figures.update(run_instant(sequential, throughput, concurrency))
+    if with_tracing_cost:
+        figures.update(tracing_cost(throughput, concurrency))
+    if inflight <= 0:
+        return figures
     figures.update(run_in_flight(inflight, SEED_LLM_MS * scale, SEED_IMAGE_MS * scale))
     return figures
 
@@ -192,9 +227,21 @@ def main() -> None:
         "--throughput", type=int, default=3000, help="instant requests, 50 in flight"
     )
     parser.add_argument("--concurrency", type=int, default=50, help="in flight for the throughput")
+    parser.add_argument(
+        "--tracing-cost",
+        action="store_true",
+        help="also run the throughput with tracing off and with an OTLP exporter, and compare",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    figures = run(args.inflight, args.scale, args.sequential, args.throughput, args.concurrency)
+    figures = run(
+        args.inflight,
+        args.scale,
+        args.sequential,
+        args.throughput,
+        args.concurrency,
+        with_tracing_cost=args.tracing_cost,
+    )
     if args.json:
         print(json.dumps(figures))
     else:
@@ -213,6 +260,14 @@ def show(f: dict[str, Any]) -> None:
         "  CPU ms per case study: "
         + ", ".join(f"{k} {v:.2f}" for k, v in f["cpu_ms_per_case_study"].items())
     )
+    if "tracing_cost_ratio" in f:
+        print(
+            f"  tracing off {f['tracing_off_per_s']:.1f}/s, on with an OTLP exporter"
+            f" {f['tracing_exported_per_s']:.1f}/s: costs {f['tracing_cost_ratio']:.1%}"
+            " of throughput   (bar <= 10%)"
+        )
+    if "inflight_n" not in f:
+        return
     print(
         f"{f['inflight_n']} in flight, LLM {f['llm_ms']:g} ms, images {f['image_ms']:g} ms (image concurrency {IMAGE_CONCURRENCY})"
     )

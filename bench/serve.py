@@ -188,9 +188,10 @@ async def serve(role: str, delay_ms: float, chunks: int) -> None:
 class Fleet(Stack):
     """Bench services and gateways as child processes on loopback ports; stops them all on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
         env = {
             **os.environ,
+            **(env or {}),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
         super().__init__(env=env)
@@ -204,6 +205,15 @@ class Fleet(Stack):
         port = self._spawn(name, "bench.serve", env)
         self.pids[name] = self.children[-1].process.pid
         return port
+
+    def otlp_sink(self, name: str) -> str:
+        """A loopback OTLP/gRPC receiver (bench/otlp_sink.py); processes started after it export
+        their traces and metrics to it. Returns its endpoint."""
+        port = self._spawn(name, "bench.otlp_sink", {})
+        self.pids[name] = self.children[-1].process.pid
+        endpoint = f"http://127.0.0.1:{port}"
+        self._env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
+        return endpoint
 
     def structurer(self, name: str, *, llm_ms: float, chunks: int = 30) -> int:
         return self._bench(

@@ -55,6 +55,8 @@ class TelemetrySettings(BaseSettings):
             "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
         ),
     )
+    # The SDK's own off switch: no spans, no span-derived metrics, no timing report.
+    sdk_disabled: bool = Field(default=False, validation_alias="OTEL_SDK_DISABLED")
     traces_exporter: str = Field(default="otlp", validation_alias="OTEL_TRACES_EXPORTER")
     metrics_exporter: str = Field(default="otlp", validation_alias="OTEL_METRICS_EXPORTER")
     exemplar_filter: str = Field(default="", validation_alias="OTEL_METRICS_EXEMPLAR_FILTER")
@@ -138,6 +140,9 @@ def configure_tracing(service_name: str) -> None:
         if _configured:
             return
         _settings = TelemetrySettings()
+        _configured.add(service_name)
+        if _settings.sdk_disabled:
+            return  # the API's no-op providers stay; no instrumentation is installed
         resource = Resource.create({"service.name": service_name, "service.version": _version()})
         tracer_provider = TracerProvider(resource=resource)
         tracer_provider.add_span_processor(_capture)
@@ -156,7 +161,6 @@ def configure_tracing(service_name: str) -> None:
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
         HTTPXClientInstrumentor().instrument()
-        _configured.add(service_name)
 
 
 def _metric_readers() -> list[MetricReader]:
@@ -192,6 +196,11 @@ def tracer_provider() -> TracerProvider:
     return provider
 
 
+def tracing_enabled() -> bool:
+    """False when OTEL_SDK_DISABLED is true: then no RPC or HTTP instrumentation runs either."""
+    return not _settings.sdk_disabled
+
+
 def capture_prompts() -> bool:
     """Whether the debug switch CASECRAFT_CAPTURE_PROMPTS puts prompt text into spans."""
     return _settings.capture_prompts
@@ -217,6 +226,8 @@ def grpc_server_interceptors() -> list[grpc.aio.ServerInterceptor]:
     """The server-side RPC span, continuing the caller's trace; health checks stay untraced."""
     from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
+    if not tracing_enabled():
+        return []
     return [aio_server_interceptor(filter_=_not_plumbing)]
 
 
@@ -224,6 +235,8 @@ def grpc_client_interceptors() -> Sequence[grpc.aio.ClientInterceptor]:
     """The client-side RPC span, passing the trace on in metadata; health checks stay untraced."""
     from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
+    if not tracing_enabled():
+        return []
     return list(aio_client_interceptors(filter_=_not_plumbing))
 
 

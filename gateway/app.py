@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from casecraft.metrics import prometheus_text, record_request
-from casecraft.telemetry import configure_tracing, span_capture, to_records
+from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
 from casecraft.v1 import image_pb2
 from gateway import orchestrator
 from gateway.backends import Backends
@@ -113,18 +113,24 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
-        middleware=[
-            # The request's server span, continuing the caller's trace; probes stay untraced.
-            Middleware(
-                OpenTelemetryMiddleware,  # type: ignore[arg-type]
-                excluded_urls=_UNTRACED_PATHS,
-                exclude_spans=["receive", "send"],
-            ),
-            Middleware(TraceIdHeader),
-        ],
+        middleware=_middleware(),
         exception_handlers={Problem: _problem, HTTPException: _http, Exception: _unexpected},
         lifespan=lifespan,
     )
+
+
+def _middleware() -> list[Middleware]:
+    if not tracing_enabled():
+        return []
+    return [
+        # The request's server span, continuing the caller's trace; probes stay untraced.
+        Middleware(
+            OpenTelemetryMiddleware,  # type: ignore[arg-type]
+            excluded_urls=_UNTRACED_PATHS,
+            exclude_spans=["receive", "send"],
+        ),
+        Middleware(TraceIdHeader),
+    ]
 
 
 async def _produce(backends: Backends, plan: orchestrator.Plan) -> dict[str, Any]:

@@ -33,3 +33,13 @@ def test_load_runs_and_every_case_study_completes() -> None:
         assert figures[key] > 0, key
     assert set(figures["peak_rss_mib"]) == {"structurer", "images", "gateway"}
     assert set(figures["cpu_ms_per_case_study"]) >= {"structurer", "images", "gateway"}
+
+
+def test_load_compares_tracing_off_and_exported() -> None:
+    figures = load.run(
+        inflight=0, sequential=2, throughput=6, concurrency=2, with_tracing_cost=True
+    )
+    assert figures["tracing_off_per_s"] > 0
+    assert figures["tracing_exported_per_s"] > 0
+    assert "tracing_cost_ratio" in figures
+    assert "inflight_n" not in figures
