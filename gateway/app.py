@@ -30,7 +30,6 @@ from gateway.backends import Backends
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
 from gateway.requests import parse
-from gateway.schemas import CaseStudyResponse, ImageOut, SkippedOut
 from gateway.settings import GatewaySettings
 from gateway.timings import report
 from gateway.tracing import TraceIdHeader
@@ -161,46 +160,45 @@ def _seconds_since(span: trace.Span) -> float:
 
 
 def _body(outcome: orchestrator.Outcome, plan: orchestrator.Plan) -> dict[str, Any]:
-    images = []
-    for component in plan.components:
-        result = outcome.images.get(component.name)
-        if result is None:
-            continue
-        image = ImageOut(
-            component=component.name,  # type: ignore[arg-type]
-            status=_STATUS.get(result.status, "failed"),  # type: ignore[arg-type]
-            media_type=result.media_type,
-            data_url=(
-                f"data:{result.media_type};base64,{base64.b64encode(result.image).decode()}"
-                if result.image
-                else ""
-            ),
-            width=result.width,
-            height=result.height,
-            sha256=result.sha256,
-            provider=result.provider,
-            model=result.model,
-            cache_hit=result.cache_hit,
-            attempts=result.attempts,
-            error=result.error or None,
-        )
-        images.append(image)
-    response = CaseStudyResponse.model_construct(
-        id=uuid.uuid4().hex,
-        case_study=json_format.MessageToDict(outcome.case_study, preserving_proto_field_name=True),
-        images=images,
-        skipped=[SkippedOut(component=n, reason=r) for n, r in outcome.skipped.items()],  # type: ignore[arg-type]
-        warnings=outcome.warnings,
-        usage=json_format.MessageToDict(outcome.usage, preserving_proto_field_name=True),
-    )
+    """The answer's JSON (its shape is CaseStudyResponse in gateway/schemas.py)."""
+    images = [
+        _image(component.name, outcome.images[component.name])
+        for component in plan.components
+        if component.name in outcome.images
+    ]
     return {
-        "id": response.id,
-        "case_study": response.case_study,
-        "images": [i.model_dump(exclude_none=True) for i in images],
-        "skipped": [s.model_dump() for s in response.skipped],
-        "warnings": response.warnings,
-        "usage": response.usage,
+        "id": uuid.uuid4().hex,
+        "case_study": json_format.MessageToDict(
+            outcome.case_study, preserving_proto_field_name=True
+        ),
+        "images": images,
+        "skipped": [{"component": n, "reason": r} for n, r in outcome.skipped.items()],
+        "warnings": outcome.warnings,
+        "usage": json_format.MessageToDict(outcome.usage, preserving_proto_field_name=True),
     }
+
+
+def _image(component: str, result: image_pb2.ImageResult) -> dict[str, Any]:
+    image: dict[str, Any] = {
+        "component": component,
+        "status": _STATUS.get(result.status, "failed"),
+        "media_type": result.media_type,
+        "data_url": (
+            f"data:{result.media_type};base64,{base64.b64encode(result.image).decode()}"
+            if result.image
+            else ""
+        ),
+        "width": result.width,
+        "height": result.height,
+        "sha256": result.sha256,
+        "provider": result.provider,
+        "model": result.model,
+        "cache_hit": result.cache_hit,
+        "attempts": result.attempts,
+    }
+    if result.error:
+        image["error"] = result.error
+    return image
 
 
 async def _client_gone(request: Request) -> None:

@@ -9,6 +9,7 @@ import io
 from PIL import Image
 
 from casecraft.v1 import case_study_pb2, image_pb2
+from gateway.schemas import CaseStudyResponse
 from tests.conftest import stack
 from tests.support.providers import ACME, RecordingImages, ScriptedStructurer, png
 
@@ -19,6 +20,7 @@ async def test_answer_holds_the_case_study_its_images_and_timings() -> None:
         response = await client.post("/v1/case-studies", json={"notes": "notes"})
     assert response.status_code == 200, response.text
     body = response.json()
+    CaseStudyResponse.model_validate(body)  # the documented shape (OpenAPI) is the real one
     assert body["case_study"]["client_name"] == "Acme Freight"
     assert body["case_study"]["metrics"][0]["before_value"] == 94
     assert [i["component"] for i in body["images"]] == ["hero", "metrics", "timeline"]
