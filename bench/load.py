@@ -17,11 +17,14 @@ connections spends its time there, not in sending). Two parts:
 Prints a table; ``--json`` prints one JSON object.
 
     python -m bench.load [--inflight 1000] [--scale 1.0] [--sequential 300] [--throughput 3000]
-                         [--tracing-cost] [--json]
+                         [--tracing-cost [--sample-ratio 0.1]] [--json]
 
-``--inflight 0`` skips part 1. ``--tracing-cost`` runs the throughput twice more, with tracing off
-(OTEL_SDK_DISABLED=true) and on with an OTLP exporter sending to a loopback receiver
-(bench/otlp_sink.py), and reports ``tracing_cost_ratio``: 1 - exported/off.
+``--inflight 0`` skips part 1. ``--tracing-cost`` runs the throughput three times more: tracing off
+(OTEL_SDK_DISABLED=true), on with an OTLP exporter sending every trace to a loopback receiver
+(bench/otlp_sink.py), and on exporting a share of the traces (``--sample-ratio``, default 0.1,
+through OTEL_TRACES_SAMPLER=parentbased_traceidratio; every span is still recorded, for the
+timing report). It reports ``tracing_cost_ratio`` (1 - exported/off) and
+``tracing_sampled_cost_ratio``.
 """
 
 from __future__ import annotations
@@ -164,11 +167,17 @@ def run_instant(
     sequential: int, throughput: int, concurrency: int, *, tracing: str = "default"
 ) -> dict[str, Any]:
     """The instant-provider figures; ``tracing`` is "default" (as configured: spans, no exporter
-    unless the environment names one), "off" (OTEL_SDK_DISABLED) or "exported" (to a loopback
-    OTLP receiver, which the services' exporters send every span and metric to)."""
+    unless the environment names one), "off" (OTEL_SDK_DISABLED), "exported" (to a loopback
+    OTLP receiver, which the services' exporters send every span and metric to) or "sampled:R"
+    (exported likewise, but only a share R of the traces: every span is still recorded)."""
     env = {"OTEL_SDK_DISABLED": "true"} if tracing == "off" else {}
+    if tracing.startswith("sampled:"):
+        env = {
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": tracing.removeprefix("sampled:"),
+        }
     with Fleet(env) as fleet:
-        if tracing == "exported":
+        if tracing != "default" and tracing != "off":
             fleet.otlp_sink("otlp_sink")
         structurer = fleet.structurer("structurer", llm_ms=0)
         images = fleet.images("images", image_ms=0, concurrency=IMAGE_CONCURRENCY)
@@ -177,19 +186,26 @@ def run_instant(
         return asyncio.run(instant(url, pids, sequential, throughput, concurrency))
 
 
-def tracing_cost(throughput: int, concurrency: int) -> dict[str, Any]:
-    """Throughput with tracing off (OTEL_SDK_DISABLED) and on with an OTLP exporter, and the
-    share of throughput tracing costs: 1 - on/off."""
+def tracing_cost(throughput: int, concurrency: int, sample_ratio: float) -> dict[str, Any]:
+    """Throughput with tracing off (OTEL_SDK_DISABLED), on with an OTLP exporter sending every
+    trace, and on with the exporter sending a share ``sample_ratio`` of them; the share of
+    throughput each costs: 1 - on/off."""
     off = run_instant(20, throughput, concurrency, tracing="off")
     on = run_instant(20, throughput, concurrency, tracing="exported")
+    sampled = run_instant(20, throughput, concurrency, tracing=f"sampled:{sample_ratio}")
     return {
         "tracing_off_per_s": off["throughput_per_s"],
         "tracing_exported_per_s": on["throughput_per_s"],
+        "tracing_sampled_per_s": sampled["throughput_per_s"],
+        "tracing_sample_ratio": sample_ratio,
         "tracing_off_added_p50_ms": off["added_p50_ms"],
         "tracing_exported_added_p50_ms": on["added_p50_ms"],
+        "tracing_sampled_added_p50_ms": sampled["added_p50_ms"],
         "tracing_off_cpu_ms_per_case_study": off["cpu_ms_per_case_study"],
         "tracing_exported_cpu_ms_per_case_study": on["cpu_ms_per_case_study"],
+        "tracing_sampled_cpu_ms_per_case_study": sampled["cpu_ms_per_case_study"],
         "tracing_cost_ratio": 1 - on["throughput_per_s"] / off["throughput_per_s"],
+        "tracing_sampled_cost_ratio": 1 - sampled["throughput_per_s"] / off["throughput_per_s"],
     }
 
 
@@ -201,6 +217,7 @@ def run(
     concurrency: int = 50,
     *,
     with_tracing_cost: bool = False,
+    sample_ratio: float = 0.1,
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "llm_ms": SEED_LLM_MS * scale,
@@ -209,7 +226,7 @@ def run(
     }
     figures.update(run_instant(sequential, throughput, concurrency))
     if with_tracing_cost:
-        figures.update(tracing_cost(throughput, concurrency))
+        figures.update(tracing_cost(throughput, concurrency, sample_ratio))
     if inflight <= 0:
         return figures
     figures.update(run_in_flight(inflight, SEED_LLM_MS * scale, SEED_IMAGE_MS * scale))
@@ -232,6 +249,12 @@ def main() -> None:
         action="store_true",
         help="also run the throughput with tracing off and with an OTLP exporter, and compare",
     )
+    parser.add_argument(
+        "--sample-ratio",
+        type=float,
+        default=0.1,
+        help="with --tracing-cost: the share of traces the sampled run exports",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     figures = run(
@@ -241,6 +264,7 @@ def main() -> None:
         args.throughput,
         args.concurrency,
         with_tracing_cost=args.tracing_cost,
+        sample_ratio=args.sample_ratio,
     )
     if args.json:
         print(json.dumps(figures))
@@ -266,6 +290,16 @@ def show(f: dict[str, Any]) -> None:
             f" {f['tracing_exported_per_s']:.1f}/s: costs {f['tracing_cost_ratio']:.1%}"
             " of throughput   (bar <= 10%)"
         )
+        print(
+            f"  exporting {f['tracing_sample_ratio']:.0%} of traces (all still recorded)"
+            f" {f['tracing_sampled_per_s']:.1f}/s: costs {f['tracing_sampled_cost_ratio']:.1%}"
+        )
+        for mode in ("off", "exported", "sampled"):
+            cpu = f[f"tracing_{mode}_cpu_ms_per_case_study"]
+            print(
+                f"    CPU ms per case study, tracing {mode}: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items())
+            )
     if "inflight_n" not in f:
         return
     print(

@@ -139,6 +139,22 @@ def record_failure(step: str, kind: str) -> None:
     instruments.failures.add(1, {"casecraft.step": step, "error.type": kind})
 
 
+_image_labels: dict[tuple[str, bool, str], dict[str, str | bool]] = {}
+
+
+def record_image(component: str, cache_hit: bool, outcome: str) -> None:
+    """One finished image job: its component, whether the cache answered, ok/failed/timed_out."""
+    key = (component, cache_hit, outcome)
+    labels = _image_labels.get(key)
+    if labels is None:
+        labels = _image_labels[key] = {
+            "casecraft.component": component,
+            "casecraft.cache_hit": cache_hit,
+            "casecraft.outcome": outcome,
+        }
+    instruments.images.add(1, labels)
+
+
 def error_kind(span: ReadableSpan) -> str:
     """``error.type`` when the span says it, else the type of the exception it recorded."""
     kind = (span.attributes or {}).get("error.type")
@@ -160,7 +176,6 @@ class StepMetrics(SpanProcessor):
     def __init__(self) -> None:
         self._own_scope: dict[str, bool] = {}
         self._step_labels: dict[tuple[str, str], dict[str, str]] = {}
-        self._image_labels: dict[tuple[str, bool, bool], dict[str, str | bool]] = {}
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         pass
@@ -187,21 +202,6 @@ class StepMetrics(SpanProcessor):
             )
         elif name == "image.wait_for_slot":
             instruments.slot_wait.record(seconds)
-        elif name == "image":
-            attributes = span.attributes or {}
-            key = (
-                str(attributes.get("casecraft.component", "")),
-                bool(attributes.get("casecraft.cache_hit", False)),
-                error,
-            )
-            labels = self._image_labels.get(key)
-            if labels is None:
-                labels = self._image_labels[key] = {
-                    "casecraft.component": key[0],
-                    "casecraft.cache_hit": key[1],
-                    "casecraft.outcome": "error" if error else "ok",
-                }
-            instruments.images.add(1, labels)
 
     def _step(self, name: str, span: ReadableSpan) -> dict[str, str]:
         service = str(span.resource.attributes.get("service.name", ""))

@@ -26,7 +26,8 @@ sleep=asyncio.sleep)``
     ``error_from_exception``; the first success wins and returns ``ChainResult(value, provider,
     attempts, failures, skipped)``. When every provider fails or is cooling down it raises
     ``AllProvidersFailed`` listing each provider's last error. ``on_attempt(AttemptRecord)`` is
-    called once per attempt (provider, number, duration, error or None, the wait that follows).
+    called once per attempt (provider, number, duration, error or None, the wait that follows);
+    ``attempt_event(record)`` puts one on the current span as a ``provider_attempt`` event.
 
 ``error_from_http(provider, status, headers, body)`` / ``error_from_exception(provider, exc)``
     Classify a failed HTTP answer (or an SDK/httpx exception) into a ``ProviderError`` with
@@ -219,6 +220,32 @@ async def run_chain(
             attempts += run.attempts
         return ChainResult(value, name, attempts, tuple(failures), tuple(skipped))
     raise AllProvidersFailed(messages or ["no provider configured"])
+
+
+def attempt_event(record: AttemptRecord) -> None:
+    """One provider call as a ``provider_attempt`` event on the current span (the step that ran
+    the chain): provider, number, duration and, for a failure, its kind, message and the backoff
+    that follows. Events, not spans: a retry or a fallback shows on the step's own span, and the
+    provider's HTTP calls (httpx spans) nest below that step, one per attempt."""
+    attributes: dict[str, str | int | float] = {
+        "casecraft.provider": record.provider,
+        "casecraft.attempt": record.number,
+        "casecraft.duration_s": round(record.duration_s, 4),
+    }
+    if record.error is not None:
+        attributes["error.type"] = error_type(record.error)
+        attributes["casecraft.error"] = record.error.message
+        if record.wait_s is not None:
+            attributes["casecraft.retry_in_s"] = round(record.wait_s, 4)
+    trace.get_current_span().add_event("provider_attempt", attributes)
+
+
+def error_type(error: ProviderError) -> str:
+    """The HTTP status the provider answered, else the kind of exception (``TimeoutError``...)."""
+    if error.status is not None:
+        return str(error.status)
+    cause = error.__cause__
+    return type(cause if cause is not None else error).__name__
 
 
 class _ProviderRun(Generic[T]):

@@ -3,7 +3,8 @@
 ``configure_tracing(service)`` runs once per process: a tracer provider and a meter provider with
 the service's resource (``OTEL_RESOURCE_ATTRIBUTES`` and the other standard ``OTEL_*`` variables
 honoured), OTLP/gRPC export when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, Prometheus metrics, and
-spans for outgoing httpx calls. ``shutdown_telemetry()`` flushes the exporters on exit.
+spans for outgoing httpx calls. The configured sampler (``OTEL_TRACES_SAMPLER``) chooses the traces
+that are exported; every span is recorded all the same, for the timing report and the metrics. ``shutdown_telemetry()`` flushes the exporters on exit.
 
 Every service returns the spans it recorded for a call (as ``SpanRecord`` messages) with its gRPC
 response, so the gateway can say where a request's time went without a tracing backend.
@@ -25,7 +26,9 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.sdk.trace.sampling import AlwaysRecordSampler, Decision, SamplingResult
+from opentelemetry.trace import Link, SpanKind, StatusCode, TraceState
+from opentelemetry.util.types import Attributes
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -77,18 +80,23 @@ class SpanCapture(SpanProcessor):
         self._servers: dict[int, Span] = {}
 
     @contextmanager
-    def capture(self, root: trace.Span) -> Iterator[list[ReadableSpan]]:
-        """Collect ``root`` and every span started below it until the block exits."""
+    def capture(self, root: trace.Span | None = None) -> Iterator[list[ReadableSpan]]:
+        """Collect ``root`` and every span started below it until the block exits; more roots
+        can join with ``watch``."""
         spans: list[ReadableSpan] = []
-        span_id = root.get_span_context().span_id
-        with self._lock:
-            self._owner[span_id] = spans
+        if root is not None:
+            self.watch(root, spans)
         try:
             yield spans
         finally:
             with self._lock:
                 for key in [k for k, v in self._owner.items() if v is spans]:
                     del self._owner[key]
+
+    def watch(self, span: trace.Span, spans: list[ReadableSpan]) -> None:
+        """Collect ``span`` and the spans started below it into ``spans`` (a capture's list)."""
+        with self._lock:
+            self._owner[span.get_span_context().span_id] = spans
 
     def open_server_span(self, span_id: int) -> Span | None:
         with self._lock:
@@ -126,6 +134,29 @@ class SpanCapture(SpanProcessor):
         return True
 
 
+class RecordEverySpan(AlwaysRecordSampler):
+    """The SDK's AlwaysRecordSampler (a DROP becomes RECORD_ONLY: recorded, not exported), keeping
+    the attributes the span was started with: a sampler's DROP result carries none, so the span
+    it records would lose them (the component of an image step, the RPC's method)."""
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        result = super().should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+        if result.decision is Decision.RECORD_ONLY and attributes and not result.attributes:
+            return SamplingResult(Decision.RECORD_ONLY, attributes, result.trace_state)
+        return result
+
+
 _capture = SpanCapture()
 _configured: set[str] = set()
 _lock = threading.Lock()
@@ -145,6 +176,10 @@ def configure_tracing(service_name: str) -> None:
             return  # the API's no-op providers stay; no instrumentation is installed
         resource = Resource.create({"service.name": service_name, "service.version": _version()})
         tracer_provider = TracerProvider(resource=resource)
+        # Sampling (OTEL_TRACES_SAMPLER, default parentbased_always_on) decides what is exported;
+        # what it leaves out is still recorded, because every answer's timing report and the
+        # step metrics are made from the spans of that very request.
+        tracer_provider.sampler = RecordEverySpan(tracer_provider.sampler)
         tracer_provider.add_span_processor(_capture)
         tracer_provider.add_span_processor(StepMetrics())
         if _settings.otlp_endpoint and _settings.traces_exporter != "none":

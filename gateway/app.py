@@ -133,24 +133,25 @@ def _middleware() -> list[Middleware]:
 
 
 async def _produce(backends: Backends, plan: orchestrator.Plan) -> dict[str, Any]:
-    with tracer.start_as_current_span("case_study", end_on_exit=False) as root:
-        with span_capture().capture(root) as spans:
-            try:
-                outcome = await orchestrator.run(backends, plan)
-            except BaseException as exc:
-                root.record_exception(exc)
-                root.set_status(trace.StatusCode.ERROR, type(exc).__name__)
-                root.end()
-                record_request(_seconds_since(root), "error")
-                raise
-            with tracer.start_as_current_span("respond"):
-                body = _body(outcome, plan)
-            root.end()
-            record_request(_seconds_since(root), "ok")
-            records = [*outcome.spans, *to_records(list(spans), SERVICE)]
-            timings = report(records, root.get_span_context().trace_id)
-            body["trace_id"] = timings.trace_id
-            body["timings"] = timings.model_dump()
+    """Run the plan under the request's span (the HTTP server span, when tracing is on) and answer
+    with the timing report of every span the request made, in this process and upstream."""
+    root = trace.get_current_span()
+    with span_capture().capture(root) as spans:
+        try:
+            outcome = await orchestrator.run(backends, plan)
+        except BaseException as exc:
+            root.record_exception(exc)
+            root.set_status(trace.StatusCode.ERROR, type(exc).__name__)
+            record_request(_seconds_since(root), "error")
+            raise
+        with tracer.start_as_current_span("respond"):
+            body = _body(outcome, plan)
+        record_request(_seconds_since(root), "ok")
+        records = [*outcome.spans, *to_records(list(spans), SERVICE)]
+        context = root.get_span_context()
+        timings = report(records, context.trace_id, context.trace_flags.sampled)
+    body["trace_id"] = timings["trace_id"]
+    body["timings"] = timings
     return body
 
 

@@ -82,6 +82,10 @@ class SegmentOut(BaseModel):
 
 class TimingsOut(BaseModel):
     trace_id: str = Field(description="The request's trace id (also the X-Trace-Id header).")
+    sampled: bool = Field(
+        description="Whether the trace was sampled for export (OTEL_TRACES_SAMPLER): only then "
+        "does a tracing backend hold it. The report covers every request either way."
+    )
     total_ms: float = Field(description="The root step: the request as the gateway served it.")
     steps: list[StepOut] = Field(description="Every step, in tree order (parents first).")
     critical_path: list[SegmentOut] = Field(

@@ -5,15 +5,18 @@ order with its start offset, duration and share of the total, and the critical p
 from the root's end, the child that ended last before that point, inside it the same again, and
 so on; the time no child covers belongs to the span itself. The segments of the critical path
 cover the total exactly, so they say which steps set it.
+
+The report is plain data, made once per answer: its shape is ``TimingsOut`` in gateway/schemas.py
+(the OpenAPI document's), which the tests hold it to.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from casecraft.v1 import case_study_pb2
-from gateway.schemas import SegmentOut, StepOut, TimingsOut
 
 _RPC_PREFIX = "casecraft.v1."
 
@@ -33,8 +36,11 @@ class _Node:
     children: list[_Node] = field(default_factory=list)
 
 
-def report(records: Iterable[case_study_pb2.SpanRecord], trace_id: int | str = "") -> TimingsOut:
-    """The timing report of the spans of one request (duplicates by span id keep the latest end)."""
+def report(
+    records: Iterable[case_study_pb2.SpanRecord], trace_id: int | str = "", sampled: bool = False
+) -> dict[str, Any]:
+    """The timing report of the spans of one request (duplicates by span id keep the latest end);
+    ``sampled`` says whether the trace was exported, so a tracing backend holds it."""
     latest: dict[str, case_study_pb2.SpanRecord] = {}
     for record in records:
         known = latest.get(record.span_id)
@@ -42,7 +48,13 @@ def report(records: Iterable[case_study_pb2.SpanRecord], trace_id: int | str = "
             latest[record.span_id] = record
     trace_hex = format(trace_id, "032x") if isinstance(trace_id, int) else trace_id
     if not latest:
-        return TimingsOut(trace_id=trace_hex, total_ms=0.0, steps=[], critical_path=[])
+        return {
+            "trace_id": trace_hex,
+            "sampled": sampled,
+            "total_ms": 0.0,
+            "steps": [],
+            "critical_path": [],
+        }
     root = _tree(list(latest.values()))
     trace_hex = trace_hex or root.record.trace_id
     origin = root.start
@@ -50,24 +62,25 @@ def report(records: Iterable[case_study_pb2.SpanRecord], trace_id: int | str = "
     critical: list[tuple[_Node, int, int]] = []
     _critical(root, root.end, critical)
     on_path = {id(node) for node, _, _ in critical}
-    steps: list[StepOut] = []
+    steps: list[dict[str, Any]] = []
     _steps(root, 0, origin, total_ns, on_path, steps)
-    return TimingsOut(
-        trace_id=trace_hex,
-        total_ms=round(total_ns / 1e6, 3),
-        steps=steps,
-        critical_path=[
-            SegmentOut(
-                span_id=node.record.span_id,
-                name=step_name(node.record),
-                service=node.record.service,
-                start_ms=round((start - origin) / 1e6, 3),
-                duration_ms=round((end - start) / 1e6, 3),
-            )
+    return {
+        "trace_id": trace_hex,
+        "sampled": sampled,
+        "total_ms": round(total_ns / 1e6, 3),
+        "steps": steps,
+        "critical_path": [
+            {
+                "span_id": node.record.span_id,
+                "name": step_name(node.record),
+                "service": node.record.service,
+                "start_ms": round((start - origin) / 1e6, 3),
+                "duration_ms": round((end - start) / 1e6, 3),
+            }
             for node, start, end in reversed(critical)
             if end > start
         ],
-    )
+    }
 
 
 def _tree(records: list[case_study_pb2.SpanRecord]) -> _Node:
@@ -114,24 +127,24 @@ def _steps(
     origin: int,
     total_ns: int,
     on_path: set[int],
-    out: list[StepOut],
+    out: list[dict[str, Any]],
 ) -> None:
     record = node.record
     duration_ns = node.end - node.start
     out.append(
-        StepOut(
-            name=step_name(record),
-            service=record.service,
-            span_id=record.span_id,
-            parent_span_id=record.parent_span_id,
-            depth=depth,
-            start_ms=round((node.start - origin) / 1e6, 3),
-            duration_ms=round(duration_ns / 1e6, 3),
-            share=round(duration_ns / total_ns, 4),
-            error=record.error,
-            critical=id(node) in on_path,
-            attributes=dict(record.attributes),
-        )
+        {
+            "name": step_name(record),
+            "service": record.service,
+            "span_id": record.span_id,
+            "parent_span_id": record.parent_span_id,
+            "depth": depth,
+            "start_ms": round((node.start - origin) / 1e6, 3),
+            "duration_ms": round(duration_ns / 1e6, 3),
+            "share": round(duration_ns / total_ns, 4),
+            "error": record.error,
+            "critical": id(node) in on_path,
+            "attributes": dict(record.attributes),
+        }
     )
     for child in node.children:
         _steps(child, depth + 1, origin, total_ns, on_path, out)

@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator, Mapping
 
 import grpc
 from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
 
 from casecraft.components import BY_NAME
+from casecraft.metrics import record_image
 from casecraft.telemetry import capture_prompts, span_capture, to_records
 from casecraft.v1 import image_pb2, image_pb2_grpc
 from image_service.providers.chain import ImageChain, ImageChainFailed
@@ -89,77 +91,87 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
                 task.cancel()
 
     async def run_job(self, job: image_pb2.ImageJob) -> image_pb2.ImageResult:
-        """Wait for a slot and generate, within the job's deadline; never raises for job failures."""
+        """Wait for a slot and generate, within the job's deadline; never raises for job failures.
+
+        Two spans, siblings below the RPC's: ``image.wait_for_slot`` and ``image.generate`` (the
+        provider attempts are its events, their HTTP calls its children). The last of them to
+        run carries the outcome; a job that timed out waiting never starts ``image.generate``.
+        """
         component = BY_NAME[job.WhichOneof("data") or ""]
         default_s = self._component_timeouts_s.get(component.name, self._job_timeout_s)
         timeout_s = job.timeout_ms / 1000 if job.timeout_ms else default_s
         result = image_pb2.ImageResult(job_id=job.job_id, component=component.enum)
-        with tracer.start_as_current_span("image", end_on_exit=False) as span:
-            span.set_attribute("casecraft.component", component.name)
-            span.set_attribute("gen_ai.output.type", "image")
-            with span_capture().capture(span) as spans:
-                try:
-                    async with asyncio.timeout(timeout_s):
-                        with tracer.start_as_current_span("image.wait_for_slot"):
-                            await self._slots.acquire()
-                        try:
-                            with tracer.start_as_current_span("image.generate") as generate:
-                                chained = await self._chain.generate(job)
-                                image = chained.image
-                                generate.set_attribute("casecraft.provider", chained.provider)
-                                generate.set_attribute("gen_ai.request.model", image.model)
-                                generate.set_attribute("casecraft.attempts", chained.attempts)
-                        finally:
-                            self._slots.release()
-                    result.status = image_pb2.IMAGE_STATUS_OK
-                    result.image = image.data
-                    result.media_type = image.media_type
-                    result.width, result.height = image.width, image.height
-                    result.sha256 = hashlib.sha256(image.data).hexdigest()
-                    result.provider = chained.provider
-                    result.model = image.model
-                    result.attempts = chained.attempts
-                except TimeoutError:
-                    result.status = image_pb2.IMAGE_STATUS_TIMED_OUT
-                    result.error = f"{component.name}: timed out after {timeout_s:g} s"
-                except ImageChainFailed as exc:
-                    log.warning(
-                        "image job failed", extra={"component": component.name, "error": str(exc)}
-                    )
-                    result.status = image_pb2.IMAGE_STATUS_FAILED
-                    result.error = f"{component.name}: {exc}"
-                    result.attempts = exc.attempts
-                except Exception as exc:
-                    log.warning(
-                        "image job failed", extra={"component": component.name}, exc_info=True
-                    )
-                    result.status = image_pb2.IMAGE_STATUS_FAILED
-                    result.error = f"{component.name}: {exc}"
-                _describe(span, job, result)
-                span.end()
-                result.spans.extend(to_records(list(spans), SERVICE))
+        with span_capture().capture() as spans:
+            last = wait = _step("image.wait_for_slot", component.name, spans)
+            try:
+                async with asyncio.timeout(timeout_s):
+                    with trace.use_span(wait, end_on_exit=False, record_exception=False):
+                        await self._slots.acquire()
+                    wait.end()
+                    try:
+                        last = _step("image.generate", component.name, spans)
+                        with trace.use_span(last, end_on_exit=False, record_exception=False):
+                            chained = await self._chain.generate(job)
+                    finally:
+                        self._slots.release()
+                image = chained.image
+                result.status = image_pb2.IMAGE_STATUS_OK
+                result.image = image.data
+                result.media_type = image.media_type
+                result.width, result.height = image.width, image.height
+                result.sha256 = hashlib.sha256(image.data).hexdigest()
+                result.provider = chained.provider
+                result.model = image.model
+                result.attempts = chained.attempts
+            except TimeoutError:
+                result.status = image_pb2.IMAGE_STATUS_TIMED_OUT
+                result.error = f"{component.name}: timed out after {timeout_s:g} s"
+            except ImageChainFailed as exc:
+                log.warning(
+                    "image job failed", extra={"component": component.name, "error": str(exc)}
+                )
+                result.status = image_pb2.IMAGE_STATUS_FAILED
+                result.error = f"{component.name}: {exc}"
+                result.attempts = exc.attempts
+            except Exception as exc:
+                log.warning("image job failed", extra={"component": component.name}, exc_info=True)
+                result.status = image_pb2.IMAGE_STATUS_FAILED
+                result.error = f"{component.name}: {exc}"
+            _describe(last, job, result)
+            last.end()
+            record_image(component.name, result.cache_hit, _OUTCOMES[result.status])
+            result.spans.extend(to_records(list(spans), SERVICE))
         return result
 
 
-_ERROR_TYPES = {
+_OUTCOMES = {
+    image_pb2.IMAGE_STATUS_OK: "ok",
     image_pb2.IMAGE_STATUS_TIMED_OUT: "timed_out",
     image_pb2.IMAGE_STATUS_FAILED: "failed",
 }
 
 
+def _step(name: str, component: str, spans: list[ReadableSpan]) -> trace.Span:
+    """A step of one image job, below the current span, collected into the job's ``spans``."""
+    span = tracer.start_span(
+        name, attributes={"casecraft.component": component, "gen_ai.output.type": "image"}
+    )
+    span_capture().watch(span, spans)
+    return span
+
+
 def _describe(span: trace.Span, job: image_pb2.ImageJob, result: image_pb2.ImageResult) -> None:
-    """The image span's outcome: provider, model, attempts, cache hit, or why it failed."""
+    """The job's outcome on its last span: provider, model, attempts, cache hit, or why it failed."""
+    if result.provider:
+        span.set_attributes(
+            {"gen_ai.provider.name": result.provider, "gen_ai.request.model": result.model}
+        )
     span.set_attributes(
-        {
-            "gen_ai.provider.name": result.provider,
-            "gen_ai.request.model": result.model,
-            "casecraft.attempts": result.attempts,
-            "casecraft.cache_hit": result.cache_hit,
-        }
+        {"casecraft.attempts": result.attempts, "casecraft.cache_hit": result.cache_hit}
     )
     if capture_prompts() and job.prompt:
         messages = [{"role": "user", "parts": [{"type": "text", "content": job.prompt}]}]
         span.set_attribute("gen_ai.input.messages", json.dumps(messages))
     if result.status != image_pb2.IMAGE_STATUS_OK:
-        span.set_attribute("error.type", _ERROR_TYPES.get(result.status, "failed"))
+        span.set_attribute("error.type", _OUTCOMES.get(result.status, "failed"))
         span.set_status(trace.StatusCode.ERROR, result.error)

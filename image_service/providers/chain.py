@@ -1,8 +1,8 @@
 """The ordered image provider chain: retries, fallback, cooldown and per-attempt timeouts.
 
 The loop itself is ``casecraft.resilience.run_chain``, shared with the structurer; this module adds
-what is particular to images: a span per attempt, and the winning provider, model and attempt count
-for the ImageResult.
+what is particular to images: each attempt as a ``provider_attempt`` event on the job's
+``image.generate`` span, and the winning provider, model and attempt count for the ImageResult.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from opentelemetry import trace
-
 from casecraft.errors import AllProvidersFailed, ProviderError
 from casecraft.resilience import (
     AttemptRecord,
     Cooldown,
     RetryPolicy,
+    attempt_event,
     error_from_exception,
     redact,
     run_chain,
@@ -27,7 +26,6 @@ from image_service.providers import GeneratedImage, ImageProvider
 from image_service.settings import ImageSettings
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer(__name__)
 
 
 @dataclass(frozen=True)
@@ -107,6 +105,7 @@ class ImageChain:
 
         def on_attempt(record: AttemptRecord) -> None:
             records.append(record)
+            attempt_event(record)
             if record.error is not None:
                 log.info(
                     "image attempt failed",
@@ -135,22 +134,13 @@ class ImageChain:
     def _attempt(
         provider: ImageProvider, job: image_pb2.ImageJob
     ) -> Callable[[], Awaitable[GeneratedImage]]:
-        number = 0
-
         async def attempt() -> GeneratedImage:
-            nonlocal number
-            number += 1
-            with tracer.start_as_current_span("image.attempt") as span:
-                span.set_attribute("casecraft.provider", provider.name)
-                span.set_attribute("casecraft.attempt", number)
-                try:
-                    image = await provider.generate(job)
-                except ProviderError:
-                    raise
-                except Exception as exc:
-                    raise _classified(provider.name, exc) from exc
-                span.set_attribute("gen_ai.request.model", image.model)
-                return image
+            try:
+                return await provider.generate(job)
+            except ProviderError:
+                raise
+            except Exception as exc:
+                raise _classified(provider.name, exc) from exc
 
         return attempt
 

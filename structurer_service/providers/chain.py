@@ -5,8 +5,9 @@ provider's work only; its drafts reach the caller as they arrive. When an attemp
 the next attempt (a retry or the next provider) starts over: field groups already announced stand,
 and the final case study is the successful attempt's.
 
-Each attempt is a ``structure.attempt`` span, current while the provider works (its HTTP calls nest
-below it) and ended with the chain's verdict, so a cut-off attempt reads as a timeout.
+Each attempt is a ``provider_attempt`` event on the ``structure`` span, with its duration and the
+chain's verdict (a cut-off attempt reads as a timeout); the provider's HTTP calls nest below that
+span, one per attempt.
 """
 
 from __future__ import annotations
@@ -14,31 +15,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-
-from opentelemetry import trace
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from casecraft.errors import ProviderError
-from casecraft.resilience import AttemptRecord, Cooldown, RetryPolicy, run_chain
+from casecraft.resilience import AttemptRecord, Cooldown, RetryPolicy, attempt_event, run_chain
 from casecraft.v1 import structurer_pb2
 from structurer_service.providers import Draft, Structured, StructurerProvider
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer(__name__)
 _DONE = object()
 
 
 def record_attempt(record: AttemptRecord) -> None:
-    """Each provider call as a span event on the current span; failures are logged too."""
-    attributes: dict[str, str | int | float] = {
-        "casecraft.provider": record.provider,
-        "casecraft.attempt": record.number,
-        "casecraft.duration_s": round(record.duration_s, 4),
-    }
+    """Each provider call as an event on the ``structure`` span; failures are logged too."""
     if record.error is not None:
-        attributes["casecraft.error"] = record.error.message
-        if record.wait_s is not None:
-            attributes["casecraft.retry_in_s"] = round(record.wait_s, 4)
         log.warning(
             "structuring attempt failed",
             extra={
@@ -47,55 +37,7 @@ def record_attempt(record: AttemptRecord) -> None:
                 "error": str(record.error),
             },
         )
-    trace.get_current_span().add_event("provider_attempt", attributes)
-
-
-def error_type(error: ProviderError) -> str:
-    """The HTTP status the provider answered, else the kind of exception (``TimeoutError``...)."""
-    if error.status is not None:
-        return str(error.status)
-    cause = error.__cause__
-    return type(cause if cause is not None else error).__name__
-
-
-class AttemptSpans:
-    """The ``structure.attempt`` spans of one chain call, by provider and attempt number."""
-
-    def __init__(self) -> None:
-        self._open: dict[tuple[str, int], trace.Span] = {}
-
-    @contextlib.contextmanager
-    def attempt(self, provider: str, number: int) -> Iterator[trace.Span]:
-        """The attempt's span, current inside the block and left open for ``finish``."""
-        span = tracer.start_span(
-            "structure.attempt",
-            attributes={"casecraft.provider": provider, "casecraft.attempt": number},
-        )
-        self._open[(provider, number)] = span
-        with trace.use_span(
-            span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-        ):
-            yield span
-
-    def finish(self, record: AttemptRecord) -> None:
-        """End the attempt's span with the chain's verdict on it."""
-        span = self._open.pop((record.provider, record.number), None)
-        if span is None:
-            return
-        if record.error is not None:
-            span.record_exception(record.error)
-            span.set_attribute("error.type", error_type(record.error))
-            if record.wait_s is not None:
-                span.set_attribute("casecraft.retry_in_s", round(record.wait_s, 4))
-            span.set_status(trace.StatusCode.ERROR, str(record.error))
-        span.end()
-
-    def close(self) -> None:
-        """End the spans of attempts the chain never judged (their caller went away)."""
-        for span in self._open.values():
-            span.set_attribute("casecraft.cancelled", True)
-            span.end()
-        self._open.clear()
+    attempt_event(record)
 
 
 class ChainStructurer:
@@ -122,21 +64,9 @@ class ChainStructurer:
 
     async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
         queue: asyncio.Queue[object] = asyncio.Queue()
-        spans = AttemptSpans()
 
         def attempt(provider: StructurerProvider) -> Callable[[], Awaitable[Structured]]:
-            number = 0
-
-            async def run() -> Structured:
-                nonlocal number
-                number += 1
-                with spans.attempt(provider.name, number) as span:
-                    final = await consume(provider)
-                    if final.usage.model:
-                        span.set_attribute("gen_ai.request.model", final.usage.model)
-                    return final
-
-            return run
+            return lambda: consume(provider)
 
         async def consume(provider: StructurerProvider) -> Structured:
             final: Structured | None = None
@@ -155,17 +85,13 @@ class ChainStructurer:
                 raise ProviderError(provider.name, "ended without a case study")
             return final
 
-        def on_attempt(record: AttemptRecord) -> None:
-            spans.finish(record)
-            record_attempt(record)
-
         task = asyncio.create_task(
             run_chain(
                 [(p.name, attempt(p)) for p in self.providers],
                 policy=self._policy,
                 cooldown=self._cooldown,
                 attempt_timeout_s=self._attempt_timeout_s,
-                on_attempt=on_attempt,
+                on_attempt=record_attempt,
             )
         )
         task.add_done_callback(lambda _: queue.put_nowait(_DONE))
@@ -179,7 +105,6 @@ class ChainStructurer:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            spans.close()
         structured = result.value
         usage = structurer_pb2.Usage()
         usage.CopyFrom(structured.usage)

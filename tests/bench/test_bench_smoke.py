@@ -41,5 +41,5 @@ def test_load_compares_tracing_off_and_exported() -> None:
     )
     assert figures["tracing_off_per_s"] > 0
     assert figures["tracing_exported_per_s"] > 0
-    assert "tracing_cost_ratio" in figures
+    assert "tracing_cost_ratio" in figures and "tracing_sampled_cost_ratio" in figures
     assert "inflight_n" not in figures

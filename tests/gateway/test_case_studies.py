@@ -33,11 +33,12 @@ async def test_answer_holds_the_case_study_its_images_and_timings() -> None:
     timings = body["timings"]
     names = {step["name"] for step in timings["steps"]}
     assert {
-        "case_study",
+        "respond",
         "structure",
         "Structurer/StructureStream",
-        "image hero",
-        "image metrics",
+        "image.wait_for_slot hero",
+        "image.generate hero",
+        "image.generate metrics",
     } <= names
     assert {s["service"] for s in timings["steps"]} == {
         "gateway",

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.trace import StatusCode
 
 from casecraft.errors import AllProvidersFailed, ProviderError
 from casecraft.resilience import Cooldown, RetryPolicy
@@ -87,53 +86,39 @@ async def test_a_caller_that_goes_away_cancels_the_attempt() -> None:
     assert provider.closed == 1
 
 
-async def traced(structurer: ChainStructurer) -> tuple[ReadableSpan, list[ReadableSpan]]:
-    """The chain run under a parent span, as the servicer runs it: the parent and its children."""
+async def traced(structurer: ChainStructurer) -> ReadableSpan:
+    """The chain run under a ``structure`` span, as the servicer runs it; that span, ended."""
     configure_tracing("tests")
     parent = trace.get_tracer(__name__).start_span("structure")
     with span_capture().capture(parent) as spans:
         with trace.use_span(parent, end_on_exit=True):
             await collect(structurer)
     (root,) = [s for s in spans if s.name == "structure"]
-    return root, [s for s in spans if s.parent and s.parent.span_id == root.context.span_id]
+    return root
 
 
-def attributes(span: ReadableSpan) -> dict[str, object]:
-    return dict(span.attributes or {})
+def attempts(span: ReadableSpan) -> list[dict[str, object]]:
+    return [dict(e.attributes or {}) for e in span.events if e.name == "provider_attempt"]
 
 
-async def test_each_attempt_is_a_span_that_says_how_it_ended() -> None:
-    root, children = await traced(chain(Scripted("a", ["overloaded", "ok"])))
-    failed, succeeded = sorted(children, key=lambda s: attributes(s)["casecraft.attempt"])
-    assert [s.name for s in (failed, succeeded)] == ["structure.attempt"] * 2
+async def test_each_attempt_is_an_event_that_says_how_it_ended() -> None:
+    root = await traced(chain(Scripted("a", ["overloaded", "ok"])))
+    failed, succeeded = attempts(root)
 
-    assert failed.status.status_code is StatusCode.ERROR
-    assert attributes(failed)["casecraft.provider"] == "a"
-    assert attributes(failed)["casecraft.attempt"] == 1
-    assert attributes(failed)["error.type"] == "529"
-    assert "casecraft.retry_in_s" in attributes(failed)
-    assert "gen_ai.request.model" not in attributes(failed)
-    assert [e.name for e in failed.events] == ["exception"]
+    assert failed["casecraft.provider"] == "a"
+    assert failed["casecraft.attempt"] == 1
+    assert failed["error.type"] == "529"
+    assert "overloaded" in str(failed["casecraft.error"]).lower()
+    assert "casecraft.retry_in_s" in failed
 
-    assert succeeded.status.status_code is StatusCode.UNSET
-    assert attributes(succeeded) == {
-        "casecraft.provider": "a",
-        "casecraft.attempt": 2,
-        "gen_ai.request.model": "a-model",
-    }
-    assert failed.end_time is not None and succeeded.start_time is not None
-    assert failed.end_time <= succeeded.start_time
-
-    events = [attributes(e) for e in root.events if e.name == "provider_attempt"]
-    assert [(e["casecraft.attempt"], "casecraft.error" in e) for e in events] == [
-        (1, True),
-        (2, False),
-    ]
+    assert set(succeeded) == {"casecraft.provider", "casecraft.attempt", "casecraft.duration_s"}
+    assert succeeded["casecraft.attempt"] == 2
+    # No span per attempt: the attempts are the structure span's events, in order.
+    assert [e.name for e in root.events] == ["provider_attempt", "provider_attempt"]
 
 
 async def test_an_attempt_cut_off_by_its_deadline_is_a_timeout() -> None:
-    _, children = await traced(chain(Scripted("a", ["hang", "ok"]), timeout_s=0.05))
-    failed, succeeded = sorted(children, key=lambda s: attributes(s)["casecraft.attempt"])
-    assert failed.status.status_code is StatusCode.ERROR
-    assert attributes(failed)["error.type"] == "TimeoutError"
-    assert succeeded.status.status_code is StatusCode.UNSET
+    root = await traced(chain(Scripted("a", ["hang", "ok"]), timeout_s=0.05))
+    failed, succeeded = attempts(root)
+    assert failed["error.type"] == "TimeoutError"
+    assert "error.type" not in succeeded

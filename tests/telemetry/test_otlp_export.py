@@ -133,14 +133,17 @@ async def test_one_trace_across_three_processes_reaches_the_collector() -> None:
         svc, up = by_id[span.parent_span_id]
         return svc, up.name
 
-    assert parent("case_study", "gateway") == ("gateway", "POST /v1/case-studies")
+    request = "POST /v1/case-studies"
+    assert parent("respond", "gateway") == ("gateway", request)
     rpc = "/casecraft.v1.Structurer/StructureStream"
     assert parent(rpc, "structurer_service") == ("gateway", rpc)
-    assert parent(rpc, "gateway") == ("gateway", "case_study")
+    assert parent(rpc, "gateway") == ("gateway", request)
     assert parent("structure", "structurer_service") == ("structurer_service", rpc)
     rpc = "/casecraft.v1.ImageGenerator/Generate"
     assert parent(rpc, "image_service") == ("gateway", rpc)
-    assert parent("image", "image_service") == ("image_service", rpc)
+    assert parent(rpc, "gateway") == ("gateway", request)
+    assert parent("image.wait_for_slot", "image_service") == ("image_service", rpc)
+    assert parent("image.generate", "image_service") == ("image_service", rpc)
     # The provider's HTTP call continues the trace too, out to the provider.
     http_calls = [s for svc, s in ours if svc == "image_service" and s.kind == s.SPAN_KIND_CLIENT]
     assert http_calls, [s.name for _, s in ours]

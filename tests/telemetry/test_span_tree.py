@@ -60,10 +60,8 @@ async def test_one_request_makes_one_tree_across_the_three_services(
     assert not [s.name for s in spans if "Health" in s.name or "readyz" in s.name]
     assert not [s.name for s in spans if "metrics" in s.name.lower()]
 
-    http = one(spans, "POST /v1/case-studies")
-    assert http.kind is SpanKind.SERVER
-    root = one(spans, "case_study")
-    assert parent_of(root, spans) is http
+    root = one(spans, "POST /v1/case-studies")
+    assert root.kind is SpanKind.SERVER and root.parent is None
     assert parent_of(one(spans, "respond"), spans) is root
 
     clients = [s for s in spans if s.kind is SpanKind.CLIENT and s.name.startswith("/casecraft")]
@@ -92,22 +90,27 @@ async def test_one_request_makes_one_tree_across_the_three_services(
     groups = [e.attributes["casecraft.field_group"] for e in structure.events if e.attributes]
     assert len(groups) >= 3
 
-    images = [s for s in spans if s.name == "image"]
-    assert sorted(s.attributes["casecraft.component"] for s in images) == [  # type: ignore[index]
-        "hero",
-        "metrics",
-        "timeline",
-    ]
-    for image in images:
-        assert parent_of(image, spans).name == "/casecraft.v1.ImageGenerator/Generate"
-        assert image.attributes is not None
-        assert image.attributes["gen_ai.output.type"] == "image"
-        assert image.attributes["gen_ai.provider.name"] == "recording"
-        assert image.attributes["casecraft.cache_hit"] is False
-        children = sorted(
-            s.name for s in spans if s.parent and s.parent.span_id == image.context.span_id
-        )  # type: ignore[union-attr]
-        assert children == ["image.generate", "image.wait_for_slot"]
+    rpc = "/casecraft.v1.ImageGenerator/Generate"
+    for name in ("image.wait_for_slot", "image.generate"):
+        steps = [s for s in spans if s.name == name]
+        assert sorted(s.attributes["casecraft.component"] for s in steps) == [  # type: ignore[index]
+            "hero",
+            "metrics",
+            "timeline",
+        ]
+        for step in steps:
+            server = parent_of(step, spans)
+            assert server.name == rpc and server.kind is SpanKind.SERVER
+            assert step.attributes is not None
+            assert step.attributes["gen_ai.output.type"] == "image"
+    for generate in (s for s in spans if s.name == "image.generate"):
+        assert generate.attributes is not None
+        assert generate.attributes["gen_ai.provider.name"] == "recording"
+        assert generate.attributes["casecraft.cache_hit"] is False
+        assert [e.name for e in generate.events] == ["provider_attempt"]
+    # Seven spans make the request in this process tree: the HTTP request, its two RPCs on both
+    # ends, the response, the structuring call and two steps per image.
+    assert len(spans) == 1 + 2 * 2 + 1 + 1 + 2 * 3, sorted(s.name for s in spans)
 
     for span in spans:
         values = [*(span.attributes or {}).values()]
@@ -131,11 +134,35 @@ async def test_a_failed_image_marks_its_spans_and_the_report(
         )
     assert response.status_code == 200, response.text
     spans = exported.get_finished_spans()
-    image = one(list(spans), "image")
-    assert image.status.status_code is StatusCode.ERROR
-    assert image.attributes is not None and image.attributes["error.type"] == "failed"
-    attempts = [s for s in spans if s.name == "image.attempt"]
-    assert attempts and all(s.status.status_code is StatusCode.ERROR for s in attempts)
-    assert all(any(e.name == "exception" for e in s.events) for s in attempts)
+    generate = one(list(spans), "image.generate")
+    assert generate.status.status_code is StatusCode.ERROR
+    assert generate.attributes is not None and generate.attributes["error.type"] == "failed"
+    attempts = [dict(e.attributes or {}) for e in generate.events if e.name == "provider_attempt"]
+    assert attempts and all(a["error.type"] == "ProviderError" for a in attempts)
+    assert all("HTTP 400" in str(a["casecraft.error"]) for a in attempts)
     steps = response.json()["timings"]["steps"]
-    assert next(s for s in steps if s["name"] == "image hero")["error"] is True
+    assert next(s for s in steps if s["name"] == "image.generate hero")["error"] is True
+
+
+async def test_a_trace_the_caller_did_not_sample_is_reported_but_not_exported(
+    exported: InMemorySpanExporter,
+) -> None:
+    trace_id = "5f" * 16
+    not_sampled = f"00-{trace_id}-{'7a' * 8}-00"  # the caller's trace, sampled flag off
+    async with stack(ScriptedStructurer(), RecordingImages()) as client:
+        response = await client.post(
+            "/v1/case-studies", json={"notes": NOTES}, headers={"traceparent": not_sampled}
+        )
+        sampled = await client.post("/v1/case-studies", json={"notes": NOTES})
+    assert response.status_code == sampled.status_code == 200, response.text
+    timings = response.json()["timings"]
+    assert timings["trace_id"] == trace_id == response.headers["x-trace-id"]
+    assert timings["sampled"] is False and sampled.json()["timings"]["sampled"] is True
+    # Every step is still recorded and reported, across the three services ...
+    names = {step["name"] for step in timings["steps"]}
+    assert {"respond", "structure", "image.generate hero", "image.wait_for_slot hero"} <= names
+    assert len(timings["steps"]) == len(sampled.json()["timings"]["steps"])
+    # ... but none of it is exported: the sampler said no, and the services followed the caller.
+    exported_ids = {format(s.context.trace_id, "032x") for s in exported.get_finished_spans()}
+    assert trace_id not in exported_ids
+    assert sampled.json()["trace_id"] in exported_ids
