@@ -1,9 +1,10 @@
 """Metrics derived from the spans as they end, and the Prometheus text endpoint.
 
-Durations come from the spans themselves (no second set of timers): every casecraft step feeds
-``casecraft.step.duration``; the structuring call and each image generation feed the GenAI
-``gen_ai.client.operation.duration`` and ``gen_ai.client.token.usage``; the wait for an image
-slot, image results (cache hits included) and failures by kind have their own instruments.
+Durations come from the spans themselves (no second set of timers), one instrument per step: the
+structuring call and each image generation feed the GenAI ``gen_ai.client.operation.duration``
+(and ``gen_ai.client.token.usage``), the wait for an image slot
+``casecraft.image.slot_wait.duration``, every other casecraft step ``casecraft.step.duration``.
+Image results (cache hits included) and failures by kind have their own counters.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ class _Instruments:
         return self._meter.create_histogram(
             "casecraft.step.duration",
             unit="s",
-            description="Duration of each step (span) of a request, by step and service.",
+            description="Duration of each step (span) of a request that has no instrument of its "
+            "own (model calls and slot waits do), by step and service.",
             explicit_bucket_boundaries_advisory=_SECONDS,
         )
 
@@ -192,9 +194,11 @@ class StepMetrics(SpanProcessor):
         seconds = (span.end_time - span.start_time) / 1e9
         name = span.name
         error = span.status.status_code is StatusCode.ERROR
-        instruments.step_duration.record(seconds, self._step(name, span))
         if error:
             record_failure(name, error_kind(span))
+        # One duration per step, in the instrument made for it: a model call's is the GenAI
+        # operation duration, a slot wait's the slot-wait histogram, any other step's the step
+        # histogram (a histogram point costs microseconds; each step pays for one).
         operation = _GENAI_OPERATIONS.get(name)
         if operation is not None:
             self._genai(
@@ -202,6 +206,8 @@ class StepMetrics(SpanProcessor):
             )
         elif name == "image.wait_for_slot":
             instruments.slot_wait.record(seconds)
+        else:
+            instruments.step_duration.record(seconds, self._step(name, span))
 
     def _step(self, name: str, span: ReadableSpan) -> dict[str, str]:
         service = str(span.resource.attributes.get("service.name", ""))

@@ -13,7 +13,6 @@ The report is plain data, made once per answer: its shape is ``TimingsOut`` in g
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from casecraft.v1 import case_study_pb2
@@ -28,12 +27,20 @@ def step_name(record: case_study_pb2.SpanRecord) -> str:
     return f"{name} {component}" if component else name
 
 
-@dataclass
 class _Node:
-    record: case_study_pb2.SpanRecord
-    start: int
-    end: int
-    children: list[_Node] = field(default_factory=list)
+    """One span of the tree, its record's fields read once (each read of a protobuf field makes
+    a new Python object, and the report reads them several times)."""
+
+    __slots__ = ("children", "end", "name", "parent_span_id", "record", "span_id", "start")
+
+    def __init__(self, record: case_study_pb2.SpanRecord) -> None:
+        self.record = record
+        self.name = step_name(record)
+        self.span_id = record.span_id
+        self.parent_span_id = record.parent_span_id
+        self.start = record.start_unix_nano
+        self.end = record.end_unix_nano
+        self.children: list[_Node] = []
 
 
 def report(
@@ -71,8 +78,8 @@ def report(
         "steps": steps,
         "critical_path": [
             {
-                "span_id": node.record.span_id,
-                "name": step_name(node.record),
+                "span_id": node.span_id,
+                "name": node.name,
                 "service": node.record.service,
                 "start_ms": round((start - origin) / 1e6, 3),
                 "duration_ms": round((end - start) / 1e6, 3),
@@ -85,13 +92,13 @@ def report(
 
 def _tree(records: list[case_study_pb2.SpanRecord]) -> _Node:
     """Link the records by parent; records whose parent is missing hang below the root."""
-    nodes = {r.span_id: _Node(r, r.start_unix_nano, r.end_unix_nano) for r in records}
-    orphans = [n for n in nodes.values() if n.record.parent_span_id not in nodes]
+    nodes = {node.span_id: node for node in map(_Node, records)}
+    orphans = [n for n in nodes.values() if n.parent_span_id not in nodes]
     root = max(orphans, key=lambda n: (n.end - n.start, -n.start))
     for node in nodes.values():
         if node is root:
             continue
-        parent = nodes.get(node.record.parent_span_id, root)
+        parent = nodes.get(node.parent_span_id, root)
         parent.children.append(node)
     _clamp(root)
     return root
@@ -99,7 +106,7 @@ def _tree(records: list[case_study_pb2.SpanRecord]) -> _Node:
 
 def _clamp(node: _Node) -> None:
     """Keep children inside their parent (clocks of separate machines may disagree slightly)."""
-    node.children.sort(key=lambda child: (child.start, child.record.name))
+    node.children.sort(key=lambda child: (child.start, child.name))
     for child in node.children:
         child.start = min(max(child.start, node.start), node.end)
         child.end = min(max(child.end, child.start), node.end)
@@ -133,10 +140,10 @@ def _steps(
     duration_ns = node.end - node.start
     out.append(
         {
-            "name": step_name(record),
+            "name": node.name,
             "service": record.service,
-            "span_id": record.span_id,
-            "parent_span_id": record.parent_span_id,
+            "span_id": node.span_id,
+            "parent_span_id": node.parent_span_id,
             "depth": depth,
             "start_ms": round((node.start - origin) / 1e6, 3),
             "duration_ms": round(duration_ns / 1e6, 3),

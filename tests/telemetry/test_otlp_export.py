@@ -186,7 +186,7 @@ async def test_one_trace_across_three_processes_reaches_the_collector() -> None:
     assert len(service_metrics) == 2
     for text in service_metrics:
         names = {f.name for f in text_string_to_metric_families(text)}
-        assert "casecraft_step_duration_seconds" in names
+        assert "gen_ai_client_operation_duration_seconds" in names
     assert receiver.metric_services >= {"gateway", "structurer_service", "image_service"}
 
 
