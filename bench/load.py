@@ -17,14 +17,14 @@ connections spends its time there, not in sending). Two parts:
 Prints a table; ``--json`` prints one JSON object.
 
     python -m bench.load [--inflight 1000] [--scale 1.0] [--sequential 300] [--throughput 3000]
-                         [--tracing-cost [--sample-ratio 0.1]] [--json]
+                         [--tracing-cost [--sample-ratio 0.1] [--rounds 3]] [--json]
 
 ``--inflight 0`` skips part 1. ``--tracing-cost`` runs the throughput three times more: tracing off
 (OTEL_SDK_DISABLED=true), on with an OTLP exporter sending every trace to a loopback receiver
 (bench/otlp_sink.py), and on exporting a share of the traces (``--sample-ratio``, default 0.1,
 through OTEL_TRACES_SAMPLER=parentbased_traceidratio; every span is still recorded, for the
-timing report). It reports ``tracing_cost_ratio`` (1 - exported/off) and
-``tracing_sampled_cost_ratio``.
+timing report). The modes take turns ``--rounds`` times (default 3) and each figure is the
+median. It reports ``tracing_cost_ratio`` (1 - exported/off) and ``tracing_sampled_cost_ratio``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import asyncio
 import json
 import os
 import ssl
+import statistics
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -186,27 +187,33 @@ def run_instant(
         return asyncio.run(instant(url, pids, sequential, throughput, concurrency))
 
 
-def tracing_cost(throughput: int, concurrency: int, sample_ratio: float) -> dict[str, Any]:
+def tracing_cost(
+    throughput: int, concurrency: int, sample_ratio: float, rounds: int = 3
+) -> dict[str, Any]:
     """Throughput with tracing off (OTEL_SDK_DISABLED), on with an OTLP exporter sending every
     trace, and on with the exporter sending a share ``sample_ratio`` of them; the share of
-    throughput each costs: 1 - on/off."""
-    off = run_instant(20, throughput, concurrency, tracing="off")
-    on = run_instant(20, throughput, concurrency, tracing="exported")
-    sampled = run_instant(20, throughput, concurrency, tracing=f"sampled:{sample_ratio}")
-    return {
-        "tracing_off_per_s": off["throughput_per_s"],
-        "tracing_exported_per_s": on["throughput_per_s"],
-        "tracing_sampled_per_s": sampled["throughput_per_s"],
-        "tracing_sample_ratio": sample_ratio,
-        "tracing_off_added_p50_ms": off["added_p50_ms"],
-        "tracing_exported_added_p50_ms": on["added_p50_ms"],
-        "tracing_sampled_added_p50_ms": sampled["added_p50_ms"],
-        "tracing_off_cpu_ms_per_case_study": off["cpu_ms_per_case_study"],
-        "tracing_exported_cpu_ms_per_case_study": on["cpu_ms_per_case_study"],
-        "tracing_sampled_cpu_ms_per_case_study": sampled["cpu_ms_per_case_study"],
-        "tracing_cost_ratio": 1 - on["throughput_per_s"] / off["throughput_per_s"],
-        "tracing_sampled_cost_ratio": 1 - sampled["throughput_per_s"] / off["throughput_per_s"],
-    }
+    throughput each costs: 1 - on/off. The three modes take turns, ``rounds`` times, and each
+    figure is the median of its rounds: a shared machine's speed drifts by more than the
+    difference being measured, so a mode must not get one stretch of it to itself."""
+    modes = {"off": "off", "exported": "exported", "sampled": f"sampled:{sample_ratio}"}
+    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+    for _ in range(rounds):
+        for mode, tracing in modes.items():
+            runs[mode].append(run_instant(20, throughput, concurrency, tracing=tracing))
+    figures: dict[str, Any] = {"tracing_rounds": rounds, "tracing_sample_ratio": sample_ratio}
+    for mode, results in runs.items():
+        ranked = sorted(results, key=lambda r: r["throughput_per_s"])
+        middle = ranked[len(ranked) // 2]
+        figures[f"tracing_{mode}_per_s"] = middle["throughput_per_s"]
+        figures[f"tracing_{mode}_rounds_per_s"] = [r["throughput_per_s"] for r in results]
+        figures[f"tracing_{mode}_added_p50_ms"] = statistics.median(
+            r["added_p50_ms"] for r in results
+        )
+        figures[f"tracing_{mode}_cpu_ms_per_case_study"] = middle["cpu_ms_per_case_study"]
+    off = figures["tracing_off_per_s"]
+    figures["tracing_cost_ratio"] = 1 - figures["tracing_exported_per_s"] / off
+    figures["tracing_sampled_cost_ratio"] = 1 - figures["tracing_sampled_per_s"] / off
+    return figures
 
 
 def run(
@@ -218,6 +225,7 @@ def run(
     *,
     with_tracing_cost: bool = False,
     sample_ratio: float = 0.1,
+    rounds: int = 3,
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "llm_ms": SEED_LLM_MS * scale,
@@ -226,7 +234,7 @@ def run(
     }
     figures.update(run_instant(sequential, throughput, concurrency))
     if with_tracing_cost:
-        figures.update(tracing_cost(throughput, concurrency, sample_ratio))
+        figures.update(tracing_cost(throughput, concurrency, sample_ratio, rounds))
     if inflight <= 0:
         return figures
     figures.update(run_in_flight(inflight, SEED_LLM_MS * scale, SEED_IMAGE_MS * scale))
@@ -255,6 +263,9 @@ def main() -> None:
         default=0.1,
         help="with --tracing-cost: the share of traces the sampled run exports",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="with --tracing-cost: turns each mode takes"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     figures = run(
@@ -265,6 +276,7 @@ def main() -> None:
         args.concurrency,
         with_tracing_cost=args.tracing_cost,
         sample_ratio=args.sample_ratio,
+        rounds=args.rounds,
     )
     if args.json:
         print(json.dumps(figures))
@@ -285,6 +297,13 @@ def show(f: dict[str, Any]) -> None:
         + ", ".join(f"{k} {v:.2f}" for k, v in f["cpu_ms_per_case_study"].items())
     )
     if "tracing_cost_ratio" in f:
+        print(
+            f"  tracing, median of {f['tracing_rounds']} rounds taken in turns:"
+            + "".join(
+                f" {mode} " + "/".join(f"{v:.0f}" for v in f[f"tracing_{mode}_rounds_per_s"])
+                for mode in ("off", "exported", "sampled")
+            )
+        )
         print(
             f"  tracing off {f['tracing_off_per_s']:.1f}/s, on with an OTLP exporter"
             f" {f['tracing_exported_per_s']:.1f}/s: costs {f['tracing_cost_ratio']:.1%}"

@@ -37,7 +37,7 @@ def test_load_runs_and_every_case_study_completes() -> None:
 
 def test_load_compares_tracing_off_and_exported() -> None:
     figures = load.run(
-        inflight=0, sequential=2, throughput=6, concurrency=2, with_tracing_cost=True
+        inflight=0, sequential=2, throughput=6, concurrency=2, with_tracing_cost=True, rounds=1
     )
     assert figures["tracing_off_per_s"] > 0
     assert figures["tracing_exported_per_s"] > 0
