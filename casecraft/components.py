@@ -40,3 +40,15 @@ GROUP_FIELDS: dict[int, tuple[str, ...]] = {
     structurer_pb2.FIELD_GROUP_PHASES: ("phases",),
     structurer_pb2.FIELD_GROUP_NARRATIVE: ("challenge", "solution", "results", "quote"),
 }
+
+
+_STATUS_NAMES = {
+    image_pb2.IMAGE_STATUS_OK: "ok",
+    image_pb2.IMAGE_STATUS_FAILED: "failed",
+    image_pb2.IMAGE_STATUS_TIMED_OUT: "timed_out",
+}
+
+
+def status_name(status: image_pb2.ImageStatus.ValueType) -> str:
+    """An image job's outcome as the HTTP answer and the metrics name it: ok, failed, timed_out."""
+    return _STATUS_NAMES.get(status, "failed")

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from casecraft.components import status_name
 from casecraft.metrics import prometheus_text, record_request
 from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
 from casecraft.v1 import image_pb2
@@ -39,12 +40,6 @@ tracer = trace.get_tracer(__name__)
 SERVICE = "gateway"
 
 _UNTRACED_PATHS = "/healthz,/readyz,/metrics"
-
-_STATUS = {
-    image_pb2.IMAGE_STATUS_OK: "ok",
-    image_pb2.IMAGE_STATUS_FAILED: "failed",
-    image_pb2.IMAGE_STATUS_TIMED_OUT: "timed_out",
-}
 
 
 def create_app(settings: GatewaySettings | None = None) -> Starlette:
@@ -182,7 +177,7 @@ def _body(outcome: orchestrator.Outcome, plan: orchestrator.Plan) -> dict[str, A
 def _image(component: str, result: image_pb2.ImageResult) -> dict[str, Any]:
     image: dict[str, Any] = {
         "component": component,
-        "status": _STATUS.get(result.status, "failed"),
+        "status": status_name(result.status),
         "media_type": result.media_type,
         "data_url": (
             f"data:{result.media_type};base64,{base64.b64encode(result.image).decode()}"

@@ -12,7 +12,7 @@ import grpc
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
-from casecraft.components import BY_NAME
+from casecraft.components import BY_NAME, status_name
 from casecraft.metrics import record_image
 from casecraft.telemetry import capture_prompts, span_capture, to_records
 from casecraft.v1 import image_pb2, image_pb2_grpc
@@ -139,16 +139,9 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
                 result.error = f"{component.name}: {exc}"
             _describe(last, job, result)
             last.end()
-            record_image(component.name, result.cache_hit, _OUTCOMES[result.status])
+            record_image(component.name, result.cache_hit, status_name(result.status))
             result.spans.extend(to_records(list(spans), SERVICE))
         return result
-
-
-_OUTCOMES = {
-    image_pb2.IMAGE_STATUS_OK: "ok",
-    image_pb2.IMAGE_STATUS_TIMED_OUT: "timed_out",
-    image_pb2.IMAGE_STATUS_FAILED: "failed",
-}
 
 
 def _step(name: str, component: str, spans: list[ReadableSpan]) -> trace.Span:
@@ -173,5 +166,5 @@ def _describe(span: trace.Span, job: image_pb2.ImageJob, result: image_pb2.Image
         messages = [{"role": "user", "parts": [{"type": "text", "content": job.prompt}]}]
         span.set_attribute("gen_ai.input.messages", json.dumps(messages))
     if result.status != image_pb2.IMAGE_STATUS_OK:
-        span.set_attribute("error.type", _OUTCOMES.get(result.status, "failed"))
+        span.set_attribute("error.type", status_name(result.status))
         span.set_status(trace.StatusCode.ERROR, result.error)
