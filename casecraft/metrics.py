@@ -15,7 +15,7 @@ from typing import Any
 from opentelemetry import metrics
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.trace import StatusCode
+from opentelemetry.trace import SpanKind, StatusCode
 
 # Seconds, from a millisecond step to a long LLM call.
 _SECONDS = (
@@ -55,8 +55,10 @@ _GENAI_SECONDS = (
     81.92,
 )
 _TOKENS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
-# Spans our own code makes (instrumentation libraries' spans have their own metrics).
+# Spans our own code makes, and the gateway's HTTP request spans (the ASGI instrumentation's).
 _OWN_SCOPES = ("gateway", "structurer_service", "image_service", "casecraft")
+_HTTP_SERVER_SCOPE = "opentelemetry.instrumentation.asgi"
+_OTHER, _OWN, _HTTP = 0, 1, 2
 # Spans that are one call to a generative model, and the operation each one is.
 _GENAI_OPERATIONS = {"structure": "chat", "image.generate": "generate_content"}
 _GENAI_KEYS = ("gen_ai.provider.name", "gen_ai.request.model", "gen_ai.response.model")
@@ -72,7 +74,8 @@ class _Instruments:
         return self._meter.create_histogram(
             "casecraft.request.duration",
             unit="s",
-            description="Time to answer one case study request, from the request's span.",
+            description="Time to answer one HTTP request (a case study, mostly), from the "
+            "request's span, by method, status code and outcome (ok, rejected, error).",
             explicit_bucket_boundaries_advisory=_SECONDS,
         )
 
@@ -133,10 +136,6 @@ class _Instruments:
 instruments = _Instruments()
 
 
-def record_request(duration_s: float, outcome: str) -> None:
-    instruments.request_duration.record(duration_s, {"casecraft.outcome": outcome})
-
-
 def record_failure(step: str, kind: str) -> None:
     instruments.failures.add(1, {"casecraft.step": step, "error.type": kind})
 
@@ -176,8 +175,9 @@ class StepMetrics(SpanProcessor):
     """
 
     def __init__(self) -> None:
-        self._own_scope: dict[str, bool] = {}
+        self._scope_kind: dict[str, int] = {}
         self._step_labels: dict[tuple[str, str], dict[str, str]] = {}
+        self._request_labels: dict[tuple[str, int], dict[str, str | int]] = {}
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         pass
@@ -186,12 +186,22 @@ class StepMetrics(SpanProcessor):
         scope = span.instrumentation_scope
         if scope is None:
             return
-        own = self._own_scope.get(scope.name)
-        if own is None:
-            own = self._own_scope[scope.name] = scope.name.startswith(_OWN_SCOPES)
-        if not own or span.start_time is None or span.end_time is None:
+        kind = self._scope_kind.get(scope.name)
+        if kind is None:
+            kind = self._scope_kind[scope.name] = (
+                _OWN
+                if scope.name.startswith(_OWN_SCOPES)
+                else _HTTP
+                if scope.name == _HTTP_SERVER_SCOPE
+                else _OTHER
+            )
+        if kind is _OTHER or span.start_time is None or span.end_time is None:
             return
         seconds = (span.end_time - span.start_time) / 1e9
+        if kind is _HTTP:
+            if span.kind is SpanKind.SERVER:
+                instruments.request_duration.record(seconds, self._request(span))
+            return
         name = span.name
         error = span.status.status_code is StatusCode.ERROR
         if error:
@@ -208,6 +218,24 @@ class StepMetrics(SpanProcessor):
             instruments.slot_wait.record(seconds)
         else:
             instruments.step_duration.record(seconds, self._step(name, span))
+
+    def _request(self, span: ReadableSpan) -> dict[str, str | int]:
+        """The request's method, status code and outcome (either semantic-convention spelling;
+        no status means the app raised before it answered)."""
+        attributes = span.attributes or {}
+        method = str(attributes.get("http.request.method") or attributes.get("http.method") or "")
+        status = attributes.get("http.response.status_code") or attributes.get("http.status_code")
+        code = status if isinstance(status, int) else 0
+        labels = self._request_labels.get((method, code))
+        if labels is None:
+            outcome = "ok" if 0 < code < 400 else "rejected" if 400 <= code < 500 else "error"
+            labels = self._request_labels[(method, code)] = {
+                "http.request.method": method,
+                "casecraft.outcome": outcome,
+            }
+            if code:
+                labels["http.response.status_code"] = code
+        return labels
 
     def _step(self, name: str, span: ReadableSpan) -> dict[str, str]:
         service = str(span.resource.attributes.get("service.name", ""))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,10 +35,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from casecraft.metrics import StepMetrics
 from casecraft.v1 import case_study_pb2
 
-# Attributes copied into the timing report; anything else stays in the tracing backend.
-_SHOWN_ATTRIBUTE_PREFIXES = ("casecraft.", "gen_ai.")
-# Prompt text, present only when CASECRAFT_CAPTURE_PROMPTS is on, never enters the report.
-_NEVER_SHOWN = frozenset({"gen_ai.input.messages", "gen_ai.output.messages"})
+# The one attribute a SpanRecord carries: which image a step made (its name in the report). The
+# rest (model, tokens, attempts) is in the answer's usage and images, and in the tracing backend.
+_COMPONENT = "casecraft.component"
 
 
 class TelemetrySettings(BaseSettings):
@@ -266,17 +265,95 @@ def grpc_server_interceptors() -> list[grpc.aio.ServerInterceptor]:
     return [aio_server_interceptor(filter_=_not_plumbing)]
 
 
-def grpc_client_interceptors() -> Sequence[grpc.aio.ClientInterceptor]:
-    """The client-side RPC span, passing the trace on in metadata; health checks stay untraced."""
-    from opentelemetry.instrumentation.grpc import aio_client_interceptors
+class Rpc:
+    """A started RPC: ``call`` is the grpc.aio call (write, done_writing, code, details), and
+    ``responses`` its responses, read through the client span when tracing is on."""
 
-    if not tracing_enabled():
-        return []
-    return list(aio_client_interceptors(filter_=_not_plumbing))
+    __slots__ = ("call", "responses")
+
+    def __init__(self, call: Any, responses: AsyncIterator[Any]) -> None:
+        self.call = call
+        self.responses = responses
+
+    async def close(self) -> None:
+        """Cancel the call if it still runs, and end its client span now."""
+        self.call.cancel()
+        if self.responses is not self.call:
+            await self.responses.aclose()  # type: ignore[attr-defined]
+
+
+class ClientRpcs:
+    """The client span of each outgoing RPC, made by opentelemetry-instrumentation-grpc's aio
+    interceptors, applied where the call starts instead of registered on the channel.
+
+    The span, its attributes, the trace context in the call's metadata and the error it records
+    are the instrumentation's own. What this avoids is the channel's interceptor machinery: for
+    an intercepted call, grpc.aio starts an extra task and passes every streamed message through
+    a queue, and in bench/load.py that cost more than the span itself (see the README's
+    Performance section). Health checks stay untraced.
+    """
+
+    def __init__(self) -> None:
+        self._unary_stream: Any = None
+        self._stream_stream: Any = None
+        if not tracing_enabled():
+            return
+        from opentelemetry.instrumentation.grpc import aio_client_interceptors
+
+        for interceptor in aio_client_interceptors(filter_=_not_plumbing):
+            if isinstance(interceptor, grpc.aio.UnaryStreamClientInterceptor):
+                self._unary_stream = interceptor
+            elif isinstance(interceptor, grpc.aio.StreamStreamClientInterceptor):
+                self._stream_stream = interceptor
+
+    async def unary_stream(
+        self,
+        method: str,
+        callable_: grpc.aio.UnaryStreamMultiCallable,
+        request: Any,
+        *,
+        timeout_s: float,
+    ) -> Rpc:
+        """Start ``callable_(request)`` (the RPC ``method``, "/package.Service/Method")."""
+        if self._unary_stream is None:
+            call = callable_(request, timeout=timeout_s)
+            return Rpc(call, call)
+        started: list[Any] = []
+
+        async def start(details: grpc.aio.ClientCallDetails, message: Any) -> Any:
+            started.append(callable_(message, timeout=details.timeout, metadata=details.metadata))
+            return started[0]
+
+        responses = await self._unary_stream.intercept_unary_stream(
+            start, _call_details(method, timeout_s), request
+        )
+        return Rpc(started[0], responses)
+
+    async def stream_stream(
+        self, method: str, callable_: grpc.aio.StreamStreamMultiCallable, *, timeout_s: float
+    ) -> Rpc:
+        """Start ``callable_()`` with its requests to be written on the call."""
+        if self._stream_stream is None:
+            call = callable_(timeout=timeout_s)
+            return Rpc(call, call)
+        started: list[Any] = []
+
+        async def start(details: grpc.aio.ClientCallDetails, requests: Any) -> Any:
+            started.append(callable_(timeout=details.timeout, metadata=details.metadata))
+            return started[0]
+
+        responses = await self._stream_stream.intercept_stream_stream(
+            start, _call_details(method, timeout_s), None
+        )
+        return Rpc(started[0], responses)
+
+
+def _call_details(method: str, timeout: float) -> grpc.aio.ClientCallDetails:
+    return grpc.aio.ClientCallDetails(method, timeout, None, None, None)
 
 
 def to_records(spans: list[ReadableSpan], service: str) -> list[case_study_pb2.SpanRecord]:
-    """Convert finished spans into contract messages, keeping only attributes worth showing.
+    """Convert finished spans into contract messages: names, ids, times, error, component.
 
     A span whose parent is an open server span (the RPC being answered) brings that span along,
     ending now: it is still open because this very answer is part of it.
@@ -297,21 +374,22 @@ def to_records(spans: list[ReadableSpan], service: str) -> list[case_study_pb2.S
 def _record(span: ReadableSpan, service: str, now: int) -> case_study_pb2.SpanRecord:
     context = span.context
     assert context is not None
-    return case_study_pb2.SpanRecord(
+    parent = span.parent
+    start = span.start_time or 0
+    record = case_study_pb2.SpanRecord(
         name=span.name,
         service=service,
-        trace_id=format(context.trace_id, "032x"),
-        span_id=format(context.span_id, "016x"),
-        parent_span_id=format(span.parent.span_id, "016x") if span.parent else "",
-        start_unix_nano=span.start_time or 0,
-        end_unix_nano=span.end_time or (now if span.start_time else 0),
+        trace_id=f"{context.trace_id:032x}",
+        span_id=f"{context.span_id:016x}",
+        parent_span_id=f"{parent.span_id:016x}" if parent else "",
+        start_unix_nano=start,
+        end_unix_nano=span.end_time or (now if start else 0),
         error=span.status.status_code is StatusCode.ERROR,
-        attributes={
-            key: str(value)
-            for key, value in (span.attributes or {}).items()
-            if key.startswith(_SHOWN_ATTRIBUTE_PREFIXES) and key not in _NEVER_SHOWN
-        },
     )
+    component = span.attributes.get(_COMPONENT) if span.attributes else None
+    if component:
+        record.attributes[_COMPONENT] = str(component)
+    return record
 
 
 def _version() -> str:

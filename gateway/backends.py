@@ -8,12 +8,21 @@ import json
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from casecraft.telemetry import grpc_client_interceptors
-from casecraft.v1 import image_pb2_grpc, structurer_pb2_grpc
+from casecraft.telemetry import ClientRpcs, Rpc
+from casecraft.v1 import image_pb2, image_pb2_grpc, structurer_pb2, structurer_pb2_grpc
 from gateway.settings import GatewaySettings
 
 STRUCTURER = "structurer_service"
 IMAGES = "image_service"
+
+
+def _path(module: object, service: str, method: str) -> str:
+    descriptor = module.DESCRIPTOR.services_by_name[service]  # type: ignore[attr-defined]
+    return f"/{descriptor.full_name}/{method}"
+
+
+STRUCTURE_STREAM = _path(structurer_pb2, "Structurer", "StructureStream")
+GENERATE = _path(image_pb2, "ImageGenerator", "Generate")
 
 
 def channel_options(settings: GatewaySettings) -> list[tuple[str, int | str]]:
@@ -30,18 +39,26 @@ def channel_options(settings: GatewaySettings) -> list[tuple[str, int | str]]:
 class Backends:
     def __init__(self, settings: GatewaySettings) -> None:
         options = channel_options(settings)
-        # Each call gets a client span and carries the trace on to the backend.
-        traced = grpc_client_interceptors()
         self._channels = {
-            STRUCTURER: grpc.aio.insecure_channel(
-                settings.structurer_target, options=options, interceptors=traced
-            ),
-            IMAGES: grpc.aio.insecure_channel(
-                settings.image_target, options=options, interceptors=traced
-            ),
+            STRUCTURER: grpc.aio.insecure_channel(settings.structurer_target, options=options),
+            IMAGES: grpc.aio.insecure_channel(settings.image_target, options=options),
         }
         self.structurer = structurer_pb2_grpc.StructurerStub(self._channels[STRUCTURER])
         self.images = image_pb2_grpc.ImageGeneratorStub(self._channels[IMAGES])
+        # Each call gets a client span and carries the trace on to the backend.
+        self._rpcs = ClientRpcs()
+
+    async def structure_stream(
+        self, request: structurer_pb2.StructureRequest, *, timeout_s: float
+    ) -> Rpc:
+        """Start StructureStream: field groups as they are ready, then the final answer."""
+        return await self._rpcs.unary_stream(
+            STRUCTURE_STREAM, self.structurer.StructureStream, request, timeout_s=timeout_s
+        )
+
+    async def generate(self, *, timeout_s: float) -> Rpc:
+        """Start Generate: write ImageJobs on ``call``, read ImageResults from ``responses``."""
+        return await self._rpcs.stream_stream(GENERATE, self.images.Generate, timeout_s=timeout_s)
 
     async def health(self, timeout_s: float = 2.0) -> dict[str, str]:
         """Each backend's health status name, or why it could not be asked."""

@@ -15,6 +15,7 @@ import grpc
 from google.protobuf.message import Message
 
 from casecraft.components import ALL, ComponentSpec
+from casecraft.telemetry import Rpc
 from casecraft.v1 import case_study_pb2, image_pb2, structurer_pb2
 from gateway.backends import IMAGES, STRUCTURER, Backends
 from gateway.problems import Problem, from_rpc_error
@@ -71,7 +72,7 @@ class _ImageStream:
     def __init__(self, backends: Backends, plan: Plan, sink: EventSink) -> None:
         self._plan = plan
         self._sink = sink
-        self._call: Any = None
+        self._rpc: Rpc | None = None
         self._backends = backends
         self._sent: dict[str, tuple[str, Message]] = {}
         self._jobs_sent: dict[str, int] = {}
@@ -83,10 +84,10 @@ class _ImageStream:
         return entry[1] if entry else None
 
     async def send(self, component: ComponentSpec, data: Message) -> None:
-        if self._call is None:
+        if self._rpc is None:
             # One call for every image: its client span (and the trace) starts here.
-            self._call = self._backends.images.Generate(timeout=self._plan.images_timeout_s)
-            self._reader = asyncio.create_task(self._read())
+            self._rpc = await self._backends.generate(timeout_s=self._plan.images_timeout_s)
+            self._reader = asyncio.create_task(self._read(self._rpc))
         self._jobs_sent[component.name] = count = self._jobs_sent.get(component.name, 0) + 1
         job_id = component.name if count == 1 else f"{component.name}#{count}"
         job = image_pb2.ImageJob(
@@ -101,24 +102,24 @@ class _ImageStream:
         self._sent[component.name] = (job_id, data)
         self._sink("image_started", {"component": component.name, "job_id": job_id})
         try:
-            await self._call.write(job)
+            await self._rpc.call.write(job)
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as error:
             await self._raise_call_error(error)
 
     async def _raise_call_error(self, error: BaseException) -> None:
-        if not isinstance(error, grpc.aio.AioRpcError) and self._call is not None:
-            code = await self._call.code()
+        if not isinstance(error, grpc.aio.AioRpcError) and self._rpc is not None:
+            code = await self._rpc.call.code()
             raise Problem(
                 503 if code is grpc.StatusCode.UNAVAILABLE else 502,
                 "Backend unavailable" if code is grpc.StatusCode.UNAVAILABLE else "Backend error",
-                f"{IMAGES} failed: {await self._call.details()}",
+                f"{IMAGES} failed: {await self._rpc.call.details()}",
                 backend=IMAGES,
             ) from error
         assert isinstance(error, grpc.aio.AioRpcError)
         raise from_rpc_error(error, IMAGES) from error
 
-    async def _read(self) -> None:
-        async for result in self._call:
+    async def _read(self, rpc: Rpc) -> None:
+        async for result in rpc.responses:
             current = {job_id: name for name, (job_id, _) in self._sent.items()}
             name = current.get(result.job_id)
             if name is None:
@@ -127,10 +128,10 @@ class _ImageStream:
             self._sink("image_finished", {"component": name, "status": result.status})
 
     async def finish(self) -> None:
-        if self._call is None:
+        if self._rpc is None:
             return
         try:
-            await self._call.done_writing()
+            await self._rpc.call.done_writing()
             assert self._reader is not None
             await self._reader
         except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as error:
@@ -139,8 +140,8 @@ class _ImageStream:
     def cancel(self) -> None:
         if self._reader is not None:
             self._reader.cancel()
-        if self._call is not None:
-            self._call.cancel()
+        if self._rpc is not None:
+            self._rpc.call.cancel()  # the reader's cancellation ends the call's span
 
 
 def _ignore(kind: str, payload: dict[str, Any]) -> None:
@@ -186,16 +187,16 @@ async def _structure(
     request = structurer_pb2.StructureRequest(
         notes=plan.notes, options=structurer_pb2.StructureOptions(fast=plan.fast)
     )
-    call = backends.structurer.StructureStream(request, timeout=plan.structure_timeout_s)
-    return await _consume(call, plan, images, sink)
+    rpc = await backends.structure_stream(request, timeout_s=plan.structure_timeout_s)
+    return await _consume(rpc, plan, images, sink)
 
 
 async def _consume(
-    call: Any, plan: Plan, images: _ImageStream, sink: EventSink
+    rpc: Rpc, plan: Plan, images: _ImageStream, sink: EventSink
 ) -> structurer_pb2.StructureResponse:
     final: structurer_pb2.StructureResponse | None = None
     try:
-        async for event in call:
+        async for event in rpc.responses:
             if event.HasField("final"):
                 # The stream ends right after; reading to its end ends the call's span too.
                 final = event.final
@@ -204,7 +205,7 @@ async def _consume(
     except grpc.aio.AioRpcError as error:
         raise from_rpc_error(error, STRUCTURER) from error
     finally:
-        call.cancel()
+        await rpc.close()
     if final is not None:
         return final
     raise Problem(502, "Backend error", "structurer_service ended its stream without a case study")

@@ -66,10 +66,6 @@ class StepOut(BaseModel):
     critical: bool = Field(
         default=False, description="Whether the step is on the critical path (sets the total)."
     )
-    attributes: dict[str, str] = Field(
-        default_factory=dict,
-        description="A few of the span's attributes: provider, model, component, tokens ...",
-    )
 
 
 class SegmentOut(BaseModel):

@@ -150,7 +150,6 @@ def _steps(
             "share": round(duration_ns / total_ns, 4),
             "error": record.error,
             "critical": id(node) in on_path,
-            "attributes": dict(record.attributes),
         }
     )
     for child in node.children:
