@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from casecraft.errors import ProviderError
+from casecraft.errors import AllProvidersFailed, ProviderError
 from casecraft.telemetry import configure_tracing, tracer_provider
 from casecraft.v1 import image_pb2
 from image_service.providers import GeneratedImage
@@ -166,3 +166,28 @@ async def test_a_trace_the_caller_did_not_sample_is_reported_but_not_exported(
     exported_ids = {format(s.context.trace_id, "032x") for s in exported.get_finished_spans()}
     assert trace_id not in exported_ids
     assert sampled.json()["trace_id"] in exported_ids
+
+
+class DownStructurer:
+    name = "down"
+
+    async def structure(self, notes: str, *, fast: bool):  # type: ignore[no-untyped-def]
+        raise AllProvidersFailed(["down: upstream said 503"])
+        yield  # pragma: no cover
+
+
+async def test_a_failed_rpc_ends_its_client_span_with_the_status(
+    exported: InMemorySpanExporter,
+) -> None:
+    async with stack(DownStructurer(), RecordingImages()) as client:  # type: ignore[arg-type]
+        response = await client.post("/v1/case-studies", json={"notes": NOTES})
+    assert response.status_code == 503, response.text
+    spans = list(exported.get_finished_spans())
+    rpc = "/casecraft.v1.Structurer/StructureStream"
+    client_span = next(s for s in spans if s.name == rpc and s.kind is SpanKind.CLIENT)
+    server_span = next(s for s in spans if s.name == rpc and s.kind is SpanKind.SERVER)
+    assert parent_of(server_span, spans) is client_span  # the trace went on to the backend
+    assert client_span.status.status_code is StatusCode.ERROR
+    assert client_span.attributes is not None
+    assert client_span.attributes["rpc.grpc.status_code"] == 14  # UNAVAILABLE
+    assert not [s.name for s in spans if s.name == "/casecraft.v1.ImageGenerator/Generate"]
