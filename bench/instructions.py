@@ -1,0 +1,139 @@
+"""What tracing costs per request, counted in instructions rather than timed.
+
+This machine's speed drifts by more than the differences worth measuring, so this bench counts
+instead: valgrind's callgrind counts the instructions a process executes, the same count for the
+same work whatever else the machine does. The structurer, the image service and the gateway run in
+one process (instant bench providers, the gateway app called through httpx's ASGI transport), once
+with a warm-up only and once with ``--requests`` more; the difference over the requests is one
+request's count. It does this with tracing off (OTEL_SDK_DISABLED) and on (no exporter: callgrind
+runs one thread at a time, which starves the exporter's thread, so export is not counted here;
+``bench.load --tracing-cost`` measures it).
+
+    python -m bench.instructions [--requests 200] [--json]
+
+Needs valgrind (Debian's package); takes about two minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+WARM_UP = 100
+MODES = {"off": {"OTEL_SDK_DISABLED": "true"}, "on": {}}
+
+
+async def _serve(requests: int) -> None:
+    """The three services in this process; WARM_UP requests, then ``requests`` more."""
+    import httpx
+
+    from bench.serve import TimedImages, TimedStructurer, example_notes
+    from gateway.app import create_app
+    from gateway.settings import GatewaySettings
+    from image_service import server as image_server
+    from image_service.settings import ImageSettings
+    from structurer_service import server as structurer_server
+    from structurer_service.settings import StructurerSettings
+
+    structurer = await structurer_server.start(
+        StructurerSettings(port=0, metrics_port=0), TimedStructurer(0)
+    )
+    images = await image_server.start(
+        ImageSettings(port=0, metrics_port=0, concurrency=1024),
+        TimedImages(0),  # type: ignore[arg-type]
+    )
+    app = create_app(
+        GatewaySettings(
+            structurer_target=f"127.0.0.1:{structurer.port}",
+            image_target=f"127.0.0.1:{images.port}",
+        )
+    )
+    notes = example_notes()
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+                for k in range(WARM_UP + requests):
+                    response = await client.post(
+                        "/v1/case-studies", json={"notes": notes[k % len(notes)]}
+                    )
+                    response.raise_for_status()
+    finally:
+        await structurer.server.stop(None)
+        await images.server.stop(None)
+
+
+def _count(requests: int, env: dict[str, str]) -> int:
+    """Instructions of one whole process that serves WARM_UP + ``requests`` requests."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                "-m",
+                "bench.instructions",
+                "--inner",
+                str(requests),
+            ],
+            env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(ROOT), **env},
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        totals = re.search(r"^totals:\s+(\d+)", out.read_text(), re.MULTILINE)
+        assert totals, "callgrind wrote no totals"
+        return int(totals.group(1))
+
+
+def run(requests: int = 200) -> dict[str, Any]:
+    if shutil.which("valgrind") is None:
+        raise SystemExit("bench.instructions needs valgrind (apt-get install valgrind)")
+    figures: dict[str, Any] = {"requests": requests}
+    for mode, env in MODES.items():
+        per_request = (_count(requests, env) - _count(0, env)) / requests
+        figures[f"tracing_{mode}_minstr_per_request"] = round(per_request / 1e6, 3)
+    figures["tracing_on_over_off"] = round(
+        figures["tracing_on_minstr_per_request"] / figures["tracing_off_minstr_per_request"], 3
+    )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--inner", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.inner is not None:
+        import logging
+
+        logging.disable(logging.CRITICAL)
+        from casecraft import eventloop
+
+        eventloop.run(_serve(args.inner))
+        return
+    figures = run(args.requests)
+    if args.json:
+        print(json.dumps(figures))
+        return
+    print(f"{'tracing':<8} {'M instructions / request':>26}")
+    for mode in MODES:
+        print(f"{mode:<8} {figures[f'tracing_{mode}_minstr_per_request']:>26.3f}")
+    print(f"on / off: {figures['tracing_on_over_off']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
