@@ -17,7 +17,6 @@ Needs valgrind (Debian's package); takes about two minutes.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
