@@ -195,10 +195,10 @@ class StepMetrics(SpanProcessor):
                 if scope.name == _HTTP_SERVER_SCOPE
                 else _OTHER
             )
-        if kind is _OTHER or span.start_time is None or span.end_time is None:
+        if kind == _OTHER or span.start_time is None or span.end_time is None:
             return
         seconds = (span.end_time - span.start_time) / 1e9
-        if kind is _HTTP:
+        if kind == _HTTP:
             if span.kind is SpanKind.SERVER:
                 instruments.request_duration.record(seconds, self._request(span))
             return
