@@ -316,41 +316,44 @@ class ClientRpcs:
         timeout_s: float,
     ) -> Rpc:
         """Start ``callable_(request)`` (the RPC ``method``, "/package.Service/Method")."""
-        if self._unary_stream is None:
-            call = callable_(request, timeout=timeout_s)
-            return Rpc(call, call)
-        started: list[Any] = []
-
-        async def start(details: grpc.aio.ClientCallDetails, message: Any) -> Any:
-            started.append(callable_(message, timeout=details.timeout, metadata=details.metadata))
-            return started[0]
-
-        responses = await self._unary_stream.intercept_unary_stream(
-            start, _call_details(method, timeout_s), request
+        intercept = self._unary_stream and self._unary_stream.intercept_unary_stream
+        return await _start(
+            intercept,
+            method,
+            timeout_s,
+            request,
+            lambda metadata: callable_(request, timeout=timeout_s, metadata=metadata),
         )
-        return Rpc(started[0], responses)
 
     async def stream_stream(
         self, method: str, callable_: grpc.aio.StreamStreamMultiCallable, *, timeout_s: float
     ) -> Rpc:
         """Start ``callable_()`` with its requests to be written on the call."""
-        if self._stream_stream is None:
-            call = callable_(timeout=timeout_s)
-            return Rpc(call, call)
-        started: list[Any] = []
-
-        async def start(details: grpc.aio.ClientCallDetails, requests: Any) -> Any:
-            started.append(callable_(timeout=details.timeout, metadata=details.metadata))
-            return started[0]
-
-        responses = await self._stream_stream.intercept_stream_stream(
-            start, _call_details(method, timeout_s), None
+        intercept = self._stream_stream and self._stream_stream.intercept_stream_stream
+        return await _start(
+            intercept,
+            method,
+            timeout_s,
+            None,
+            lambda metadata: callable_(timeout=timeout_s, metadata=metadata),
         )
-        return Rpc(started[0], responses)
 
 
-def _call_details(method: str, timeout: float) -> grpc.aio.ClientCallDetails:
-    return grpc.aio.ClientCallDetails(method, timeout, None, None, None)
+async def _start(intercept: Any, method: str, timeout_s: float, request: Any, call: Any) -> Rpc:
+    """Start the call (``call(metadata)``) through the interceptor's ``intercept``, which opens
+    the client span and adds the trace context to the metadata; directly when there is none."""
+    if intercept is None:
+        started = call(None)
+        return Rpc(started, started)
+    calls: list[Any] = []
+
+    async def continuation(details: grpc.aio.ClientCallDetails, _: Any) -> Any:
+        calls.append(call(details.metadata))
+        return calls[0]
+
+    details = grpc.aio.ClientCallDetails(method, timeout_s, None, None, None)
+    responses = await intercept(continuation, details, request)
+    return Rpc(calls[0], responses)
 
 
 def to_records(spans: list[ReadableSpan], service: str) -> list[case_study_pb2.SpanRecord]:
