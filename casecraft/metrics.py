@@ -178,6 +178,8 @@ class StepMetrics(SpanProcessor):
         self._scope_kind: dict[str, int] = {}
         self._step_labels: dict[tuple[str, str], dict[str, str]] = {}
         self._request_labels: dict[tuple[str, int], dict[str, str | int]] = {}
+        # Per model call: its duration's labels, and its input and output token counts' labels.
+        self._genai_labels: dict[tuple[Any, ...], tuple[dict[str, str], ...]] = {}
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         pass
@@ -247,19 +249,29 @@ class StepMetrics(SpanProcessor):
             }
         return labels
 
-    @staticmethod
-    def _genai(operation: str, seconds: float, attributes: Any, kind: str | None) -> None:
-        labels: dict[str, str] = {"gen_ai.operation.name": operation}
-        for key in _GENAI_KEYS:
-            if key in attributes:
-                labels[key] = str(attributes[key])
-        if kind is not None:
-            labels["error.type"] = kind
+    def _genai(self, operation: str, seconds: float, attributes: Any, kind: str | None) -> None:
+        values = tuple(str(attributes[key]) if key in attributes else None for key in _GENAI_KEYS)
+        cached = self._genai_labels.get((operation, values, kind))
+        if cached is None:
+            labels: dict[str, str] = {"gen_ai.operation.name": operation}
+            for key, value in zip(_GENAI_KEYS, values, strict=True):
+                if value is not None:
+                    labels[key] = value
+            if kind is not None:
+                labels["error.type"] = kind
+            cached = self._genai_labels[(operation, values, kind)] = (
+                labels,
+                {**labels, "gen_ai.token.type": "input"},
+                {**labels, "gen_ai.token.type": "output"},
+            )
+        labels, input_labels, output_labels = cached
         instruments.genai_duration.record(seconds, labels)
-        for kind in ("input", "output"):
-            tokens = attributes.get(f"gen_ai.usage.{kind}_tokens")
-            if tokens:
-                instruments.genai_tokens.record(int(tokens), {**labels, "gen_ai.token.type": kind})
+        tokens = attributes.get("gen_ai.usage.input_tokens")
+        if tokens:
+            instruments.genai_tokens.record(int(tokens), input_labels)
+        tokens = attributes.get("gen_ai.usage.output_tokens")
+        if tokens:
+            instruments.genai_tokens.record(int(tokens), output_labels)
 
     def shutdown(self) -> None:
         pass

@@ -362,38 +362,52 @@ def to_records(spans: list[ReadableSpan], service: str) -> list[case_study_pb2.S
     A span whose parent is an open server span (the RPC being answered) brings that span along,
     ending now: it is still open because this very answer is part of it.
     """
-    records = []
+    records: list[case_study_pb2.SpanRecord] = []
     now = time.time_ns()
     ids = {span.context.span_id for span in spans if span.context is not None}
+    trace_ids: dict[int, str] = {}  # one trace, formatted once
     for span in spans:
-        if span.parent is not None and span.parent.span_id not in ids:
-            server = _capture.open_server_span(span.parent.span_id)
+        parent = span.parent
+        if parent is not None and parent.span_id not in ids:
+            server = _capture.open_server_span(parent.span_id)
             if server is not None and server.context is not None:
                 ids.add(server.context.span_id)
-                records.append(_record(server, service, now))
-        records.append(_record(span, service, now))
-    return [record for record in records if record.end_unix_nano]
+                _add_record(records, server, service, now, trace_ids)
+        _add_record(records, span, service, now, trace_ids)
+    return records
 
 
-def _record(span: ReadableSpan, service: str, now: int) -> case_study_pb2.SpanRecord:
+def _add_record(
+    records: list[case_study_pb2.SpanRecord],
+    span: ReadableSpan,
+    service: str,
+    now: int,
+    trace_ids: dict[int, str],
+) -> None:
+    """Append the span's record, unless it has not started (it could say nothing)."""
     context = span.context
-    assert context is not None
+    start = span.start_time
+    if context is None or not start:
+        return
+    trace_id = trace_ids.get(context.trace_id)
+    if trace_id is None:
+        trace_id = trace_ids[context.trace_id] = f"{context.trace_id:032x}"
     parent = span.parent
-    start = span.start_time or 0
     record = case_study_pb2.SpanRecord(
         name=span.name,
         service=service,
-        trace_id=f"{context.trace_id:032x}",
+        trace_id=trace_id,
         span_id=f"{context.span_id:016x}",
         parent_span_id=f"{parent.span_id:016x}" if parent else "",
         start_unix_nano=start,
-        end_unix_nano=span.end_time or (now if start else 0),
+        end_unix_nano=span.end_time or now,
         error=span.status.status_code is StatusCode.ERROR,
     )
-    component = span.attributes.get(_COMPONENT) if span.attributes else None
+    attributes = span.attributes
+    component = attributes.get(_COMPONENT) if attributes else None
     if component:
         record.attributes[_COMPONENT] = str(component)
-    return record
+    records.append(record)
 
 
 def _version() -> str:
