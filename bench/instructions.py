@@ -5,13 +5,14 @@ instead: valgrind's callgrind counts the instructions a process executes, the sa
 same work whatever else the machine does. The structurer, the image service and the gateway run in
 one process (instant bench providers, the gateway app called through httpx's ASGI transport), once
 with a warm-up only and once with ``--requests`` more; the difference over the requests is one
-request's count. It does this with tracing off (OTEL_SDK_DISABLED) and on (no exporter: callgrind
-runs one thread at a time, which starves the exporter's thread, so export is not counted here;
-``bench.load --tracing-cost`` measures it).
+request's count. It does this with tracing off (OTEL_SDK_DISABLED), on without an exporter (every
+span recorded for the timing report and the metrics), and on exporting every trace and the
+metrics over OTLP/gRPC to bench/otlp_sink.py (callgrind counts every thread; the exporter's batches
+left at exit are flushed, so every span's export is counted).
 
     python -m bench.instructions [--requests 200] [--json]
 
-Needs valgrind (Debian's package); takes about two minutes.
+Needs valgrind (Debian's package); takes about four minutes.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM_UP = 100
-MODES = {"off": {"OTEL_SDK_DISABLED": "true"}, "on": {}}
+MODES = ("off", "on", "exported")
 
 
 async def _serve(requests: int) -> None:
@@ -100,13 +101,23 @@ def _count(requests: int, env: dict[str, str]) -> int:
 def run(requests: int = 200) -> dict[str, Any]:
     if shutil.which("valgrind") is None:
         raise SystemExit("bench.instructions needs valgrind (apt-get install valgrind)")
+    from bench.serve import Fleet
+
     figures: dict[str, Any] = {"requests": requests}
-    for mode, env in MODES.items():
-        per_request = (_count(requests, env) - _count(0, env)) / requests
-        figures[f"tracing_{mode}_minstr_per_request"] = round(per_request / 1e6, 3)
-    figures["tracing_on_over_off"] = round(
-        figures["tracing_on_minstr_per_request"] / figures["tracing_off_minstr_per_request"], 3
-    )
+    with Fleet() as fleet:
+        envs = {
+            "off": {"OTEL_SDK_DISABLED": "true"},
+            "on": {},
+            "exported": {"OTEL_EXPORTER_OTLP_ENDPOINT": fleet.otlp_sink("otlp_sink")},
+        }
+        for mode in MODES:
+            per_request = (_count(requests, envs[mode]) - _count(0, envs[mode])) / requests
+            figures[f"tracing_{mode}_minstr_per_request"] = round(per_request / 1e6, 3)
+    off = figures["tracing_off_minstr_per_request"]
+    for mode in ("on", "exported"):
+        figures[f"tracing_{mode}_over_off"] = round(
+            figures[f"tracing_{mode}_minstr_per_request"] / off, 3
+        )
     return figures
 
 
@@ -132,6 +143,7 @@ def main() -> None:
     for mode in MODES:
         print(f"{mode:<8} {figures[f'tracing_{mode}_minstr_per_request']:>26.3f}")
     print(f"on / off: {figures['tracing_on_over_off']:.3f}")
+    print(f"exported / off: {figures['tracing_exported_over_off']:.3f}")
 
 
 if __name__ == "__main__":

@@ -19,12 +19,14 @@ Prints a table; ``--json`` prints one JSON object.
     python -m bench.load [--inflight 1000] [--scale 1.0] [--sequential 300] [--throughput 3000]
                          [--tracing-cost [--sample-ratio 0.1] [--rounds 3]] [--json]
 
-``--inflight 0`` skips part 1. ``--tracing-cost`` runs the throughput three times more: tracing off
-(OTEL_SDK_DISABLED=true), on with an OTLP exporter sending every trace to a loopback receiver
+``--inflight 0`` skips part 1. ``--tracing-cost`` runs the throughput four times more: tracing off
+(OTEL_SDK_DISABLED=true), on without an exporter (every span recorded for the timing report and
+the metrics), on with an OTLP exporter sending every trace to a loopback receiver
 (bench/otlp_sink.py), and on exporting a share of the traces (``--sample-ratio``, default 0.1,
 through OTEL_TRACES_SAMPLER=parentbased_traceidratio; every span is still recorded, for the
 timing report). The modes take turns ``--rounds`` times (default 3) and each figure is the
-median. It reports ``tracing_cost_ratio`` (1 - exported/off) and ``tracing_sampled_cost_ratio``.
+median. It reports ``tracing_cost_ratio`` (1 - exported/off), ``tracing_recorded_cost_ratio``
+and ``tracing_sampled_cost_ratio``.
 """
 
 from __future__ import annotations
@@ -190,11 +192,11 @@ def run_instant(
 def tracing_cost(
     throughput: int, concurrency: int, sample_ratio: float, rounds: int = 3
 ) -> dict[str, Any]:
-    """Throughput with tracing off (OTEL_SDK_DISABLED), on with an OTLP exporter sending every
-    trace, and on with the exporter sending a share ``sample_ratio`` of them; the share of
-    throughput each costs: 1 - on/off. The three modes take turns, ``rounds`` times, and each
-    figure is the median of its rounds: a shared machine's speed drifts by more than the
-    difference being measured, so a mode must not get one stretch of it to itself."""
+    """Throughput with tracing off (OTEL_SDK_DISABLED), on without an exporter, on with an OTLP
+    exporter sending every trace, and on with the exporter sending a share ``sample_ratio`` of
+    them; the share of throughput each costs: 1 - on/off. The modes take turns, ``rounds``
+    times, and each figure is the median of its rounds: a shared machine's speed drifts by more
+    than the difference being measured, so a mode must not get one stretch of it to itself."""
     modes = {
         "off": "off",
         "recorded": "default",

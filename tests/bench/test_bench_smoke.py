@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from bench import fanout, load, pipeline
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_fanout_runs() -> None:
@@ -40,6 +47,22 @@ def test_load_compares_tracing_off_and_exported() -> None:
         inflight=0, sequential=2, throughput=6, concurrency=2, with_tracing_cost=True, rounds=1
     )
     assert figures["tracing_off_per_s"] > 0
+    assert figures["tracing_recorded_per_s"] > 0
     assert figures["tracing_exported_per_s"] > 0
-    assert "tracing_cost_ratio" in figures and "tracing_sampled_cost_ratio" in figures
+    for key in ("tracing_cost_ratio", "tracing_sampled_cost_ratio", "tracing_recorded_cost_ratio"):
+        assert key in figures, key
     assert "inflight_n" not in figures
+
+
+def test_instructions_inner_run_serves_its_requests() -> None:
+    """What bench.instructions runs under valgrind: the three services in one process, serving
+    the warm-up and the requests (each answer checked), then exiting cleanly."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.instructions", "--inner", "3"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
