@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf import descriptor_pb2, json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -32,7 +32,7 @@ from casecraft.v1 import case_study_pb2
 ASSET = "assets/case_study.schema.json"
 _PROTO = "casecraft/v1/case_study.proto"
 
-_SCALARS = {
+_SCALARS: dict[int, dict[str, Any]] = {
     FieldDescriptor.TYPE_STRING: {"type": "string"},
     FieldDescriptor.TYPE_BOOL: {"type": "boolean"},
     FieldDescriptor.TYPE_DOUBLE: {"type": "number"},
@@ -101,7 +101,9 @@ def proto_comments(proto_root: Path) -> dict[str, str]:
 
 
 def generate(proto_root: Path) -> str:
-    schema = schema_for(case_study_pb2.CaseStudy.DESCRIPTOR, proto_comments(proto_root))
+    # The stubs type DESCRIPTOR as the pure-Python or the upb class; both are a Descriptor.
+    descriptor = cast(Descriptor, case_study_pb2.CaseStudy.DESCRIPTOR)
+    schema = schema_for(descriptor, proto_comments(proto_root))
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -10,8 +10,8 @@ from casecraft.v1 import image_pb2, structurer_pb2
 @dataclass(frozen=True)
 class ComponentSpec:
     name: str
-    enum: image_pb2.Component.ValueType
-    needs: structurer_pb2.FieldGroup.ValueType
+    enum: image_pb2.Component
+    needs: structurer_pb2.FieldGroup
     title: str
 
 
@@ -34,7 +34,7 @@ BY_ENUM: dict[int, ComponentSpec] = {int(c.enum): c for c in ALL}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 
 # Field groups in the order a writer completes them, and the CaseStudy fields of each.
-GROUP_FIELDS: dict[int, tuple[str, ...]] = {
+GROUP_FIELDS: dict[structurer_pb2.FieldGroup, tuple[str, ...]] = {
     structurer_pb2.FIELD_GROUP_HEADLINE: ("client_name", "industry", "title", "subtitle"),
     structurer_pb2.FIELD_GROUP_METRICS: ("metrics",),
     structurer_pb2.FIELD_GROUP_PHASES: ("phases",),
@@ -49,6 +49,6 @@ _STATUS_NAMES = {
 }
 
 
-def status_name(status: image_pb2.ImageStatus.ValueType) -> str:
+def status_name(status: image_pb2.ImageStatus) -> str:
     """An image job's outcome as the HTTP answer and the metrics name it: ok, failed, timed_out."""
     return _STATUS_NAMES.get(status, "failed")

@@ -108,7 +108,8 @@ class RetryPolicy:
         backoff = wait_exponential_jitter(
             multiplier=self.base_delay_s, max=self.max_delay_s, jitter=self.base_delay_s
         )
-        state = RetryCallState(None, None, (), {})
+        # The wait strategy reads only the attempt number; no retrying object is needed.
+        state = RetryCallState(None, None, (), {})  # type: ignore[arg-type]
         state.attempt_number = attempt_number
         return float(backoff(state))
 

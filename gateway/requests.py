@@ -7,6 +7,7 @@ import binascii
 import io
 import json
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
@@ -83,7 +84,7 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return path or "body"
 
 
-def _components(names: list[str] | None) -> tuple[ComponentSpec, ...]:
+def _components(names: Sequence[str] | None) -> tuple[ComponentSpec, ...]:
     if names is None:
         return ALL
     if not names:

@@ -9,7 +9,7 @@ from google.protobuf import json_format
 from casecraft.components import GROUP_FIELDS
 from casecraft.v1 import case_study_pb2, structurer_pb2
 
-GROUP_ORDER: tuple[int, ...] = tuple(GROUP_FIELDS)
+GROUP_ORDER: tuple[structurer_pb2.FieldGroup, ...] = tuple(GROUP_FIELDS)
 _GROUP_INDEX = {
     field: GROUP_ORDER.index(group) for group, fields in GROUP_FIELDS.items() for field in fields
 }

@@ -139,6 +139,6 @@ def _partial(text: str) -> Any:
 def _check(text: str) -> tuple[Any, list[str]]:
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return None, [f"the answer is not one JSON object ({exc.msg} at character {exc.pos})"]
     return validate(data)
