@@ -27,6 +27,7 @@ from google.protobuf import descriptor_pb2, json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from jsonschema import Draft202012Validator
 
+from casecraft import protojson
 from casecraft.v1 import case_study_pb2
 
 ASSET = "assets/case_study.schema.json"
@@ -136,7 +137,7 @@ def validate(data: Any) -> tuple[case_study_pb2.CaseStudy | None, list[str]]:
     if errors:
         return None, errors
     try:
-        return json_format.ParseDict(data, case_study_pb2.CaseStudy()), []
+        return protojson.from_dict(data, case_study_pb2.CaseStudy), []
     except json_format.ParseError as exc:
         return None, [str(exc)]
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +54,14 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 from opentelemetry import trace
-from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    DoAttempt,
+    DoSleep,
+    RetryCallState,
+    Retrying,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from casecraft.errors import AllProvidersFailed, ProviderError
 
@@ -269,8 +277,14 @@ class _ProviderRun(Generic[T]):
         self._failed: AttemptRecord | None = None
 
     async def with_retries(self, policy: RetryPolicy) -> T:
-        retrying = AsyncRetrying(
-            sleep=policy.sleep,
+        """Attempts until one succeeds or the policy says stop, tenacity deciding each step.
+
+        tenacity's own asyncio loop (AsyncRetrying) wraps every one of its actions in a
+        coroutine and inspects it, on every attempt: 0.2 M instructions per chain call, 9% of a
+        whole request, for a policy whose every part is plain synchronous code. So the policy
+        runs in a synchronous ``Retrying`` and only the attempt and the sleep are awaited here.
+        """
+        retrying = Retrying(
             stop=stop_after_attempt(policy.max_attempts),
             wait=lambda state: policy.wait_s(
                 state.attempt_number, state.outcome.exception() if state.outcome else None
@@ -279,8 +293,21 @@ class _ProviderRun(Generic[T]):
             before_sleep=self._before_sleep,
             reraise=True,
         )
+        retrying.begin()
+        state = RetryCallState(retrying, None, (), {})
         try:
-            return await retrying(self._attempt)
+            while True:
+                step = retrying.iter(state)
+                if isinstance(step, DoAttempt):
+                    try:
+                        state.set_result(await self._attempt())
+                    except BaseException:
+                        state.set_exception(sys.exc_info())  # type: ignore[arg-type]
+                elif isinstance(step, DoSleep):
+                    state.prepare_for_next_attempt()
+                    await policy.sleep(step)
+                else:
+                    return step  # type: ignore[no-any-return]
         except ProviderError:
             self._report_failure(None)
             raise

@@ -6,6 +6,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from casecraft import protojson
 from casecraft.components import GROUP_FIELDS
 from casecraft.v1 import case_study_pb2, structurer_pb2
 
@@ -32,12 +33,9 @@ class FieldGroupTracker:
         ready = []
         while self._announced < reached:
             fields = GROUP_FIELDS[GROUP_ORDER[self._announced]]
-            group = case_study_pb2.CaseStudy()
             try:
-                json_format.ParseDict(
-                    {k: v for k, v in draft.items() if k in fields},
-                    group,
-                    ignore_unknown_fields=True,
+                group = protojson.from_dict(
+                    {k: v for k, v in draft.items() if k in fields}, case_study_pb2.CaseStudy
                 )
             except json_format.ParseError:
                 break  # not parseable yet; a later draft tries again
