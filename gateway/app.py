@@ -36,7 +36,6 @@ from gateway.settings import GatewaySettings
 from gateway.timings import report
 from gateway.tracing import TraceIdHeader
 
-
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 SERVICE = "gateway"

@@ -122,12 +122,21 @@ class AnthropicStructurer:
             tools=[self._tool],
             tool_choice={"type": "tool", "name": TOOL_NAME},
         ) as stream:
-            async for event in stream:
-                if event.type == "input_json":
-                    draft = drafts.update(event.snapshot)
-                    if draft is not None:
-                        yield draft
-            final = await stream.get_final_message()
+            seen = (0, 0)  # the tokens the stream has reported so far
+            try:
+                async for event in stream:
+                    if event.type == "input_json":
+                        draft = drafts.update(event.snapshot)
+                        if draft is not None:
+                            yield draft
+                    elif event.type == "message_start":
+                        seen = (event.message.usage.input_tokens, event.message.usage.output_tokens)
+                    elif event.type == "message_delta":
+                        seen = (seen[0], event.usage.output_tokens)
+                final = await stream.get_final_message()
+            except BaseException:
+                usage.add(*seen)  # cut off partway: what was reported was billed
+                raise
         usage.add(final.usage.input_tokens, final.usage.output_tokens)
         call.stop_reason = final.stop_reason
         for block in final.content:

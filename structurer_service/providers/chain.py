@@ -17,10 +17,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
-from casecraft.errors import ProviderError
+from opentelemetry import trace
+
+from casecraft.errors import AllProvidersFailed, ProviderError
 from casecraft.resilience import AttemptRecord, Cooldown, RetryPolicy, attempt_event, run_chain
 from casecraft.v1 import structurer_pb2
 from structurer_service.providers import Draft, Structured, StructurerProvider
+from structurer_service.providers.llm import UsageTotals, ledger_context, unanswered
 
 log = logging.getLogger(__name__)
 _DONE = object()
@@ -85,6 +88,7 @@ class ChainStructurer:
                 raise ProviderError(provider.name, "ended without a case study")
             return final
 
+        ledger: list[UsageTotals] = []
         task = asyncio.create_task(
             run_chain(
                 [(p.name, attempt(p)) for p in self.providers],
@@ -92,7 +96,8 @@ class ChainStructurer:
                 cooldown=self._cooldown,
                 attempt_timeout_s=self._attempt_timeout_s,
                 on_attempt=record_attempt,
-            )
+            ),
+            context=ledger_context(ledger),
         )
         task.add_done_callback(lambda _: queue.put_nowait(_DONE))
         try:
@@ -100,6 +105,17 @@ class ChainStructurer:
                 assert isinstance(item, Draft)
                 yield item
             result = task.result()
+        except AllProvidersFailed:
+            # No answer carries them, but the tokens were spent: the step's span (and from it
+            # the token metrics) says how many.
+            input_tokens, output_tokens, _ = unanswered(ledger)
+            trace.get_current_span().set_attributes(
+                {
+                    "gen_ai.usage.input_tokens": input_tokens,
+                    "gen_ai.usage.output_tokens": output_tokens,
+                }
+            )
+            raise
         finally:
             if not task.done():
                 task.cancel()
@@ -108,6 +124,11 @@ class ChainStructurer:
         structured = result.value
         usage = structurer_pb2.Usage()
         usage.CopyFrom(structured.usage)
-        # Calls that failed before the winner count too (the winner counted its own re-asks).
+        # Calls that failed before the winner count too (the winner counted its own re-asks),
+        # and so do their tokens and cost.
         usage.attempts = max(usage.attempts, 1) + result.attempts - 1
+        input_tokens, output_tokens, cost_usd = unanswered(ledger)
+        usage.input_tokens += input_tokens
+        usage.output_tokens += output_tokens
+        usage.cost_usd += cost_usd
         yield Structured(structured.case_study, usage, structured.warnings)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextvars
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from casecraft.casestudy_schema import schema
@@ -21,6 +23,23 @@ class Prices:
         return (input_tokens * self.input_per_mtok + output_tokens * self.output_per_mtok) / 1e6
 
 
+_LEDGER: contextvars.ContextVar[list[UsageTotals] | None] = contextvars.ContextVar(
+    "casecraft_usage_ledger", default=None
+)
+
+
+def ledger_context(ledger: list[UsageTotals]) -> contextvars.Context:
+    """A copy of the current context in which every UsageTotals made joins ``ledger``.
+
+    The chain runs its provider attempts in it, so the tokens of attempts that failed (a re-ask
+    that was still invalid, a stream cut off by an error or a timeout) are counted too: the
+    provider billed them all the same.
+    """
+    context = contextvars.copy_context()
+    context.run(_LEDGER.set, ledger)
+    return context
+
+
 @dataclass
 class UsageTotals:
     """Tokens summed over every call of one ``structure`` run, re-asks included."""
@@ -31,20 +50,41 @@ class UsageTotals:
     input_tokens: int = 0
     output_tokens: int = 0
     calls: int = 0
+    # Whether an answer carries these totals; the ledger's other entries are failed attempts.
+    answered: bool = field(default=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ledger = _LEDGER.get()
+        if ledger is not None:
+            ledger.append(self)
 
     def add(self, input_tokens: int, output_tokens: int) -> None:
         self.input_tokens += input_tokens
         self.output_tokens += output_tokens
 
+    def cost(self) -> float:
+        return self.prices.cost(self.input_tokens, self.output_tokens)
+
     def message(self) -> structurer_pb2.Usage:
+        self.answered = True
         return structurer_pb2.Usage(
             provider=self.provider,
             model=self.model,
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
-            cost_usd=self.prices.cost(self.input_tokens, self.output_tokens),
+            cost_usd=self.cost(),
             attempts=self.calls,
         )
+
+
+def unanswered(ledger: Sequence[UsageTotals]) -> tuple[int, int, float]:
+    """Input tokens, output tokens and cost of the ledger's attempts that failed."""
+    failed = [totals for totals in ledger if not totals.answered]
+    return (
+        sum(t.input_tokens for t in failed),
+        sum(t.output_tokens for t in failed),
+        sum(t.cost() for t in failed),
+    )
 
 
 class Drafts:

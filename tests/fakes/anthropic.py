@@ -75,6 +75,8 @@ class FakeAnthropic:
     ) -> None:
         self.requests: list[dict[str, Any]] = []
         self.api_keys: list[str] = []
+        # The usage each answer reported (input, output tokens), as far as its stream got.
+        self.reported: list[tuple[int, int]] = []
         self.pace = pace or Pace()
         self._answer = answer
         self._rng = random.Random(seed)
@@ -110,6 +112,7 @@ class FakeAnthropic:
         input_tokens = len(json.dumps(body)) // 4
         output_tokens = max(1, len(text) // 4)
         if not body.get("stream"):
+            self.reported.append((input_tokens, output_tokens))
             return JSONResponse(
                 {
                     "id": f"msg_{uuid.uuid4().hex[:12]}",
@@ -144,6 +147,7 @@ class FakeAnthropic:
         behaviour: Behaviour,
     ) -> AsyncIterator[str]:
         await self.pace.before_first()
+        self.reported.append((input_tokens, 1))
         yield _sse(
             "message_start",
             {
@@ -191,6 +195,7 @@ class FakeAnthropic:
             )
             await self.pace.after(chunk)
         yield _sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+        self.reported[-1] = (input_tokens, output_tokens)
         yield _sse(
             "message_delta",
             {

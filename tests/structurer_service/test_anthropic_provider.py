@@ -10,10 +10,13 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import json_format
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
 
 from casecraft.casestudy_schema import schema
 from casecraft.errors import AllProvidersFailed
 from casecraft.resilience import Cooldown, RetryPolicy
+from casecraft.telemetry import configure_tracing
 from casecraft.v1 import case_study_pb2, structurer_pb2, structurer_pb2_grpc
 from structurer_service import server as structurer_server
 from structurer_service.providers import Draft, Structured, StructurerProvider
@@ -210,6 +213,37 @@ async def test_mid_stream_error_falls_back_to_the_next_provider(
     assert final.usage.attempts == 2
     assert as_dict(final) == await expected()
     assert drafts, "drafts of the broken stream and of the backup reach the caller"
+
+
+async def test_tokens_of_failed_attempts_are_counted_and_priced(
+    fake: tuple[FakeAnthropic, str],
+) -> None:
+    """A stream cut off by an error, then an invalid answer and its re-ask: all were billed."""
+    server, base_url = fake
+    server.script(stream_error("overloaded_error", after_chunks=5), invalid())
+    _, final = await run(chain(claude(base_url)))
+    assert len(server.reported) == 3
+    spent_in = sum(tokens for tokens, _ in server.reported)
+    spent_out = sum(tokens for _, tokens in server.reported)
+    assert (final.usage.input_tokens, final.usage.output_tokens) == (spent_in, spent_out)
+    assert final.usage.cost_usd == pytest.approx(SONNET.prices.cost(spent_in, spent_out))
+    assert final.usage.attempts == 3
+
+
+async def test_tokens_spent_when_every_attempt_fails_are_on_the_step_span(
+    fake: tuple[FakeAnthropic, str],
+) -> None:
+    server, base_url = fake
+    server.script(invalid(), invalid())
+    configure_tracing("tests")
+    span = trace.get_tracer(__name__).start_span("structure")
+    with trace.use_span(span, end_on_exit=True):
+        with pytest.raises(AllProvidersFailed, match="after one re-ask"):
+            await run(chain(claude(base_url), attempts=1))
+    assert isinstance(span, ReadableSpan) and span.attributes is not None
+    assert span.attributes["gen_ai.usage.input_tokens"] == sum(i for i, _ in server.reported)
+    assert span.attributes["gen_ai.usage.output_tokens"] == sum(o for _, o in server.reported)
+    assert len(server.reported) == 2
 
 
 async def test_a_hung_provider_is_cut_off_and_the_next_used(
