@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -50,6 +52,61 @@ def server_options(settings: GrpcServerSettings) -> list[tuple[str, int]]:
     ]
 
 
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+class DrainingHealth(health.aio.HealthServicer):
+    """grpc_health's servicer, except that a Watch ends once it has told its watcher NOT_SERVING
+    at shutdown.
+
+    A Watch never ends by itself, and a draining server waits for every open call: one watcher
+    (a client-side health check, a mesh's prober) held every drain for its whole grace. Ended
+    this way, the watcher has seen NOT_SERVING, and the drain waits only for real work.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._draining = False
+
+    async def enter_graceful_shutdown(self) -> None:
+        self._draining = True
+        await super().enter_graceful_shutdown()
+
+    async def Watch(
+        self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext
+    ) -> None:
+        told = asyncio.Event()
+
+        def sent(status: int) -> None:
+            if self._draining and status == NOT_SERVING:
+                told.set()
+
+        watch = asyncio.ensure_future(super().Watch(request, _Writes(context, sent)))
+        ended = asyncio.ensure_future(told.wait())
+        try:
+            await asyncio.wait({watch, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
+
+
+class _Writes:
+    """A call's context that reports the status of each response written."""
+
+    def __init__(self, context: grpc.aio.ServicerContext, sent: Callable[[int], None]) -> None:
+        self._context = context
+        self._sent = sent
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+    async def write(self, response: health_pb2.HealthCheckResponse) -> None:
+        await self._context.write(response)
+        self._sent(response.status)
+
+
 @dataclass
 class RunningServer:
     server: grpc.aio.Server
@@ -82,7 +139,7 @@ async def start_server(
         interceptors=[*grpc_server_interceptors(), *interceptors],
     )
     names = tuple(register(server))
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = DrainingHealth()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (
