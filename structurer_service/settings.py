@@ -33,11 +33,12 @@ class StructurerSettings(GrpcServerSettings):
     )
     anthropic_model: str = "claude-sonnet-5-5"
     anthropic_fast_model: str = "claude-haiku-5-5"
-    # Estimated cost, US dollars per million tokens.
-    anthropic_input_usd_per_mtok: float = 3.0
-    anthropic_output_usd_per_mtok: float = 15.0
-    anthropic_fast_input_usd_per_mtok: float = 1.0
-    anthropic_fast_output_usd_per_mtok: float = 5.0
+    # Estimated cost, US dollars per million tokens: Anthropic's list prices for the two models
+    # above (Haiku 5.5's for prompts up to 100K tokens; it costs 5 x that above).
+    anthropic_input_usd_per_mtok: float = 2.0
+    anthropic_output_usd_per_mtok: float = 10.0
+    anthropic_fast_input_usd_per_mtok: float = 0.10
+    anthropic_fast_output_usd_per_mtok: float = 0.50
 
     openrouter_api_key: SecretStr | None = Field(
         None, validation_alias=_plain("OPENROUTER_API_KEY")
@@ -48,6 +49,7 @@ class StructurerSettings(GrpcServerSettings):
     )
     openai_compatible_model: str = "anthropic/claude-sonnet-4.5"
     openai_compatible_fast_model: str = "anthropic/claude-haiku-4.5"
+    # The list prices of the two models above.
     openai_compatible_input_usd_per_mtok: float = 3.0
     openai_compatible_output_usd_per_mtok: float = 15.0
     openai_compatible_fast_input_usd_per_mtok: float = 1.0

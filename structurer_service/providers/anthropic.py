@@ -33,6 +33,8 @@ class _ToolCall:
     id: str = ""
     input: Any = field(default_factory=dict)
     stop_reason: str | None = None
+    # The whole answer, every block as the API sent it, for the re-ask.
+    content: list[Any] = field(default_factory=list)
 
 
 class AnthropicStructurer:
@@ -62,10 +64,13 @@ class AnthropicStructurer:
         )
         self._models = {False: model, True: fast_model}
         self._max_tokens = max_tokens
+        # Strict: sampling is held to the schema. The call is asked for in the prompt, not forced
+        # with tool_choice: the 5.5 models answer a forced tool_choice with a 400.
         self._tool: ToolParam = {
             "name": TOOL_NAME,
             "description": TOOL_DESCRIPTION,
             "input_schema": schema(),
+            "strict": True,
         }
 
     async def aclose(self) -> None:
@@ -80,25 +85,9 @@ class AnthropicStructurer:
             yield draft
         case_study, errors = self._check(call)
         if errors:
-            messages += [
-                {
-                    "role": "assistant",
-                    "content": [
-                        {"type": "tool_use", "id": call.id, "name": TOOL_NAME, "input": call.input}
-                    ],
-                },
-                {
-                    "role": "user",
-                    "content": [
-                        {
-                            "type": "tool_result",
-                            "tool_use_id": call.id,
-                            "is_error": True,
-                            "content": reask(errors),
-                        }
-                    ],
-                },
-            ]
+            # The answer goes back as it came (thinking blocks included: a model that thought
+            # wants them back), followed by what was wrong with it.
+            messages += [{"role": "assistant", "content": call.content}, _reask_turn(call, errors)]
             call = _ToolCall()
             async for draft in self._stream(model.id, messages, usage, call):
                 yield draft
@@ -120,7 +109,7 @@ class AnthropicStructurer:
             system=SYSTEM,
             messages=messages,
             tools=[self._tool],
-            tool_choice={"type": "tool", "name": TOOL_NAME},
+            tool_choice={"type": "auto"},
         ) as stream:
             seen = (0, 0)  # the tokens the stream has reported so far
             try:
@@ -139,13 +128,32 @@ class AnthropicStructurer:
                 raise
         usage.add(final.usage.input_tokens, final.usage.output_tokens)
         call.stop_reason = final.stop_reason
+        call.content = [block.to_dict() for block in final.content]
         for block in final.content:
             if block.type == "tool_use" and block.name == TOOL_NAME:
                 call.id, call.input = block.id, block.input
 
     def _check(self, call: _ToolCall) -> tuple[Any, list[str]]:
-        if not call.id:
-            raise ProviderError(self.name, f"no {TOOL_NAME} call in the answer")
         if call.stop_reason == "max_tokens":
             raise ProviderError(self.name, "the answer was cut off at max_tokens")
+        if not call.id:
+            return None, [f"the answer did not call {TOOL_NAME}"]
         return validate(call.input)
+
+
+def _reask_turn(call: _ToolCall, errors: list[str]) -> MessageParam:
+    """The user turn that asks once more: the tool's result when it was called, else a request
+    to call it."""
+    if not call.id:
+        return {"role": "user", "content": f"Call {TOOL_NAME} with the complete case study."}
+    return {
+        "role": "user",
+        "content": [
+            {
+                "type": "tool_result",
+                "tool_use_id": call.id,
+                "is_error": True,
+                "content": reask(errors),
+            }
+        ],
+    }

@@ -41,6 +41,10 @@ def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
+# Models that answer a forced tool_choice ("tool" or "any") with a 400, as Anthropic documents.
+NO_FORCED_TOOL_USE = frozenset({"claude-sonnet-5-5", "claude-opus-5-5", "claude-fable-5-1"})
+
+
 def _error_body(error_type: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": error_type, "message": message}}
 
@@ -92,6 +96,16 @@ class FakeAnthropic:
         self.requests.append(body)
         bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
         self.api_keys.append(request.headers.get("x-api-key", bearer))
+        forced = (body.get("tool_choice") or {}).get("type") in ("tool", "any")
+        if forced and body.get("model") in NO_FORCED_TOOL_USE:
+            return JSONResponse(
+                _error_body(
+                    "invalid_request_error",
+                    'tool_choice: type "tool" and "any" are not supported for this model.',
+                ),
+                status_code=400,
+                headers={"request-id": f"req_{uuid.uuid4().hex[:12]}"},
+            )
         behaviour = self._script.next()
         if behaviour.kind == "status":
             return JSONResponse(
@@ -109,6 +123,8 @@ class FakeAnthropic:
         if behaviour.kind == "invalid":
             answer = violate(answer, schema)
         text = json.dumps(answer, ensure_ascii=False)
+        if behaviour.kind == "no_tool":
+            text = "Here is the case study: " + text  # prose, no tool call
         input_tokens = len(json.dumps(body)) // 4
         output_tokens = max(1, len(text) // 4)
         if not body.get("stream"):
@@ -120,14 +136,16 @@ class FakeAnthropic:
                     "role": "assistant",
                     "model": body["model"],
                     "content": [
-                        {
+                        {"type": "text", "text": text}
+                        if behaviour.kind == "no_tool"
+                        else {
                             "type": "tool_use",
                             "id": _tool_id(),
                             "name": tool["name"],
                             "input": answer,
                         }
                     ],
-                    "stop_reason": "tool_use",
+                    "stop_reason": "end_turn" if behaviour.kind == "no_tool" else "tool_use",
                     "stop_sequence": None,
                     "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
                 }
@@ -164,18 +182,15 @@ class FakeAnthropic:
                 },
             },
         )
+        prose = behaviour.kind == "no_tool"
+        block = (
+            {"type": "text", "text": ""}
+            if prose
+            else {"type": "tool_use", "id": _tool_id(), "name": tool_name, "input": {}}
+        )
         yield _sse(
             "content_block_start",
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {
-                    "type": "tool_use",
-                    "id": _tool_id(),
-                    "name": tool_name,
-                    "input": {},
-                },
-            },
+            {"type": "content_block_start", "index": 0, "content_block": block},
         )
         yield _sse("ping", {"type": "ping"})
         for number, chunk in enumerate(split_anywhere(text, self._rng, self._largest_chunk)):
@@ -190,7 +205,11 @@ class FakeAnthropic:
                 {
                     "type": "content_block_delta",
                     "index": 0,
-                    "delta": {"type": "input_json_delta", "partial_json": chunk},
+                    "delta": (
+                        {"type": "text_delta", "text": chunk}
+                        if prose
+                        else {"type": "input_json_delta", "partial_json": chunk}
+                    ),
                 },
             )
             await self.pace.after(chunk)
@@ -200,7 +219,10 @@ class FakeAnthropic:
             "message_delta",
             {
                 "type": "message_delta",
-                "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                "delta": {
+                    "stop_reason": "end_turn" if prose else "tool_use",
+                    "stop_sequence": None,
+                },
                 "usage": {"output_tokens": output_tokens},
             },
         )

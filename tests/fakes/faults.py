@@ -17,7 +17,7 @@ from google.protobuf import json_format
 
 from structurer_service.providers import Structured
 
-Kind = Literal["ok", "invalid", "status", "stream_error", "hang", "drop"]
+Kind = Literal["ok", "invalid", "no_tool", "status", "stream_error", "hang", "drop"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,11 @@ def ok() -> Behaviour:
 def invalid() -> Behaviour:
     """A complete answer that violates the schema (so the re-ask path runs)."""
     return Behaviour("invalid")
+
+
+def no_tool() -> Behaviour:
+    """An answer in prose that never calls the tool, as a model may when tool_choice is auto."""
+    return Behaviour("no_tool")
 
 
 _STATUS_TYPES = {

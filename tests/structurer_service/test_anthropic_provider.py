@@ -9,6 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
+from anthropic import AsyncAnthropic, BadRequestError
 from google.protobuf import json_format
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
@@ -28,14 +29,14 @@ from structurer_service.providers.registry import build_chain, resilient
 from structurer_service.settings import StructurerSettings
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.clock import Clock, Sleeps
-from tests.fakes.faults import drop, hang, invalid, local_answer, status, stream_error
+from tests.fakes.faults import drop, hang, invalid, local_answer, no_tool, status, stream_error
 from tests.fakes.notes import NOTES
 from tests.fakes.openai_chat import FakeOpenAIChat
 from tests.fakes.server import serve
 
 KEY = "sk-ant-test-key-0123456789abcdef"
-SONNET = ClaudeModel("claude-sonnet-5-5", Prices(3.0, 15.0))
-HAIKU = ClaudeModel("claude-haiku-5-5", Prices(1.0, 5.0))
+SONNET = ClaudeModel("claude-sonnet-5-5", Prices(2.0, 10.0))
+HAIKU = ClaudeModel("claude-haiku-5-5", Prices(0.10, 0.50))
 
 
 @pytest.fixture
@@ -113,12 +114,14 @@ async def test_happy_path_streams_drafts_in_field_order(fake: tuple[FakeAnthropi
     assert final.usage.provider == "anthropic" and final.usage.model == "claude-sonnet-5-5"
     assert final.usage.input_tokens > 0 and final.usage.output_tokens > 0
     assert final.usage.attempts == 1
-    expected_cost = (final.usage.input_tokens * 3 + final.usage.output_tokens * 15) / 1e6
+    expected_cost = (final.usage.input_tokens * 2 + final.usage.output_tokens * 10) / 1e6
     assert final.usage.cost_usd == pytest.approx(expected_cost)
 
     request = server.requests[0]
     assert request["stream"] is True
-    assert request["tool_choice"] == {"type": "tool", "name": "record_case_study"}
+    # Asked for, not forced: the fake answers a forced tool_choice for this model with a 400.
+    assert request["tool_choice"] == {"type": "auto"}
+    assert request["tools"][0]["strict"] is True
     assert request["tools"][0]["input_schema"] == schema()
     assert server.api_keys == [KEY]
 
@@ -157,6 +160,40 @@ async def test_invalid_output_then_a_successful_reask(fake: tuple[FakeAnthropic,
     assert tool_result["type"] == "tool_result" and tool_result["is_error"] is True
     assert tool_result["tool_use_id"] == tool_use["id"]
     assert "client_name: 42 is not of type 'string'" in tool_result["content"]
+
+
+async def test_an_answer_without_the_tool_call_is_asked_once_more(
+    fake: tuple[FakeAnthropic, str],
+) -> None:
+    server, base_url = fake
+    server.script(no_tool())
+    _, final = await run(claude(base_url))
+
+    assert as_dict(final) == await expected()
+    assert final.usage.attempts == 2
+    assert sum(i for i, _ in server.reported) == final.usage.input_tokens
+    reask = server.requests[1]["messages"]
+    assert [m["role"] for m in reask] == ["user", "assistant", "user"]
+    # The prose answer goes back as it came, then the request to call the tool.
+    assert reask[1]["content"][0]["type"] == "text"
+    assert reask[1]["content"][0]["text"].startswith("Here is the case study")
+    assert "record_case_study" in reask[2]["content"]
+
+
+async def test_a_forced_tool_choice_is_what_the_fake_refuses() -> None:
+    """The fake holds the provider to the 5.5 models' rule: a forced tool_choice is a 400."""
+    server = FakeAnthropic()
+    async with serve(server.app) as base_url:
+        client = AsyncAnthropic(api_key=KEY, base_url=base_url, max_retries=0)
+        with pytest.raises(BadRequestError, match='type "tool" and "any" are not supported'):
+            await client.messages.create(
+                model="claude-sonnet-5-5",
+                max_tokens=64,
+                messages=[{"role": "user", "content": "hi"}],
+                tools=[{"name": "t", "input_schema": {"type": "object"}}],
+                tool_choice={"type": "tool", "name": "t"},
+            )
+        await client.close()
 
 
 async def test_429_then_success_waits_as_the_header_says(fake: tuple[FakeAnthropic, str]) -> None:
