@@ -11,38 +11,20 @@ from google.protobuf.message import Message
 
 from casecraft import protojson
 from casecraft.v1 import case_study_pb2, image_pb2, structurer_pb2
+from tests.support.providers import ACME
 
 
 def _full_case_study() -> case_study_pb2.CaseStudy:
     """Every field of CaseStudy set, nested messages included (a new field must be added here)."""
-    study = case_study_pb2.CaseStudy(
-        client_name="Harbor Freightways",
-        industry="Logistics",
-        title="How Harbor cut dispatch time by 67%",
-        subtitle="Routing for a regional carrier",
-        metrics=[
-            case_study_pb2.Metric(
-                label="Dispatch time",
-                before="94 min",
-                after="31 min",
-                improvement="67% faster",
-                before_value=94,
-                after_value=31.5,
-                unit="min",
-                change_percent=-66.5,
-                lower_is_better=True,
-            ),
-            # Set optional fields at zero are present in JSON; unset ones are not.
-            case_study_pb2.Metric(label="Errors", before_value=0.0),
-        ],
-        phases=[case_study_pb2.Phase(name="Discovery", period="Weeks 1-2", description="Met")],
-        challenge="Slow",
-        solution="Fast",
-        results="Faster",
-        quote=case_study_pb2.Quote(text="Great", author="Dana", role="VP"),
-    )
+    study = case_study_pb2.CaseStudy()
+    study.CopyFrom(ACME)
+    study.quote.CopyFrom(case_study_pb2.Quote(text="Great", author="Dana", role="VP"))
+    # A set optional field at zero is in the JSON; unset ones are not.
+    study.metrics.add(label="Errors", before_value=0.0)
     for field in study.DESCRIPTOR.fields:
         assert field.name in {f.name for f, _ in study.ListFields()}, field.name
+    for field in study.metrics[0].DESCRIPTOR.fields:
+        assert field.name in {f.name for f, _ in study.metrics[0].ListFields()}, field.name
     return study
 
 
