@@ -9,7 +9,7 @@ Image results (cache hits included) and failures by kind have their own counters
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from opentelemetry import metrics
@@ -140,20 +140,59 @@ def record_failure(step: str, kind: str) -> None:
     instruments.failures.add(1, {"casecraft.step": step, "error.type": kind})
 
 
-_image_labels: dict[tuple[str, bool, str], dict[str, str | bool]] = {}
-
-
 def record_image(component: str, cache_hit: bool, outcome: str) -> None:
     """One finished image job: its component, whether the cache answered, ok/failed/timed_out."""
-    key = (component, cache_hit, outcome)
-    labels = _image_labels.get(key)
-    if labels is None:
-        labels = _image_labels[key] = {
-            "casecraft.component": component,
-            "casecraft.cache_hit": cache_hit,
-            "casecraft.outcome": outcome,
-        }
-    instruments.images.add(1, labels)
+    instruments.images.add(1, _image_labels(component, cache_hit, outcome))
+
+
+# Label sets are built once per distinct value (the SDK copies what it keeps), so each span that
+# ends pays a cache lookup, not a new dict: these run for every span of every request.
+@cache
+def _image_labels(component: str, cache_hit: bool, outcome: str) -> dict[str, str | bool]:
+    return {
+        "casecraft.component": component,
+        "casecraft.cache_hit": cache_hit,
+        "casecraft.outcome": outcome,
+    }
+
+
+@cache
+def _scope_kind(scope: str) -> int:
+    if scope.startswith(_OWN_SCOPES):
+        return _OWN
+    return _HTTP if scope == _HTTP_SERVER_SCOPE else _OTHER
+
+
+@cache
+def _request_labels(method: str, code: int) -> dict[str, str | int]:
+    outcome = "ok" if 0 < code < 400 else "rejected" if 400 <= code < 500 else "error"
+    labels: dict[str, str | int] = {"http.request.method": method, "casecraft.outcome": outcome}
+    if code:
+        labels["http.response.status_code"] = code
+    return labels
+
+
+@cache
+def _step_labels(name: str, service: str) -> dict[str, str]:
+    return {"casecraft.step": name, "casecraft.service": service}
+
+
+@cache
+def _genai_labels(
+    operation: str, values: tuple[str | None, ...], kind: str | None
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """A model call's duration labels, and those of its input and output token counts."""
+    labels: dict[str, str] = {"gen_ai.operation.name": operation}
+    for key, value in zip(_GENAI_KEYS, values, strict=True):
+        if value is not None:
+            labels[key] = value
+    if kind is not None:
+        labels["error.type"] = kind
+    return (
+        labels,
+        {**labels, "gen_ai.token.type": "input"},
+        {**labels, "gen_ai.token.type": "output"},
+    )
 
 
 def error_kind(span: ReadableSpan) -> str:
@@ -168,18 +207,7 @@ def error_kind(span: ReadableSpan) -> str:
 
 
 class StepMetrics(SpanProcessor):
-    """Turns each finished span of our own code into the metrics above.
-
-    It runs for every span, so what can be worked out once is: whether a scope is our own, and
-    the attribute set of each step and image outcome (the SDK copies what it keeps).
-    """
-
-    def __init__(self) -> None:
-        self._scope_kind: dict[str, int] = {}
-        self._step_labels: dict[tuple[str, str], dict[str, str]] = {}
-        self._request_labels: dict[tuple[str, int], dict[str, str | int]] = {}
-        # Per model call: its duration's labels, and its input and output token counts' labels.
-        self._genai_labels: dict[tuple[Any, ...], tuple[dict[str, str], ...]] = {}
+    """Turns each finished span of our own code into the metrics above."""
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         pass
@@ -188,21 +216,13 @@ class StepMetrics(SpanProcessor):
         scope = span.instrumentation_scope
         if scope is None:
             return
-        kind = self._scope_kind.get(scope.name)
-        if kind is None:
-            kind = self._scope_kind[scope.name] = (
-                _OWN
-                if scope.name.startswith(_OWN_SCOPES)
-                else _HTTP
-                if scope.name == _HTTP_SERVER_SCOPE
-                else _OTHER
-            )
+        kind = _scope_kind(scope.name)
         if kind == _OTHER or span.start_time is None or span.end_time is None:
             return
         seconds = (span.end_time - span.start_time) / 1e9
         if kind == _HTTP:
             if span.kind is SpanKind.SERVER:
-                instruments.request_duration.record(seconds, self._request(span))
+                instruments.request_duration.record(seconds, _request(span))
             return
         name = span.name
         error = span.status.status_code is StatusCode.ERROR
@@ -213,71 +233,39 @@ class StepMetrics(SpanProcessor):
         # histogram (a histogram point costs microseconds; each step pays for one).
         operation = _GENAI_OPERATIONS.get(name)
         if operation is not None:
-            self._genai(
-                operation, seconds, span.attributes or {}, error_kind(span) if error else None
-            )
+            _genai(operation, seconds, span.attributes or {}, error_kind(span) if error else None)
         elif name == "image.wait_for_slot":
             instruments.slot_wait.record(seconds)
         else:
-            instruments.step_duration.record(seconds, self._step(name, span))
-
-    def _request(self, span: ReadableSpan) -> dict[str, str | int]:
-        """The request's method, status code and outcome (either semantic-convention spelling;
-        no status means the app raised before it answered)."""
-        attributes = span.attributes or {}
-        method = str(attributes.get("http.request.method") or attributes.get("http.method") or "")
-        status = attributes.get("http.response.status_code") or attributes.get("http.status_code")
-        code = status if isinstance(status, int) else 0
-        labels = self._request_labels.get((method, code))
-        if labels is None:
-            outcome = "ok" if 0 < code < 400 else "rejected" if 400 <= code < 500 else "error"
-            labels = self._request_labels[(method, code)] = {
-                "http.request.method": method,
-                "casecraft.outcome": outcome,
-            }
-            if code:
-                labels["http.response.status_code"] = code
-        return labels
-
-    def _step(self, name: str, span: ReadableSpan) -> dict[str, str]:
-        service = str(span.resource.attributes.get("service.name", ""))
-        labels = self._step_labels.get((name, service))
-        if labels is None:
-            labels = self._step_labels[(name, service)] = {
-                "casecraft.step": name,
-                "casecraft.service": service,
-            }
-        return labels
-
-    def _genai(self, operation: str, seconds: float, attributes: Any, kind: str | None) -> None:
-        values = tuple(str(attributes[key]) if key in attributes else None for key in _GENAI_KEYS)
-        cached = self._genai_labels.get((operation, values, kind))
-        if cached is None:
-            labels: dict[str, str] = {"gen_ai.operation.name": operation}
-            for key, value in zip(_GENAI_KEYS, values, strict=True):
-                if value is not None:
-                    labels[key] = value
-            if kind is not None:
-                labels["error.type"] = kind
-            cached = self._genai_labels[(operation, values, kind)] = (
-                labels,
-                {**labels, "gen_ai.token.type": "input"},
-                {**labels, "gen_ai.token.type": "output"},
-            )
-        labels, input_labels, output_labels = cached
-        instruments.genai_duration.record(seconds, labels)
-        tokens = attributes.get("gen_ai.usage.input_tokens")
-        if tokens:
-            instruments.genai_tokens.record(int(tokens), input_labels)
-        tokens = attributes.get("gen_ai.usage.output_tokens")
-        if tokens:
-            instruments.genai_tokens.record(int(tokens), output_labels)
+            service = str(span.resource.attributes.get("service.name", ""))
+            instruments.step_duration.record(seconds, _step_labels(name, service))
 
     def shutdown(self) -> None:
         pass
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+def _request(span: ReadableSpan) -> dict[str, str | int]:
+    """The request's method, status code and outcome (either semantic-convention spelling;
+    no status means the app raised before it answered)."""
+    attributes = span.attributes or {}
+    method = str(attributes.get("http.request.method") or attributes.get("http.method") or "")
+    status = attributes.get("http.response.status_code") or attributes.get("http.status_code")
+    return _request_labels(method, status if isinstance(status, int) else 0)
+
+
+def _genai(operation: str, seconds: float, attributes: Any, kind: str | None) -> None:
+    values = tuple(str(attributes[key]) if key in attributes else None for key in _GENAI_KEYS)
+    labels, input_labels, output_labels = _genai_labels(operation, values, kind)
+    instruments.genai_duration.record(seconds, labels)
+    tokens = attributes.get("gen_ai.usage.input_tokens")
+    if tokens:
+        instruments.genai_tokens.record(int(tokens), input_labels)
+    tokens = attributes.get("gen_ai.usage.output_tokens")
+    if tokens:
+        instruments.genai_tokens.record(int(tokens), output_labels)
 
 
 def prometheus_text() -> tuple[bytes, str]:

@@ -4,7 +4,8 @@
 the service's resource (``OTEL_RESOURCE_ATTRIBUTES`` and the other standard ``OTEL_*`` variables
 honoured), OTLP/gRPC export when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, Prometheus metrics, and
 spans for outgoing httpx calls. The configured sampler (``OTEL_TRACES_SAMPLER``) chooses the traces
-that are exported; every span is recorded all the same, for the timing report and the metrics. ``shutdown_telemetry()`` flushes the exporters on exit.
+that are exported; every span is recorded all the same, for the timing report and the metrics.
+``shutdown_telemetry()`` flushes the exporters on exit.
 
 Every service returns the spans it recorded for a call (as ``SpanRecord`` messages) with its gRPC
 response, so the gateway can say where a request's time went without a tracing backend.

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from opentelemetry import trace
 
@@ -68,9 +69,6 @@ class ChainStructurer:
     async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
         queue: asyncio.Queue[object] = asyncio.Queue()
 
-        def attempt(provider: StructurerProvider) -> Callable[[], Awaitable[Structured]]:
-            return lambda: consume(provider)
-
         async def consume(provider: StructurerProvider) -> Structured:
             final: Structured | None = None
             stream = provider.structure(notes, fast=fast)
@@ -91,7 +89,7 @@ class ChainStructurer:
         ledger: list[UsageTotals] = []
         task = asyncio.create_task(
             run_chain(
-                [(p.name, attempt(p)) for p in self.providers],
+                [(p.name, functools.partial(consume, p)) for p in self.providers],
                 policy=self._policy,
                 cooldown=self._cooldown,
                 attempt_timeout_s=self._attempt_timeout_s,
