@@ -67,7 +67,11 @@ def job_data(component: ComponentSpec, case_study: case_study_pb2.CaseStudy) -> 
 
 
 class _ImageStream:
-    """One bidirectional Generate call per case study: jobs go out as their data is ready."""
+    """One bidirectional Generate call per case study: jobs go out as their data is ready.
+
+    A writer task sends the jobs in order, so the structurer's stream is read on while a job's
+    write completes (a write waits for the transport, a wake-up of the loop each time).
+    """
 
     def __init__(self, backends: Backends, plan: Plan, sink: EventSink) -> None:
         self._plan = plan
@@ -77,17 +81,28 @@ class _ImageStream:
         self._sent: dict[str, tuple[str, Message]] = {}
         self._jobs_sent: dict[str, int] = {}
         self.results: dict[str, image_pb2.ImageResult] = {}
-        self._reader: asyncio.Task[None] | None = None
+        self._outbox: asyncio.Queue[image_pb2.ImageJob | None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
 
     def sent_data(self, component: str) -> Message | None:
         entry = self._sent.get(component)
         return entry[1] if entry else None
 
-    async def send(self, component: ComponentSpec, data: Message) -> None:
+    async def open(self) -> None:
+        """Start the one call every image of this case study goes through (its client span
+        starts here), unless it has started already."""
         if self._rpc is None:
-            # One call for every image: its client span (and the trace) starts here.
             self._rpc = await self._backends.generate(timeout_s=self._plan.images_timeout_s)
-            self._reader = asyncio.create_task(self._read(self._rpc))
+            self._tasks = [
+                asyncio.create_task(self._write(self._rpc)),
+                asyncio.create_task(self._read(self._rpc)),
+            ]
+
+    async def send(self, component: ComponentSpec, data: Message) -> None:
+        await self.open()
+        for task in self._tasks:
+            if task.done() and task.exception() is not None:
+                await self._raise_call_error(task.exception())  # the call failed: say so now
         self._jobs_sent[component.name] = count = self._jobs_sent.get(component.name, 0) + 1
         job_id = component.name if count == 1 else f"{component.name}#{count}"
         job = image_pb2.ImageJob(
@@ -101,12 +116,9 @@ class _ImageStream:
             job.reference_media_type = self._plan.logo_media_type
         self._sent[component.name] = (job_id, data)
         self._sink("image_started", {"component": component.name, "job_id": job_id})
-        try:
-            await self._rpc.call.write(job)
-        except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as error:
-            await self._raise_call_error(error)
+        self._outbox.put_nowait(job)
 
-    async def _raise_call_error(self, error: BaseException) -> None:
+    async def _raise_call_error(self, error: BaseException | None) -> None:
         if not isinstance(error, grpc.aio.AioRpcError) and self._rpc is not None:
             code = await self._rpc.call.code()
             raise Problem(
@@ -117,6 +129,11 @@ class _ImageStream:
             ) from error
         assert isinstance(error, grpc.aio.AioRpcError)
         raise from_rpc_error(error, IMAGES) from error
+
+    async def _write(self, rpc: Rpc) -> None:
+        while (job := await self._outbox.get()) is not None:
+            await rpc.call.write(job)
+        await rpc.call.done_writing()
 
     async def _read(self, rpc: Rpc) -> None:
         async for result in rpc.responses:
@@ -130,16 +147,16 @@ class _ImageStream:
     async def finish(self) -> None:
         if self._rpc is None:
             return
-        try:
-            await self._rpc.call.done_writing()
-            assert self._reader is not None
-            await self._reader
-        except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as error:
-            await self._raise_call_error(error)
+        self._outbox.put_nowait(None)
+        for task in self._tasks:
+            try:
+                await task
+            except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as error:
+                await self._raise_call_error(error)
 
     def cancel(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
+        for task in self._tasks:
+            task.cancel()
         if self._rpc is not None:
             self._rpc.call.cancel()  # the reader's cancellation ends the call's span
 
@@ -188,6 +205,11 @@ async def _structure(
         notes=plan.notes, options=structurer_pb2.StructureOptions(fast=plan.fast)
     )
     rpc = await backends.structure_stream(request, timeout_s=plan.structure_timeout_s)
+    if plan.early_fanout and plan.components:
+        # The image call is set up while the structurer works, so the first job that is ready
+        # goes out on a call the image service already answers: its set-up (about a millisecond
+        # of both services' CPU) is off the request's critical path.
+        await images.open()
     return await _consume(rpc, plan, images, sink)
 
 
@@ -197,11 +219,11 @@ async def _consume(
     final: structurer_pb2.StructureResponse | None = None
     try:
         async for event in rpc.responses:
+            for ready in event.field_groups:
+                await _on_field_group(ready, plan, images, sink)
             if event.HasField("final"):
                 # The stream ends right after; reading to its end ends the call's span too.
                 final = event.final
-                continue
-            await _on_field_group(event.field_group, plan, images, sink)
     except grpc.aio.AioRpcError as error:
         raise from_rpc_error(error, STRUCTURER) from error
     finally:

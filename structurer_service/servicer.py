@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -16,6 +17,12 @@ from casecraft.telemetry import capture_prompts, span_capture, to_records
 from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
 from structurer_service.field_groups import FieldGroupTracker
 from structurer_service.providers import Draft, StructurerProvider
+
+FieldGroup = structurer_pb2.FieldGroup
+FieldGroupReady = structurer_pb2.FieldGroupReady
+# What the provider's task hands the stream: a completed group, the final answer, what ended it,
+# or None when the provider ended without an answer.
+_Step = FieldGroupReady | structurer_pb2.StructureResponse | Exception | None
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -44,6 +51,8 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
     async def _events(
         self, request: structurer_pb2.StructureRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[structurer_pb2.StructureEvent]:
+        """The stream's events. The provider runs ahead in a task of its own, so the groups that
+        become complete while an event is being sent go out together in the next one."""
         problem = notes_problem(request.notes)
         if problem is not None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
@@ -53,52 +62,84 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
             span.set_attribute("gen_ai.operation.name", "chat")
             if capture_prompts():
                 span.set_attribute("gen_ai.input.messages", _messages(request.notes))
-            with span_capture().capture(span) as spans:
-                tracker = FieldGroupTracker()
-                started, first_chunk = time.perf_counter(), True
-                try:
-                    items = self._provider.structure(request.notes, fast=request.options.fast)
-                    async for item in items:
-                        if isinstance(item, Draft):
-                            if first_chunk:
-                                first_chunk = False
-                                span.set_attribute(
-                                    "casecraft.time_to_first_chunk_ms",
-                                    round((time.perf_counter() - started) * 1000, 3),
-                                )
-                            for ready in tracker.advance(item.fields):
-                                span.add_event(
-                                    "field_group_ready",
-                                    {
-                                        "casecraft.field_group": structurer_pb2.FieldGroup.Name(
-                                            ready.group
-                                        )
-                                    },
-                                )
-                                yield structurer_pb2.StructureEvent(field_group=ready)
-                            continue
-                        for ready in tracker.finish(item.case_study):
-                            yield structurer_pb2.StructureEvent(field_group=ready)
-                        _set_usage(span, item.usage)
-                        span.end()
-                        yield structurer_pb2.StructureEvent(
-                            final=structurer_pb2.StructureResponse(
-                                case_study=item.case_study,
-                                usage=item.usage,
-                                warnings=item.warnings,
-                                spans=to_records(list(spans), SERVICE),
-                            )
+            steps: asyncio.Queue[_Step] = asyncio.Queue()
+            producer = asyncio.create_task(self._structure(request, span, steps))
+            try:
+                while True:
+                    ready = [await steps.get()]
+                    while not steps.empty():
+                        ready.append(steps.get_nowait())
+                    event = structurer_pb2.StructureEvent(
+                        field_groups=[step for step in ready if isinstance(step, FieldGroupReady)]
+                    )
+                    last = ready[-1]
+                    if isinstance(last, structurer_pb2.StructureResponse):
+                        event.final.CopyFrom(last)
+                    if event.field_groups or event.HasField("final"):
+                        yield event
+                    if isinstance(last, (AllProvidersFailed, ProviderError)):
+                        await context.abort(
+                            grpc.StatusCode.UNAVAILABLE, f"structuring failed: {last}"
                         )
+                    if isinstance(last, Exception):
+                        raise last
+                    if last is None or event.HasField("final"):
                         return
-                except (AllProvidersFailed, ProviderError) as exc:
-                    span.record_exception(exc)
-                    span.set_attribute("error.type", type(exc).__name__)
-                    span.set_status(trace.StatusCode.ERROR, str(exc))
+            finally:
+                producer.cancel()
+                if span.is_recording():
                     span.end()
-                    await context.abort(grpc.StatusCode.UNAVAILABLE, f"structuring failed: {exc}")
-                finally:
-                    if span.is_recording():
-                        span.end()
+
+    async def _structure(
+        self,
+        request: structurer_pb2.StructureRequest,
+        span: trace.Span,
+        steps: asyncio.Queue[_Step],
+    ) -> None:
+        """Run the provider: each field group as it completes, then the final answer (or the
+        exception that ended it) go into ``steps``."""
+        with span_capture().capture(span) as spans:
+            tracker = FieldGroupTracker()
+            started, first_chunk = time.perf_counter(), True
+            try:
+                items = self._provider.structure(request.notes, fast=request.options.fast)
+                async for item in items:
+                    if isinstance(item, Draft):
+                        if first_chunk:
+                            first_chunk = False
+                            span.set_attribute(
+                                "casecraft.time_to_first_chunk_ms",
+                                round((time.perf_counter() - started) * 1000, 3),
+                            )
+                        for ready in tracker.advance(item.fields):
+                            span.add_event(
+                                "field_group_ready",
+                                {"casecraft.field_group": FieldGroup.Name(ready.group)},
+                            )
+                            steps.put_nowait(ready)
+                        continue
+                    for ready in tracker.finish(item.case_study):
+                        steps.put_nowait(ready)
+                    _set_usage(span, item.usage)
+                    span.end()
+                    steps.put_nowait(
+                        structurer_pb2.StructureResponse(
+                            case_study=item.case_study,
+                            usage=item.usage,
+                            warnings=item.warnings,
+                            spans=to_records(list(spans), SERVICE),
+                        )
+                    )
+                    return
+                steps.put_nowait(None)
+            except (AllProvidersFailed, ProviderError) as exc:
+                span.record_exception(exc)
+                span.set_attribute("error.type", type(exc).__name__)
+                span.set_status(trace.StatusCode.ERROR, str(exc))
+                span.end()
+                steps.put_nowait(exc)
+            except Exception as exc:
+                steps.put_nowait(exc)  # the handler raises it: the call ends with UNKNOWN
 
 
 def _set_usage(span: trace.Span, usage: structurer_pb2.Usage) -> None:

@@ -72,9 +72,9 @@ class FieldGroupReady(_message.Message):
     def __init__(self, group: _Optional[_Union[FieldGroup, str]] = ..., partial: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ...) -> None: ...
 
 class StructureEvent(_message.Message):
-    __slots__ = ("field_group", "final")
-    FIELD_GROUP_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("final", "field_groups")
     FINAL_FIELD_NUMBER: _ClassVar[int]
-    field_group: FieldGroupReady
+    FIELD_GROUPS_FIELD_NUMBER: _ClassVar[int]
     final: StructureResponse
-    def __init__(self, field_group: _Optional[_Union[FieldGroupReady, _Mapping]] = ..., final: _Optional[_Union[StructureResponse, _Mapping]] = ...) -> None: ...
+    field_groups: _containers.RepeatedCompositeFieldContainer[FieldGroupReady]
+    def __init__(self, final: _Optional[_Union[StructureResponse, _Mapping]] = ..., field_groups: _Optional[_Iterable[_Union[FieldGroupReady, _Mapping]]] = ...) -> None: ...

@@ -19,7 +19,8 @@ async def test_stream_sends_each_group_once_in_order_then_the_final_case_study()
             events = [
                 e async for e in stub.StructureStream(structurer_pb2.StructureRequest(notes="n"))
             ]
-    groups = [e.field_group.group for e in events if e.HasField("field_group")]
+    ready = [group for e in events for group in e.field_groups]
+    groups = [group.group for group in ready]
     assert groups == [
         structurer_pb2.FIELD_GROUP_HEADLINE,
         structurer_pb2.FIELD_GROUP_METRICS,
@@ -27,15 +28,39 @@ async def test_stream_sends_each_group_once_in_order_then_the_final_case_study()
         structurer_pb2.FIELD_GROUP_NARRATIVE,
     ]
     assert events[-1].HasField("final") and sum(e.HasField("final") for e in events) == 1
-    headline = events[0].field_group.partial
+    headline = ready[0].partial
     assert headline.title == ACME.title and not headline.metrics and not headline.challenge
-    metrics = events[1].field_group.partial
+    metrics = ready[1].partial
     assert metrics.metrics[0].after == "31 min"
     final = events[-1].final
     assert final.case_study == ACME
     assert final.usage.provider == "scripted"
     assert {s.name for s in final.spans} >= {"structure"}
     assert all(s.service == "structurer_service" for s in final.spans)
+
+
+async def test_a_group_goes_out_alone_when_ready_and_groups_ready_together_share_an_event() -> None:
+    provider = ScriptedStructurer(hold_after=1)  # pauses once the headline is complete
+    async with running_structurer(provider) as server:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = structurer_pb2_grpc.StructurerStub(channel)
+            stream = stub.StructureStream(structurer_pb2.StructureRequest(notes="n"))
+            first = await stream.read()
+            assert provider.held.is_set() and not provider.finished
+            provider.release.set()  # the other three groups and the answer complete at once
+            events = []
+            while (event := await stream.read()) is not grpc.aio.EOF:
+                events.append(event)
+    assert isinstance(first, structurer_pb2.StructureEvent)
+    assert [g.group for g in first.field_groups] == [structurer_pb2.FIELD_GROUP_HEADLINE]
+    assert not first.HasField("final")
+    assert len(events) == 1
+    assert [g.group for g in events[0].field_groups] == [
+        structurer_pb2.FIELD_GROUP_METRICS,
+        structurer_pb2.FIELD_GROUP_PHASES,
+        structurer_pb2.FIELD_GROUP_NARRATIVE,
+    ]
+    assert events[0].final.case_study == ACME
 
 
 async def test_unary_structure_answers_with_the_validated_case_study() -> None:
