@@ -48,10 +48,15 @@ def chunked(durations: list[float], size: int) -> float:
     return sum(max(durations[i : i + size]) for i in range(0, len(durations), size))
 
 
-def jobs(durations: list[float], prefix: str) -> list[image_pb2.ImageJob]:
+def jobs(durations: list[float], prefix: str) -> list[image_pb2.ImageJobs]:
+    """The jobs as a call's requests, one per message, as a gateway sends jobs ready one by one."""
     return [
-        image_pb2.ImageJob(
-            job_id=f"{prefix}{n}", hero=image_pb2.HeroData(title=str(n)), prompt=f"{d:.3f}"
+        image_pb2.ImageJobs(
+            jobs=[
+                image_pb2.ImageJob(
+                    job_id=f"{prefix}{n}", hero=image_pb2.HeroData(title=str(n)), prompt=f"{d:.3f}"
+                )
+            ]
         )
         for n, d in enumerate(durations)
     ]

@@ -69,8 +69,9 @@ def job_data(component: ComponentSpec, case_study: case_study_pb2.CaseStudy) -> 
 class _ImageStream:
     """One bidirectional Generate call per case study: jobs go out as their data is ready.
 
-    A writer task sends the jobs in order, so the structurer's stream is read on while a job's
-    write completes (a write waits for the transport, a wake-up of the loop each time).
+    A writer task sends the jobs in order, so the structurer's stream is read on while a write
+    completes (a write waits for the transport, a wake-up of the loop each time); the jobs queued
+    meanwhile, or ready together, go out in one message.
     """
 
     def __init__(self, backends: Backends, plan: Plan, sink: EventSink) -> None:
@@ -131,9 +132,16 @@ class _ImageStream:
         raise from_rpc_error(error, IMAGES) from error
 
     async def _write(self, rpc: Rpc) -> None:
-        while (job := await self._outbox.get()) is not None:
-            await rpc.call.write(job)
-        await rpc.call.done_writing()
+        while True:
+            queued = [await self._outbox.get()]
+            while not self._outbox.empty():
+                queued.append(self._outbox.get_nowait())
+            jobs = [job for job in queued if job is not None]
+            if jobs:
+                await rpc.call.write(image_pb2.ImageJobs(jobs=jobs))
+            if queued[-1] is None:
+                await rpc.call.done_writing()
+                return
 
     async def _read(self, rpc: Rpc) -> None:
         async for result in rpc.responses:

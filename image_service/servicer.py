@@ -50,7 +50,9 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
         self._component_timeouts_s = dict(component_timeouts_s or {})
 
     async def Generate(
-        self, request_iterator: AsyncIterator[image_pb2.ImageJob], context: grpc.aio.ServicerContext
+        self,
+        request_iterator: AsyncIterator[image_pb2.ImageJobs],
+        context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[image_pb2.ImageResult]:
         outbox: asyncio.Queue[image_pb2.ImageResult | _EndOfInput | _InvalidJob] = asyncio.Queue()
         jobs: set[asyncio.Task[None]] = set()
@@ -61,15 +63,16 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
         async def read() -> None:
             seen: set[str] = set()
             try:
-                async for job in request_iterator:
-                    problem = job_problem(job, seen)
-                    if problem is not None:
-                        outbox.put_nowait(_InvalidJob(problem))
-                        return
-                    seen.add(job.job_id)
-                    task = asyncio.create_task(run(job))
-                    jobs.add(task)
-                    task.add_done_callback(jobs.discard)
+                async for batch in request_iterator:
+                    for job in batch.jobs:
+                        problem = job_problem(job, seen)
+                        if problem is not None:
+                            outbox.put_nowait(_InvalidJob(problem))
+                            return
+                        seen.add(job.job_id)
+                        task = asyncio.create_task(run(job))
+                        jobs.add(task)
+                        task.add_done_callback(jobs.discard)
             finally:
                 outbox.put_nowait(_EndOfInput())
 

@@ -90,6 +90,12 @@ class ImageJob(_message.Message):
     timeout_ms: int
     def __init__(self, job_id: _Optional[str] = ..., hero: _Optional[_Union[HeroData, _Mapping]] = ..., metrics: _Optional[_Union[MetricsData, _Mapping]] = ..., timeline: _Optional[_Union[TimelineData, _Mapping]] = ..., prompt: _Optional[str] = ..., reference_image: _Optional[bytes] = ..., reference_media_type: _Optional[str] = ..., options: _Optional[_Union[ImageOptions, _Mapping]] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
 
+class ImageJobs(_message.Message):
+    __slots__ = ("jobs",)
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[ImageJob]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[ImageJob, _Mapping]]] = ...) -> None: ...
+
 class ImageResult(_message.Message):
     __slots__ = ("job_id", "component", "status", "image", "media_type", "width", "height", "sha256", "provider", "model", "cache_hit", "attempts", "error", "spans")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]

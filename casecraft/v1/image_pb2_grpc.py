@@ -37,7 +37,7 @@ class ImageGeneratorStub:
         """
         self.Generate = channel.stream_stream(
                 '/casecraft.v1.ImageGenerator/Generate',
-                request_serializer=casecraft_dot_v1_dot_image__pb2.ImageJob.SerializeToString,
+                request_serializer=casecraft_dot_v1_dot_image__pb2.ImageJobs.SerializeToString,
                 response_deserializer=casecraft_dot_v1_dot_image__pb2.ImageResult.FromString,
                 _registered_method=True)
 
@@ -47,9 +47,10 @@ class ImageGeneratorServicer:
     """
 
     def Generate(self, request_iterator, context):
-        """Send image jobs (at any time, each as soon as its data is ready), then half-close. One
-        ImageResult comes back per job as each one finishes, in finishing order. A job that fails or
-        times out yields a result with its error and never fails the others.
+        """Send image jobs (at any time, each as soon as its data is ready; jobs ready at the same time
+        in one message), then half-close. One ImageResult comes back per job as each one finishes, in
+        finishing order. A job that fails or times out yields a result with its error and never
+        fails the others.
         INVALID_ARGUMENT: a job is malformed (the message names the job and the field).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -61,7 +62,7 @@ def add_ImageGeneratorServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Generate': grpc.stream_stream_rpc_method_handler(
                     servicer.Generate,
-                    request_deserializer=casecraft_dot_v1_dot_image__pb2.ImageJob.FromString,
+                    request_deserializer=casecraft_dot_v1_dot_image__pb2.ImageJobs.FromString,
                     response_serializer=casecraft_dot_v1_dot_image__pb2.ImageResult.SerializeToString,
             ),
     }
@@ -91,7 +92,7 @@ class ImageGenerator:
             request_iterator,
             target,
             '/casecraft.v1.ImageGenerator/Generate',
-            casecraft_dot_v1_dot_image__pb2.ImageJob.SerializeToString,
+            casecraft_dot_v1_dot_image__pb2.ImageJobs.SerializeToString,
             casecraft_dot_v1_dot_image__pb2.ImageResult.FromString,
             options,
             channel_credentials,

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import grpc
 from PIL import Image
 
-from casecraft.v1 import case_study_pb2, image_pb2
+from casecraft.v1 import case_study_pb2, image_pb2, image_pb2_grpc
 from gateway.schemas import CaseStudyResponse
-from tests.conftest import stack
+from tests.conftest import gateway_client, running_structurer, stack
 from tests.support.providers import ACME, RecordingImages, ScriptedStructurer, png
 
 
@@ -63,6 +66,61 @@ async def test_each_image_starts_as_soon_as_its_fields_are_ready() -> None:
         response = await request
     assert response.status_code == 200
     assert [j.WhichOneof("data") for j in images.jobs] == ["hero", "metrics", "timeline"]
+
+
+class MessageLog(image_pb2_grpc.ImageGeneratorServicer):
+    """An image service that records the jobs of each message it receives and answers each job."""
+
+    def __init__(self) -> None:
+        self.messages: list[list[str]] = []
+        self.arrived: asyncio.Queue[list[str]] = asyncio.Queue()
+
+    async def Generate(  # type: ignore[override]
+        self, request_iterator: AsyncIterator[image_pb2.ImageJobs], context: object
+    ) -> AsyncIterator[image_pb2.ImageResult]:
+        async for message in request_iterator:
+            self.messages.append([job.WhichOneof("data") or "" for job in message.jobs])
+            self.arrived.put_nowait(self.messages[-1])
+            for job in message.jobs:
+                yield image_pb2.ImageResult(
+                    job_id=job.job_id,
+                    component=image_pb2.Component.Value(
+                        f"COMPONENT_{job.WhichOneof('data')}".upper()
+                    ),
+                    status=image_pb2.IMAGE_STATUS_OK,
+                    image=png(),
+                    media_type="image/png",
+                )
+
+
+@asynccontextmanager
+async def logged_images(log: MessageLog) -> AsyncIterator[int]:
+    server = grpc.aio.server()
+    image_pb2_grpc.add_ImageGeneratorServicer_to_server(log, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield port
+    finally:
+        await server.stop(None)
+
+
+async def test_jobs_ready_together_go_in_one_message_and_a_job_ready_alone_goes_at_once() -> None:
+    together, apart = MessageLog(), MessageLog()
+    paused = ScriptedStructurer(hold_after=1)  # the headline group, then the rest at once
+    async with running_structurer(ScriptedStructurer()) as instant, logged_images(together) as port:
+        async with gateway_client(instant.port, port) as client:
+            assert (await client.post("/v1/case-studies", json={"notes": "n"})).status_code == 200
+    async with running_structurer(paused) as structurer, logged_images(apart) as port:
+        async with gateway_client(structurer.port, port) as client:
+            request = asyncio.create_task(client.post("/v1/case-studies", json={"notes": "n"}))
+            await paused.held.wait()
+            assert await apart.arrived.get() == ["hero"]  # sent while the structurer waits
+            assert not paused.finished
+            paused.release.set()
+            assert (await request).status_code == 200
+    assert together.messages == [["hero", "metrics", "timeline"]]
+    assert apart.messages == [["hero"], ["metrics", "timeline"]]
 
 
 async def test_gather_mode_starts_images_only_after_structuring() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import grpc
 import pytest
@@ -44,11 +44,16 @@ def hero_job(job_id: str, **fields: object) -> image_pb2.ImageJob:
     return image_pb2.ImageJob(job_id=job_id, hero=image_pb2.HeroData(title=job_id), **fields)  # type: ignore[arg-type]
 
 
+def each(*jobs: image_pb2.ImageJob) -> Iterator[image_pb2.ImageJobs]:
+    """The jobs as a call's requests, one job per message."""
+    return iter([image_pb2.ImageJobs(jobs=[job]) for job in jobs])
+
+
 async def jobs_from(
     queue: asyncio.Queue[image_pb2.ImageJob | None],
-) -> AsyncIterator[image_pb2.ImageJob]:
+) -> AsyncIterator[image_pb2.ImageJobs]:
     while (job := await queue.get()) is not None:
-        yield job
+        yield image_pb2.ImageJobs(jobs=[job])
 
 
 async def test_limit_is_shared_by_concurrent_calls_and_slots_slide() -> None:
@@ -56,8 +61,8 @@ async def test_limit_is_shared_by_concurrent_calls_and_slots_slide() -> None:
     async with running_images(provider, concurrency=2) as server:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             stub = image_pb2_grpc.ImageGeneratorStub(channel)
-            first = stub.Generate(iter([hero_job("a1"), hero_job("a2")]))
-            second = stub.Generate(iter([hero_job("b1"), hero_job("b2")]))
+            first = stub.Generate(each(hero_job("a1"), hero_job("a2")))
+            second = stub.Generate(each(hero_job("b1"), hero_job("b2")))
             read_first = asyncio.create_task(_collect(first))
             read_second = asyncio.create_task(_collect(second))
             started = {await provider.started.get(), await provider.started.get()}
@@ -84,7 +89,7 @@ async def test_results_arrive_as_each_job_finishes_and_a_failure_fails_only_its_
     async with running_images(provider, concurrency=3) as server:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             call = image_pb2_grpc.ImageGeneratorStub(channel).Generate(
-                iter([hero_job("slow"), hero_job("broken", prompt="fail"), hero_job("fast")])
+                each(hero_job("slow"), hero_job("broken", prompt="fail"), hero_job("fast"))
             )
             for _ in range(3):
                 await provider.started.get()
@@ -101,12 +106,27 @@ async def test_results_arrive_as_each_job_finishes_and_a_failure_fails_only_its_
             assert await call.read() is grpc.aio.EOF
 
 
+async def test_jobs_sent_in_one_message_all_run_at_once() -> None:
+    provider = GatedProvider()
+    async with running_images(provider, concurrency=3) as server:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            together = image_pb2.ImageJobs(jobs=[hero_job("x"), hero_job("y"), hero_job("z")])
+            call = image_pb2_grpc.ImageGeneratorStub(channel).Generate(iter([together]))
+            started = {await provider.started.get() for _ in range(3)}
+            assert started == {"x", "y", "z"} and provider.running == 3
+            for job_id in started:
+                provider.gate(job_id).set()
+            results = await _collect(call)
+    assert sorted(r.job_id for r in results) == ["x", "y", "z"]
+    assert all(r.status == image_pb2.IMAGE_STATUS_OK for r in results)
+
+
 async def test_a_job_over_its_timeout_times_out_alone() -> None:
     provider = GatedProvider()
     async with running_images(provider) as server:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             call = image_pb2_grpc.ImageGeneratorStub(channel).Generate(
-                iter([hero_job("stuck", timeout_ms=50), hero_job("fine")])
+                each(hero_job("stuck", timeout_ms=50), hero_job("fine"))
             )
             await provider.started.get()
             await provider.started.get()
@@ -160,7 +180,7 @@ async def test_a_malformed_job_is_invalid_argument_naming_the_field(
 ) -> None:
     async with running_images(GatedProvider()) as server:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            call = image_pb2_grpc.ImageGeneratorStub(channel).Generate(iter([job]))
+            call = image_pb2_grpc.ImageGeneratorStub(channel).Generate(each(job))
             with pytest.raises(grpc.aio.AioRpcError) as error:
                 await _collect(call)
     assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
@@ -173,7 +193,7 @@ async def test_duplicate_job_ids_are_rejected() -> None:
     async with running_images(provider) as server:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             call = image_pb2_grpc.ImageGeneratorStub(channel).Generate(
-                iter([hero_job("same"), hero_job("same")])
+                each(hero_job("same"), hero_job("same"))
             )
             with pytest.raises(grpc.aio.AioRpcError) as error:
                 await _collect(call)

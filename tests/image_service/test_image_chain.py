@@ -208,7 +208,10 @@ async def test_one_component_down_everywhere_fails_alone_through_the_server(
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
             stub = image_pb2_grpc.ImageGeneratorStub(channel)
-            results = {r.job_id: r async for r in stub.Generate(iter(_three_jobs()))}
+            results = {
+                r.job_id: r
+                async for r in stub.Generate(iter([image_pb2.ImageJobs(jobs=_three_jobs())]))
+            }
     finally:
         await running.server.stop(None)
 

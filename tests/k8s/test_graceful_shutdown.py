@@ -120,7 +120,7 @@ async def test_image_service_drains_its_in_flight_job_and_exits_0(
         assert (await watch.read()).status == SERVING
         call = image_pb2_grpc.ImageGeneratorStub(channel).Generate()
         hero = image_pb2.HeroData(client_name="Acme", industry="Logistics", title="T", subtitle="S")
-        await call.write(image_pb2.ImageJob(job_id="hero-1", hero=hero))
+        await call.write(image_pb2.ImageJobs(jobs=[image_pb2.ImageJob(job_id="hero-1", hero=hero)]))
         await call.done_writing()
         await service.next_line(event="job_held")
 
