@@ -164,6 +164,8 @@ class _ImageStream:
 
     def cancel(self) -> None:
         for task in self._tasks:
+            if task.done() and not task.cancelled():
+                task.exception()  # seen: the request already fails for another reason
             task.cancel()
         if self._rpc is not None:
             self._rpc.call.cancel()  # the reader's cancellation ends the call's span
