@@ -69,21 +69,18 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                     ready = [await steps.get()]
                     while not steps.empty():
                         ready.append(steps.get_nowait())
-                    event = structurer_pb2.StructureEvent(
-                        field_groups=[step for step in ready if isinstance(step, FieldGroupReady)]
-                    )
                     last = ready[-1]
-                    if isinstance(last, structurer_pb2.StructureResponse):
-                        event.final.CopyFrom(last)
-                    if event.field_groups or event.HasField("final"):
-                        yield event
+                    final = last if isinstance(last, structurer_pb2.StructureResponse) else None
+                    groups = [step for step in ready if isinstance(step, FieldGroupReady)]
+                    if groups or final is not None:
+                        yield structurer_pb2.StructureEvent(field_groups=groups, final=final)
                     if isinstance(last, (AllProvidersFailed, ProviderError)):
                         await context.abort(
                             grpc.StatusCode.UNAVAILABLE, f"structuring failed: {last}"
                         )
                     if isinstance(last, Exception):
                         raise last
-                    if last is None or event.HasField("final"):
+                    if last is None or final is not None:
                         return
             finally:
                 producer.cancel()
