@@ -11,6 +11,11 @@ def notes_problem(notes: str) -> str | None:
     """Why these notes cannot be structured, or None when they can."""
     if not notes.strip():
         return "notes: empty; send the consultant's notes as text"
+    if not any(char.isprintable() and not char.isspace() for char in notes):
+        return (
+            "notes: no visible text, only whitespace, control or formatting characters; "
+            "send the consultant's notes as text"
+        )
     size = len(notes.encode("utf-8"))
     if size > MAX_NOTES_BYTES:
         return (

@@ -18,7 +18,7 @@ from opentelemetry.metrics import NoOpMeterProvider
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -29,6 +29,7 @@ from casecraft.telemetry import configure_tracing, span_capture, to_records, tra
 from casecraft.v1 import image_pb2
 from gateway import orchestrator
 from gateway.backends import Backends
+from gateway.body import read_body
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
 from gateway.requests import parse
@@ -64,7 +65,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             await app.state.backends.close()
 
     async def create_case_study(request: Request) -> Response:
-        checked = parse(await request.body())
+        checked = parse(await read_body(request))
         plan = orchestrator.Plan(
             notes=checked.notes,
             components=checked.components,
@@ -117,7 +118,12 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/metrics", metrics, methods=["GET"]),
         ],
         middleware=_middleware(),
-        exception_handlers={Problem: _problem, HTTPException: _http, Exception: _unexpected},
+        exception_handlers={
+            Problem: _problem,
+            HTTPException: _http,
+            ClientDisconnect: _client_left,
+            Exception: _unexpected,
+        },
         lifespan=lifespan,
     )
 
@@ -219,8 +225,15 @@ async def _http(request: Request, exc: Exception) -> Response:
     if exc.status_code == 405:
         allowed = (exc.headers or {}).get("Allow", "")
         detail = f"{request.url.path} does not accept {request.method}; use {allowed}"
-    problem = Problem(exc.status_code, HTTPStatus(exc.status_code).phrase, detail)
+    problem = Problem(
+        exc.status_code, HTTPStatus(exc.status_code).phrase, detail, headers=exc.headers
+    )
     return problem.response(request.url.path)
+
+
+async def _client_left(request: Request, exc: Exception) -> Response:
+    log.info("client disconnected while sending the body")
+    return Response(status_code=499)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from casecraft.limits import MAX_NOTES_BYTES
+from gateway.body import MAX_BODY_BYTES
 from gateway.schemas import CaseStudyRequest, CaseStudyResponse, ProblemOut
 
 
@@ -56,8 +57,14 @@ def openapi_document() -> dict[str, Any]:
                                 }
                             },
                         },
-                        "400": _problem("The body is not JSON."),
-                        "413": _problem(f"The notes are over {MAX_NOTES_BYTES:,} bytes."),
+                        "400": _problem(
+                            "The body is not JSON, not UTF-8, or nested too deeply to read."
+                        ),
+                        "413": _problem(
+                            f"The notes are over {MAX_NOTES_BYTES:,} bytes, "
+                            f"or the body over {MAX_BODY_BYTES:,}."
+                        ),
+                        "415": _problem("The body is compressed (Content-Encoding)."),
                         "422": _problem("A field is missing, of the wrong type or invalid."),
                         "503": _problem("A backend is unavailable; the detail names it."),
                         "504": _problem("A backend did not answer in time."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import grpc
@@ -28,13 +29,23 @@ _GRPC_TO_HTTP: dict[grpc.StatusCode, int] = {
 
 
 class Problem(Exception):
-    """An error answer: status, a short title, and a detail that says what to do about it."""
+    """An error answer: status, a short title, and a detail that says what to do about it;
+    ``headers`` go on the response (``Allow``, ``Accept-Encoding``), ``extra`` into its body."""
 
-    def __init__(self, status: int, title: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
         self.detail = detail
+        self.headers = dict(headers or {})
         self.extra = extra
 
     def response(self, instance: str = "") -> Response:
@@ -48,7 +59,10 @@ class Problem(Exception):
         if instance:
             body["instance"] = instance
         return Response(
-            json.dumps(body), status_code=self.status, media_type="application/problem+json"
+            json.dumps(body),
+            status_code=self.status,
+            headers=self.headers,
+            media_type="application/problem+json",
         )
 
 

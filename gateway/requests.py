@@ -7,19 +7,22 @@ import binascii
 import io
 import json
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from casecraft.components import ALL, BY_NAME, ComponentSpec
-from casecraft.limits import LOGO_MEDIA_TYPES, MAX_LOGO_BYTES, MAX_NOTES_BYTES, notes_problem
+from casecraft.limits import LOGO_MEDIA_TYPES, MAX_LOGO_BYTES, notes_problem
 from gateway.problems import Problem
-from gateway.schemas import CaseStudyRequest
+from gateway.schemas import CaseStudyRequest, Options
 
-MAX_BODY_BYTES = MAX_NOTES_BYTES * 2 + MAX_LOGO_BYTES * 2
 MAX_LOGO_PIXELS = 16_000_000
+_MAX_LISTED_ERRORS = 10
+_MAX_INTEGER_DIGITS = 100
 _PIL_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG"}
 
 
@@ -33,22 +36,8 @@ class CheckedRequest:
 
 
 def parse(body: bytes) -> CheckedRequest:
-    if len(body) > MAX_BODY_BYTES:
-        raise Problem(
-            413,
-            "Request too large",
-            f"the body is {len(body):,} bytes; at most {MAX_BODY_BYTES:,} are accepted "
-            f"(notes up to {MAX_NOTES_BYTES:,} bytes, a logo up to {MAX_LOGO_BYTES:,} bytes)",
-        )
-    try:
-        raw = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Problem(
-            400,
-            "Malformed JSON",
-            f'the body is not valid JSON ({exc}); send {{"notes": "..."}} '
-            "with Content-Type: application/json",
-        ) from exc
+    """The checked request in ``body``; a Problem naming the field and the fix when it is not one."""
+    raw = _json(body)
     if not isinstance(raw, dict):
         raise Problem(
             422, "Invalid request", 'the body must be a JSON object like {"notes": "..."}'
@@ -56,11 +45,7 @@ def parse(body: bytes) -> CheckedRequest:
     try:
         request = CaseStudyRequest.model_validate(raw)
     except ValidationError as exc:
-        errors = [
-            {"field": _field(error["loc"]), "message": error["msg"]} for error in exc.errors()
-        ]
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        raise Problem(422, "Invalid request", detail, errors=errors) from exc
+        raise _validation_problem(exc) from exc
     problem = notes_problem(request.notes)
     if problem is not None:
         status = 413 if problem.startswith("notes: ") and "over the limit" in problem else 422
@@ -77,6 +62,87 @@ def parse(body: bytes) -> CheckedRequest:
     )
 
 
+def _json(body: bytes) -> object:
+    """The body's JSON value. Refused: text that is not JSON or not UTF-8, nesting deeper than
+    the parser's stack, integers too long to convert, repeated names and lone surrogates."""
+    try:
+        return json.loads(body, object_pairs_hook=_object, parse_int=_integer)
+    except UnicodeDecodeError as exc:
+        raise _malformed(
+            f"the body is not UTF-8 (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+            "send JSON encoded as UTF-8"
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise _malformed(
+            f'the body is not valid JSON ({exc}); send {{"notes": "..."}} '
+            "with Content-Type: application/json"
+        ) from exc
+    except RecursionError as exc:
+        raise _malformed(
+            "the body's JSON nests too deeply to read; the request's fields nest two levels"
+        ) from exc
+
+
+def _malformed(detail: str) -> Problem:
+    return Problem(400, "Malformed JSON", detail)
+
+
+def _integer(digits: str) -> int:
+    if len(digits.lstrip("-")) > _MAX_INTEGER_DIGITS:
+        raise _malformed(
+            f"the body holds an integer of {len(digits):,} digits, too long to read; "
+            "no field of the request is a number"
+        )
+    return int(digits)
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """One JSON object; a name given twice, or a string that is not valid Unicode, is refused."""
+    found: dict[str, object] = {}
+    for name, value in pairs:
+        field = name.encode("utf-8", "backslashreplace").decode("utf-8")
+        if name in found:
+            raise _invalid(field, "given twice in one object; send each field once")
+        _refuse_lone_surrogate(field, name)
+        if isinstance(value, str):
+            _refuse_lone_surrogate(field, value)
+        found[name] = value
+    return found
+
+
+def _refuse_lone_surrogate(field: str, text: str) -> None:
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _invalid(
+            field,
+            f"holds a lone UTF-16 surrogate (\\u{ord(text[exc.start]):04x} at character "
+            f"{exc.start}); escape a character outside the BMP as a surrogate pair, or send it "
+            "as UTF-8",
+        ) from exc
+
+
+def _validation_problem(exc: ValidationError) -> Problem:
+    """A 422 listing the first few of the body's errors (a body may hold thousands)."""
+    errors = [
+        {"field": _field(error["loc"]), "message": _message(error)}
+        for error in exc.errors(include_url=False, include_input=False)[:_MAX_LISTED_ERRORS]
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    if exc.error_count() > len(errors):
+        detail += f"; and {exc.error_count() - len(errors):,} more errors"
+    return Problem(422, "Invalid request", detail, errors=errors)
+
+
+def _message(error: ErrorDetails) -> str:
+    if error["type"] != "extra_forbidden":
+        return error["msg"]
+    model = Options if error["loc"][:1] == ("options",) else CaseStudyRequest
+    return f"unknown field; the fields are {', '.join(model.model_fields)}"
+
+
 def _field(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
@@ -89,8 +155,9 @@ def _components(names: Sequence[str] | None) -> tuple[ComponentSpec, ...]:
         return ALL
     if not names:
         raise _invalid("components", "empty; leave it out for all three, or name at least one")
-    if len(set(names)) != len(names):
-        raise _invalid("components", f"{names} names a component twice; name each at most once")
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+    if repeated:
+        raise _invalid("components", f"names {', '.join(repeated)} twice; name each at most once")
     return tuple(BY_NAME[name] for name in names)
 
 
@@ -108,7 +175,11 @@ def _logo(data_url: str) -> tuple[bytes, str]:
     try:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise _invalid("logo", "the base64 payload does not decode; check the encoding") from exc
+        raise _invalid(
+            "logo",
+            "the base64 payload does not decode; send standard base64 (A-Z, a-z, 0-9, + and /, "
+            "padded with =) without line breaks or spaces",
+        ) from exc
     if len(data) > MAX_LOGO_BYTES:
         raise _invalid(
             "logo", f"{len(data):,} bytes is over {MAX_LOGO_BYTES:,}; send a smaller logo"

@@ -28,6 +28,7 @@ class CaseStudyRequest(BaseModel):
     )
     components: list[ComponentName] | None = Field(
         default=None,
+        max_length=3,
         description="Which visuals to make; default all three. Each at most once.",
     )
     options: Options = Field(default_factory=Options)
