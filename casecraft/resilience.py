@@ -32,7 +32,13 @@ sleep=asyncio.sleep)``
 ``error_from_http(provider, status, headers, body)`` / ``error_from_exception(provider, exc)``
     Classify a failed HTTP answer (or an SDK/httpx exception) into a ``ProviderError`` with
     ``retryable``, ``status`` and ``retry_after_s`` set. Messages carry the status and the
-    provider's own error message only; things that look like API keys are masked.
+    provider's own error message only, and say what to fix where we know it (a refused key, the
+    host that did not answer); the configured keys, and things that look like keys, are masked.
+
+``usable_key(provider, value)``
+    A configured key as it can be sent: surrounding whitespace (a key file's newline) dropped,
+    a key no HTTP header can carry refused with a ``ValueError`` that does not show it, and the
+    key registered so that ``redact`` masks it wherever a provider or an exception quotes it.
 
 ``retry_after_s(headers)``
     The wait the provider asked for, in seconds, from ``retry-after-ms`` or ``retry-after``
@@ -74,15 +80,26 @@ RETRYABLE_ERROR_TYPES = frozenset(
 )
 _MAX_MESSAGE = 300
 _KEY_LIKE = re.compile(r"\b(sk|pk|rk|key)[-_][A-Za-z0-9_\-]{6,}")
+# What one token in an HTTP header can hold: visible ASCII.
+_HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
+# The configured API keys, whatever their shape, longest first; redact() masks each of them.
+# Replaced whole, never changed in place, so a redact() in another thread sees one or the other.
+_secrets: tuple[str, ...] = ()
 
 
-def _transport_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
-    """Timeouts and connection failures of httpx, and of httpx2 (the anthropic SDK's fork)."""
+def _transport_errors() -> tuple[tuple[type[BaseException], ...], ...]:
+    """Timeouts, connection failures and requests that cannot be sent as configured, of httpx
+    and of httpx2 (the anthropic SDK's fork)."""
     timeouts: list[type[BaseException]] = [httpx.TimeoutException, TimeoutError]
     broken: list[type[BaseException]] = [
         httpx.NetworkError,
         httpx.RemoteProtocolError,
         ConnectionError,
+    ]
+    unsendable: list[type[BaseException]] = [
+        httpx.LocalProtocolError,
+        httpx.UnsupportedProtocol,
+        httpx.InvalidURL,
     ]
     try:
         import httpx2
@@ -91,10 +108,11 @@ def _transport_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[Bas
     else:
         timeouts.append(httpx2.TimeoutException)
         broken += [httpx2.NetworkError, httpx2.RemoteProtocolError]
-    return tuple(timeouts), tuple(broken)
+        unsendable += [httpx2.LocalProtocolError, httpx2.UnsupportedProtocol, httpx2.InvalidURL]
+    return tuple(timeouts), tuple(broken), tuple(unsendable)
 
 
-_TIMEOUTS, _CONNECTION_ERRORS = _transport_errors()
+_TIMEOUTS, _CONNECTION_ERRORS, _UNSENDABLE = _transport_errors()
 
 
 def _retryable_status(status: int) -> bool:
@@ -328,6 +346,8 @@ class _ProviderRun(Generic[T]):
             self._failed = AttemptRecord(
                 self.name, self.attempts, time.perf_counter() - started, error
             )
+            if error is exc:
+                raise  # a provider's own ProviderError keeps its cause
             raise error from exc
         self._cooldown.record_success(self.name)
         self._report(AttemptRecord(self.name, self.attempts, time.perf_counter() - started, None))
@@ -390,8 +410,24 @@ def retry_after_s(
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def usable_key(provider: str, value: str) -> str:
+    """``value`` stripped, checked to fit in a header, and masked by ``redact`` from now on."""
+    global _secrets
+    key = value.strip()
+    if not _HEADER_TOKEN.fullmatch(key):
+        raise ValueError(
+            f"the API key for {provider} is empty or holds a character no HTTP header can carry "
+            "(a space, a line break, a control or non-ASCII character): check the key"
+        )
+    if len(key) >= 8:  # shorter ones are placeholders for local servers, not secrets
+        _secrets = tuple(sorted({*_secrets, key}, key=len, reverse=True))
+    return key
+
+
 def redact(text: str) -> str:
-    """Mask anything that looks like an API key and bound the length."""
+    """Mask the configured API keys and anything that looks like one; bound the length."""
+    for secret in _secrets:
+        text = text.replace(secret, "***")
     text = _KEY_LIKE.sub(lambda m: m.group(0)[:3] + "***", text)
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
@@ -425,6 +461,8 @@ def error_from_http(
     it is retryable when its type is (overloaded, api_error, rate limit).
     """
     kind, message = _body_error(body)
+    if kind == str(status):
+        kind = None  # OpenAI-style bodies repeat the status as their code
     detail = " ".join(part for part in (kind, message) if part) or "no error message"
     if status >= 400:
         retryable = _retryable_status(status)
@@ -434,12 +472,20 @@ def error_from_http(
             kind is not None and kind.isdigit() and _retryable_status(int(kind))
         )
         text = f"stream error: {detail}"
+    wait_s = retry_after_s(headers) if retryable else None
+    text = redact(text)
+    if status == 401:
+        text += f"; check the API key for {provider}"
+    elif status == 403:
+        text += f"; check the API key for {provider} and what it is allowed to do"
+    elif wait_s is not None:
+        text += f"; retry after {round(wait_s, 1):g}s"
     return ProviderError(
         provider,
-        redact(text),
+        text,
         retryable=retryable,
         status=status if status >= 400 else None,
-        retry_after_s=retry_after_s(headers) if retryable else None,
+        retry_after_s=wait_s,
     )
 
 
@@ -452,18 +498,44 @@ def error_from_exception(provider: str, exc: BaseException) -> ProviderError:
     if isinstance(exc, anthropic.APIStatusError):
         return error_from_http(provider, exc.status_code, exc.response.headers, exc.body)
     if isinstance(exc, anthropic.APITimeoutError):
-        return ProviderError(provider, "timed out", retryable=True)
+        return ProviderError(provider, f"timed out{_where(exc)}", retryable=True)
     if isinstance(exc, anthropic.APIConnectionError):
         cause = exc.__cause__
+        if isinstance(cause, _UNSENDABLE):
+            return _unsendable(provider, cause)
         kind = type(cause).__name__ if cause is not None else "connection error"
-        return ProviderError(provider, f"connection failed ({kind})", retryable=True)
+        return ProviderError(provider, f"connection{_where(exc)} failed ({kind})", retryable=True)
     if isinstance(exc, httpx.HTTPStatusError):
         response = exc.response
         body = response.content if response.is_stream_consumed or response.is_closed else b""
         return error_from_http(provider, response.status_code, response.headers, body)
     if isinstance(exc, _TIMEOUTS):
-        return ProviderError(provider, f"timed out ({type(exc).__name__})", retryable=True)
+        return ProviderError(
+            provider, f"timed out{_where(exc)} ({type(exc).__name__})", retryable=True
+        )
     if isinstance(exc, _CONNECTION_ERRORS):
-        return ProviderError(provider, f"connection failed ({type(exc).__name__})", retryable=True)
+        return ProviderError(
+            provider, f"connection{_where(exc)} failed ({type(exc).__name__})", retryable=True
+        )
+    if isinstance(exc, _UNSENDABLE):
+        return _unsendable(provider, exc)
     # Only the type: an arbitrary message may quote the request (the notes) or the answer.
     return ProviderError(provider, f"failed: {type(exc).__name__}")
+
+
+def _where(exc: BaseException) -> str:
+    """Where the failed request went (" to host:port"), when the exception knows it."""
+    try:
+        url = exc.request.url  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):  # httpx raises RuntimeError when no request is set
+        return ""
+    return f" to {url.host}:{url.port}" if url.port else f" to {url.host}"
+
+
+def _unsendable(provider: str, exc: BaseException) -> ProviderError:
+    """A request that could not be sent as configured: trying again cannot help. Only the type:
+    the message of a LocalProtocolError quotes the header it refused, the key included."""
+    return ProviderError(
+        provider,
+        f"the request could not be sent ({type(exc).__name__}): check the base URL and the API key",
+    )

@@ -14,6 +14,7 @@ import httpx
 from pydantic import SecretStr
 
 from casecraft.errors import ProviderError
+from casecraft.resilience import usable_key
 from casecraft.v1 import image_pb2
 from image_service import prompts
 from image_service.image_check import ImageLimits, check_image, decode_base64
@@ -41,7 +42,7 @@ class OpenAIImages:
         quality: str = "medium",
         fast_quality: str = "low",
     ) -> None:
-        self._api_key = api_key
+        self._api_key = SecretStr(usable_key(self.name, api_key.get_secret_value()))
         self._base_url = base_url.rstrip("/")
         self.model = model
         self.fast_model = fast_model

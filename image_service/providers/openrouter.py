@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from casecraft.errors import ProviderError
-from casecraft.resilience import RETRYABLE_STATUSES, redact
+from casecraft.resilience import RETRYABLE_STATUSES, redact, usable_key
 from casecraft.v1 import image_pb2
 from image_service import prompts
 from image_service.image_check import ImageLimits, check_image, decode_data_url
@@ -44,7 +44,7 @@ class OpenRouterImages:
         image_size: str = "",
         fast_image_size: str = "",
     ) -> None:
-        self._api_key = api_key
+        self._api_key = SecretStr(usable_key(self.name, api_key.get_secret_value()))
         self._url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
         self.fast_model = fast_model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,8 +12,9 @@ from anthropic.types import MessageParam, ToolParam
 
 from casecraft.casestudy_schema import schema, validate
 from casecraft.errors import ProviderError
+from casecraft.resilience import usable_key
 from structurer_service.providers import Draft, Structured
-from structurer_service.providers.llm import Drafts, Prices, UsageTotals
+from structurer_service.providers.llm import Drafts, Prices, UsageTotals, cut_off
 from structurer_service.providers.prompt import (
     SYSTEM,
     TOOL_DESCRIPTION,
@@ -57,7 +59,7 @@ class AnthropicStructurer:
         connect_timeout_s: float = 10.0,
     ) -> None:
         self._client = AsyncAnthropic(
-            api_key=api_key,
+            api_key=usable_key(self.name, api_key),
             base_url=base_url,
             max_retries=0,
             timeout=Timeout(read_timeout_s, connect=connect_timeout_s),
@@ -112,6 +114,7 @@ class AnthropicStructurer:
             tool_choice={"type": "auto"},
         ) as stream:
             seen = (0, 0)  # the tokens the stream has reported so far
+            stopped = False
             try:
                 async for event in stream:
                     if event.type == "input_json":
@@ -122,11 +125,18 @@ class AnthropicStructurer:
                         seen = (event.message.usage.input_tokens, event.message.usage.output_tokens)
                     elif event.type == "message_delta":
                         seen = (seen[0], event.usage.output_tokens)
+                    elif event.type == "message_stop":
+                        stopped = True
                 final = await stream.get_final_message()
-            except BaseException:
+            except BaseException as exc:
                 usage.add(*seen)  # cut off partway: what was reported was billed
+                if isinstance(exc, ValueError):
+                    raise _not_json(self.name, exc) from exc
                 raise
         usage.add(final.usage.input_tokens, final.usage.output_tokens)
+        if not stopped:
+            # Not an answer to re-ask about: the rest of it never arrived.
+            raise ProviderError(self.name, "the stream ended before message_stop", retryable=True)
         call.stop_reason = final.stop_reason
         call.content = [block.to_dict() for block in final.content]
         for block in final.content:
@@ -135,10 +145,17 @@ class AnthropicStructurer:
 
     def _check(self, call: _ToolCall) -> tuple[Any, list[str]]:
         if call.stop_reason == "max_tokens":
-            raise ProviderError(self.name, "the answer was cut off at max_tokens")
+            raise cut_off(self.name, self._max_tokens)
         if not call.id:
             return None, [f"the answer did not call {TOOL_NAME}"]
         return validate(call.input)
+
+
+def _not_json(provider: str, exc: ValueError) -> ProviderError:
+    """An event, or the tool input it carries, that does not parse: a corrupted stream, worth
+    another try. Only what failed: the SDK's message quotes the answer."""
+    what = "an event" if isinstance(exc, json.JSONDecodeError) else "tool input"
+    return ProviderError(provider, f"the stream carried {what} that is not JSON", retryable=True)
 
 
 def _reask_turn(call: _ToolCall, errors: list[str]) -> MessageParam:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from casecraft.casestudy_schema import schema
+from casecraft.errors import ProviderError
 from casecraft.v1 import structurer_pb2
 from structurer_service.providers import Draft
 
@@ -75,6 +76,15 @@ class UsageTotals:
             cost_usd=self.cost(),
             attempts=self.calls,
         )
+
+
+def cut_off(provider: str, max_tokens: int) -> ProviderError:
+    """The answer hit the output limit. The same request would hit it again: not retried."""
+    return ProviderError(
+        provider,
+        f"the answer was cut off at max_tokens ({max_tokens}): raise "
+        "CASECRAFT_STRUCTURER_MAX_OUTPUT_TOKENS or shorten the notes",
+    )
 
 
 def unanswered(ledger: Sequence[UsageTotals]) -> tuple[int, int, float]:

@@ -17,9 +17,9 @@ from httpx_sse import aconnect_sse
 
 from casecraft.casestudy_schema import schema, validate
 from casecraft.errors import ProviderError
-from casecraft.resilience import error_from_http
+from casecraft.resilience import error_from_http, usable_key
 from structurer_service.providers import Draft, Structured
-from structurer_service.providers.llm import Drafts, Prices, UsageTotals
+from structurer_service.providers.llm import Drafts, Prices, UsageTotals, cut_off
 from structurer_service.providers.prompt import SYSTEM, TOOL_NAME, reask, user_message
 
 
@@ -44,7 +44,7 @@ class OpenAICompatibleStructurer:
     ) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
-            headers={"Authorization": f"Bearer {api_key}"},
+            headers={"Authorization": f"Bearer {usable_key(self.name, api_key)}"},
             timeout=timeout,
         )
         self._models = {False: model, True: fast_model}
@@ -99,6 +99,8 @@ class OpenAICompatibleStructurer:
             },
         }
         drafts = Drafts()
+        # Why the answer ended: a finish_reason, or "[DONE]" alone; None while it has not.
+        finished: str | None = None
         async with aconnect_sse(self._client, "POST", "chat/completions", json=request) as events:
             response = events.response
             if response.status_code >= 400:
@@ -106,10 +108,17 @@ class OpenAICompatibleStructurer:
                 raise error_from_http(
                     self.name, response.status_code, response.headers, response.content
                 )
+            content_type = response.headers.get("content-type", "")
+            if "text/event-stream" not in content_type:
+                await response.aread()
+                raise self._not_a_stream(response, content_type)
             async for event in events.aiter_sse():
                 if event.data == "[DONE]":
+                    finished = finished or "[DONE]"
                     break
-                chunk = json.loads(event.data)
+                if not event.data:
+                    continue
+                chunk = self._chunk(event.data)
                 if "error" in chunk:
                     raise error_from_http(self.name, 200, response.headers, chunk)
                 if chunk.get("usage"):
@@ -118,8 +127,7 @@ class OpenAICompatibleStructurer:
                         chunk["usage"].get("completion_tokens", 0),
                     )
                 for choice in chunk.get("choices") or []:
-                    if choice.get("finish_reason") == "length":
-                        raise ProviderError(self.name, "the answer was cut off at max_tokens")
+                    finished = choice.get("finish_reason") or finished
                     content = (choice.get("delta") or {}).get("content")
                     if not content:
                         continue
@@ -127,6 +135,43 @@ class OpenAICompatibleStructurer:
                     draft = drafts.update(_partial("".join(answer)))
                     if draft is not None:
                         yield draft
+        # Read to the end first: the usage chunk comes after the finish_reason, billed all the same.
+        if finished == "length":
+            raise cut_off(self.name, self._max_tokens)
+        if finished == "content_filter":
+            raise ProviderError(self.name, "the provider's content filter stopped the answer")
+        if finished is None:
+            # Not an answer to re-ask about: the rest of it never arrived.
+            raise ProviderError(
+                self.name, "the stream ended before the answer finished", retryable=True
+            )
+
+    def _chunk(self, data: str) -> dict[str, Any]:
+        """One event's JSON object; anything else is a corrupted stream, worth another try."""
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            chunk = None
+        if not isinstance(chunk, dict):
+            raise ProviderError(
+                self.name, "the stream carried an event that is not a JSON object", retryable=True
+            )
+        return chunk
+
+    def _not_a_stream(self, response: httpx.Response, content_type: str) -> ProviderError:
+        """A 200 answer that is not an event stream: an error object in JSON, or a wrong URL."""
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and "error" in body:
+            return error_from_http(self.name, 200, response.headers, body)
+        url = response.request.url
+        return ProviderError(
+            self.name,
+            f"answered {content_type or 'without a content type'}, not an event stream: "
+            f"check the base URL ({url.netloc.decode()}{url.path})",
+        )
 
 
 def _partial(text: str) -> Any:

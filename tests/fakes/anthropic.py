@@ -193,13 +193,33 @@ class FakeAnthropic:
             {"type": "content_block_start", "index": 0, "content_block": block},
         )
         yield _sse("ping", {"type": "ping"})
-        for number, chunk in enumerate(split_anywhere(text, self._rng, self._largest_chunk)):
+        chunks = split_anywhere(text, self._rng, self._largest_chunk)
+        for number, chunk in enumerate(chunks):
             if number == behaviour.after_chunks:
                 if behaviour.kind == "stream_error":
                     yield _sse("error", _error_body(behaviour.error_type, behaviour.message))
                     return
                 if behaviour.kind == "drop":
                     raise DropConnection
+                if behaviour.kind == "truncated":
+                    return
+                if behaviour.kind == "malformed":
+                    yield 'event: content_block_delta\ndata: {"type": "content_block_delta", "ind\n\n'
+                    return
+                if behaviour.kind == "max_tokens":
+                    cut_off = max(1, sum(map(len, chunks[:number])) // 4)
+                    self.reported[-1] = (input_tokens, cut_off)
+                    yield _sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+                    yield _sse(
+                        "message_delta",
+                        {
+                            "type": "message_delta",
+                            "delta": {"stop_reason": "max_tokens", "stop_sequence": None},
+                            "usage": {"output_tokens": cut_off},
+                        },
+                    )
+                    yield _sse("message_stop", {"type": "message_stop"})
+                    return
             yield _sse(
                 "content_block_delta",
                 {

@@ -17,7 +17,19 @@ from google.protobuf import json_format
 
 from structurer_service.providers import Structured
 
-Kind = Literal["ok", "invalid", "no_tool", "status", "stream_error", "hang", "drop"]
+Kind = Literal[
+    "ok",
+    "invalid",
+    "no_tool",
+    "status",
+    "stream_error",
+    "hang",
+    "drop",
+    "truncated",
+    "malformed",
+    "max_tokens",
+    "not_sse",
+]
 
 
 @dataclass(frozen=True)
@@ -27,7 +39,8 @@ class Behaviour:
     error_type: str = ""
     message: str = ""
     headers: dict[str, str] = field(default_factory=dict)
-    # For stream_error and drop: how many content chunks go out before the failure.
+    # For stream_error, drop, truncated, malformed and max_tokens: how many content chunks go out
+    # before the failure.
     after_chunks: int = 3
 
 
@@ -48,6 +61,7 @@ def no_tool() -> Behaviour:
 _STATUS_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
+    403: "permission_error",
     408: "timeout_error",
     429: "rate_limit_error",
     500: "api_error",
@@ -75,6 +89,27 @@ def status(
 def stream_error(error_type: str = "overloaded_error", *, after_chunks: int = 3) -> Behaviour:
     """A 200 stream that carries an ``error`` event partway."""
     return Behaviour("stream_error", 200, error_type, "Overloaded", after_chunks=after_chunks)
+
+
+def truncated(*, after_chunks: int = 3) -> Behaviour:
+    """A 200 stream that ends cleanly partway: no ``message_stop``, no finish_reason, no [DONE]."""
+    return Behaviour("truncated", after_chunks=after_chunks)
+
+
+def malformed(*, after_chunks: int = 3) -> Behaviour:
+    """A 200 stream whose next ``data:`` line is not JSON (a corrupted event), then its end."""
+    return Behaviour("malformed", after_chunks=after_chunks)
+
+
+def max_tokens(*, after_chunks: int = 3) -> Behaviour:
+    """A 200 stream cut off by the output limit: the answer stops partway and the stream ends
+    properly with ``stop_reason: max_tokens`` (``finish_reason: length``) and its usage."""
+    return Behaviour("max_tokens", after_chunks=after_chunks)
+
+
+def not_sse() -> Behaviour:
+    """A 200 answer in HTML instead of an event stream, as a base URL pointing at a web site gets."""
+    return Behaviour("not_sse")
 
 
 def hang() -> Behaviour:

@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from structurer_service.providers.prompt import notes_in
@@ -64,6 +64,8 @@ class FakeOpenAIChat:
     ) -> None:
         self.requests: list[dict[str, Any]] = []
         self.authorizations: list[str] = []
+        # The usage each streamed answer reported (prompt, completion tokens); None: no usage chunk.
+        self.reported: list[tuple[int, int] | None] = []
         self.pace = pace or Pace()
         self._answer = answer
         self._rng = random.Random(seed)
@@ -98,6 +100,8 @@ class FakeOpenAIChat:
             while (await request.receive())["type"] != "http.disconnect":
                 pass
             return Response(status_code=499)
+        if behaviour.kind == "not_sse":
+            return HTMLResponse("<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>")
         schema = _schema_of(body)
         answer = in_schema_order(await self._answer(_notes(body["messages"])), schema)
         if behaviour.kind == "invalid":
@@ -130,10 +134,12 @@ class FakeOpenAIChat:
             return f"data: {json.dumps(data)}\n\n"
 
         await self.pace.before_first()
+        self.reported.append(None)
         yield chunk(
             [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
         )
-        for number, piece in enumerate(split_anywhere(text, self._rng)):
+        pieces = split_anywhere(text, self._rng)
+        for number, piece in enumerate(pieces):
             if number == behaviour.after_chunks:
                 if behaviour.kind == "stream_error":
                     yield chunk(
@@ -143,8 +149,23 @@ class FakeOpenAIChat:
                     return
                 if behaviour.kind == "drop":
                     raise DropConnection
+                if behaviour.kind == "truncated":
+                    return
+                if behaviour.kind == "malformed":
+                    yield 'data: {"id": "gen-broken", "object": "chat.comp\n\n'
+                    return
+                if behaviour.kind == "max_tokens":
+                    cut_off = max(1, sum(map(len, pieces[:number])) // 4)
+                    partial = {**usage, "completion_tokens": cut_off}
+                    partial["total_tokens"] = partial["prompt_tokens"] + cut_off
+                    self.reported[-1] = (partial["prompt_tokens"], cut_off)
+                    yield chunk([{"index": 0, "delta": {}, "finish_reason": "length"}])
+                    yield chunk([], usage=partial)
+                    yield "data: [DONE]\n\n"
+                    return
             yield chunk([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
             await self.pace.after(piece)
         yield chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}])
+        self.reported[-1] = (usage["prompt_tokens"], usage["completion_tokens"])
         yield chunk([], usage=usage)
         yield "data: [DONE]\n\n"

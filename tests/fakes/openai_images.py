@@ -24,15 +24,17 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes.openrouter_images import (
+    NOT_BASE64,
     Faults,
     ReceivedRequest,
     Reply,
     UploadedFile,
     bearer,
+    huge_answer,
     image_for,
 )
 from tests.fakes.server import serve
@@ -114,6 +116,9 @@ class FakeOpenAIImages:
             return _error(503, "the fake stopped")
         if reply.kind == "status":
             return _error(reply.status, reply.message, headers=reply.headers)
+        if reply.kind == "huge":
+            prefix = b'{"created": 0, "data": [{"b64_json": "'
+            return StreamingResponse(huge_answer(prefix), media_type="application/json")
         return JSONResponse(self._images(reply, fields, SIZES[size], output_format))
 
     def _images(
@@ -131,7 +136,8 @@ class FakeOpenAIImages:
             answer["data"] = []
             return answer
         data = image_for(reply, fields["prompt"], size, FORMATS[output_format])
-        answer["data"] = [{"b64_json": base64.b64encode(data).decode("ascii")}]
+        encoded = base64.b64encode(data).decode("ascii")
+        answer["data"] = [{"b64_json": NOT_BASE64 if reply.kind == "bad_base64" else encoded}]
         return answer
 
 

@@ -32,13 +32,23 @@ from typing import Any, Literal
 from PIL import Image, ImageDraw, ImageFont
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes.server import serve
 
 Kind = Literal[
-    "ok", "status", "hang", "no_images", "error_object", "garbage", "oversized", "bomb", "gif"
+    "ok",
+    "status",
+    "hang",
+    "no_images",
+    "error_object",
+    "garbage",
+    "oversized",
+    "bomb",
+    "gif",
+    "bad_base64",
+    "huge",
 ]
 
 
@@ -65,6 +75,22 @@ OVERSIZED = Reply("oversized")
 BOMB = Reply("bomb")
 # A real image of a type casecraft does not pass on.
 GIF = Reply("gif")
+# A 200 answer whose image field is not base64.
+BAD_BASE64 = Reply("bad_base64")
+# A 200 answer streamed in chunks without a content-length, far larger than any image limit.
+HUGE = Reply("huge")
+
+HUGE_BYTES = 16 * 1024 * 1024
+NOT_BASE64 = "iVBORw0KGgo!!this is not base64: <html>…</html>"
+
+
+async def huge_answer(prefix: bytes) -> AsyncIterator[bytes]:
+    """``prefix``, then base64-looking bytes 1 MiB at a time (HUGE_BYTES in all), then the JSON end."""
+    yield prefix
+    block = b"A" * (1024 * 1024)
+    for _ in range(HUGE_BYTES // len(block)):
+        yield block
+    yield b'"}]}'
 
 
 def status(
@@ -275,6 +301,9 @@ class FakeOpenRouter:
         if reply.kind == "status":
             return _error(reply.status, reply.message, reply.headers)
         model = body.get("model", "")
+        if reply.kind == "huge":
+            prefix = b'{"choices": [{"message": {"images": [{"image_url": {"url": "data:image/png;base64,'
+            return StreamingResponse(huge_answer(prefix), media_type="application/json")
         if reply.kind == "error_object":
             return JSONResponse(
                 {"error": {"code": reply.status, "message": reply.message}, "user_id": "user_fake"}
@@ -290,6 +319,8 @@ class FakeOpenRouter:
             data = image_for(reply, prompt, size)
             media_type = "image/gif" if reply.kind == "gif" else "image/png"
             encoded = base64.b64encode(data).decode("ascii")
+            if reply.kind == "bad_base64":
+                encoded = NOT_BASE64
             message["images"] = [
                 {"type": "image_url", "image_url": {"url": f"data:{media_type};base64,{encoded}"}}
             ]
