@@ -11,6 +11,8 @@ from typing import Any
 from opentelemetry import trace
 
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# Libraries whose debug records quote a request (the anthropic SDK logs its whole body: the notes).
+_QUOTING_LOGGERS = ("anthropic", "openai", "httpx", "httpx2", "httpcore", "hpack")
 
 
 class JsonFormatter(logging.Formatter):
@@ -36,10 +38,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """Send every log record of this process to stdout as one JSON line."""
+def configure_logging(
+    service: str, level: str = "INFO", capture_prompts: bool | None = None
+) -> None:
+    """Send every log record of this process to stdout as one JSON line. At DEBUG, the HTTP
+    libraries' and provider SDKs' debug records (which quote the notes) stay out unless
+    ``capture_prompts`` (default: the debug switch CASECRAFT_CAPTURE_PROMPTS) lets them in."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    if capture_prompts is None:
+        from casecraft.telemetry import capture_prompts as switch
+
+        capture_prompts = switch()
+    quoting = logging.NOTSET if capture_prompts else max(logging.INFO, root.level)
+    for name in _QUOTING_LOGGERS:
+        logging.getLogger(name).setLevel(quoting)
