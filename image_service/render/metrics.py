@@ -15,6 +15,8 @@ from image_service.render.theme import Color
 Outcome = Literal["better", "worse", "same", "unknown"]
 
 _GAP = 24
+# Four across, three down: more cards would shrink the numbers below reading size.
+MAX_METRICS_SHOWN = 12
 _BADGE: dict[Outcome, tuple[Color, Color]] = {
     "better": (theme.GOOD_SOFT, theme.GOOD),
     "worse": (theme.BAD_SOFT, theme.BAD),
@@ -33,10 +35,11 @@ def render_metrics(data: image_pb2.MetricsData, *, size: tuple[int, int] = (1600
     image = Image.new("RGB", (width, height), theme.CANVAS)
     draw = ImageDraw.Draw(image)
 
-    top = _header(draw, data, width, margin, s)
+    shown = list(data.metrics[:MAX_METRICS_SHOWN])
+    top = _header(draw, data, shown, width, margin, s)
     area = (margin, top, width - margin, height - margin)
-    cards = _grid(len(data.metrics), area, round(_GAP * s), max_card_h=round(440 * s))
-    for metric, box in zip(data.metrics, cards, strict=True):
+    cards = _grid(len(shown), area, round(_GAP * s), max_card_h=round(440 * s))
+    for metric, box in zip(shown, cards, strict=True):
         _card(draw, metric, box)
     return theme.encode_png(image)
 
@@ -79,14 +82,21 @@ def _badge_text(metric: case_study_pb2.Metric) -> str:
 
 
 def _header(
-    draw: ImageDraw.ImageDraw, data: image_pb2.MetricsData, width: int, margin: int, s: float
+    draw: ImageDraw.ImageDraw,
+    data: image_pb2.MetricsData,
+    shown: list[case_study_pb2.Metric],
+    width: int,
+    margin: int,
+    s: float,
 ) -> int:
     eyebrow = theme.face(round(20 * s), "semibold")
-    theme.draw_text(draw, (margin, margin), "RESULTS", eyebrow, theme.BRAND)
+    count = len(data.metrics)
+    label = f"RESULTS · THE FIRST {len(shown)} OF {count}" if count > len(shown) else "RESULTS"
+    theme.draw_text(draw, (margin, margin), label, eyebrow, theme.BRAND)
     client = " ".join(data.client_name.split())
     legend_w = (
         _legend(draw, (width - margin, margin + round(44 * s)), s)
-        if any(bar_values(m) for m in data.metrics)
+        if any(bar_values(m) for m in shown)
         else 0
     )
     title = theme.fit(
@@ -119,8 +129,7 @@ def _legend(draw: ImageDraw.ImageDraw, right_middle: tuple[int, int], s: float) 
 def _grid(
     count: int, area: tuple[int, int, int, int], gap: int, *, max_card_h: int
 ) -> list[tuple[int, int, int, int]]:
-    columns = {1: 1, 2: 2, 3: 3, 4: 2}.get(count) or (3 if count <= 6 else 4 if count <= 12 else 5)
-    columns = min(columns, 6 if count > 20 else columns)
+    columns = {1: 1, 2: 2, 3: 3, 4: 2}.get(count) or (3 if count <= 6 else 4)
     rows = math.ceil(count / columns)
     x0, y0, x1, y1 = area
     card_w = (x1 - x0 - gap * (columns - 1)) / columns

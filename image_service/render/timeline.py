@@ -11,6 +11,8 @@ from image_service.render import theme
 from image_service.render.theme import Color
 
 _MAX_ACROSS = 5
+# Three columns of six: more rows than that would shrink the text below reading size.
+MAX_PHASES_SHOWN = 18
 
 
 def render_timeline(data: image_pb2.TimelineData, *, size: tuple[int, int] = (1600, 900)) -> bytes:
@@ -25,7 +27,7 @@ def render_timeline(data: image_pb2.TimelineData, *, size: tuple[int, int] = (16
 
     top = _header(draw, data, width, margin, s)
     area = (margin, top, width - margin, height - margin)
-    phases = list(data.phases)
+    phases = list(data.phases[:MAX_PHASES_SHOWN])
     if len(phases) <= _MAX_ACROSS and width >= height:
         _across(draw, phases, area, s)
     else:
@@ -44,9 +46,11 @@ def _header(
     theme.draw_text(draw, (margin, margin), "IMPLEMENTATION", eyebrow, theme.BRAND)
     count = len(data.phases)
     client = theme.displayable(" ".join(data.client_name.split()))
-    note = f"{client} · {count} phases" if client else f"{count} phases"
-    if count == 1:
-        note = note.removesuffix("s")
+    if count > MAX_PHASES_SHOWN:
+        phases = f"the first {MAX_PHASES_SHOWN} of {count} phases"
+    else:
+        phases = "1 phase" if count == 1 else f"{count} phases"
+    note = f"{client} · {phases}" if client else phases
     note_fc = theme.face(round(22 * s))
     title_y = margin + round(34 * s)
     note = theme.ellipsize(note, note_fc, round((width - 2 * margin) * 0.4))
@@ -176,7 +180,7 @@ def _down(
 ) -> None:
     x0, y0, x1, y1 = area
     count = len(phases)
-    columns = 1 if count <= 6 else 2 if count <= 14 else 3
+    columns = 1 if count <= 6 else 2 if count <= 12 else 3
     per_column = math.ceil(count / columns)
     gap = round(48 * s)
     column_w = (x1 - x0 - gap * (columns - 1)) / columns

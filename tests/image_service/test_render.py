@@ -318,6 +318,16 @@ class TestMetrics:
             assert_border_is(image, theme.CANVAS, width=size[0] // 80)
             assert len(longest_runs(image, theme.BAR_BEFORE, minimum=20)) == 4  # four columns
 
+    @pytest.mark.parametrize("size", [FULL, FAST, (200, 200), (4096, 200)])
+    def test_past_twelve_metrics_the_first_twelve_are_drawn(self, size: tuple[int, int]) -> None:
+        data = image_pb2.MetricsData(
+            client_name="Northwind", metrics=[metric(f"m{i}", 10 + i, 20 + i) for i in range(300)]
+        )
+        image = decode(render_metrics(data, size=size))
+        assert_looks_drawn(image, size)
+        if size == FULL:
+            assert len(longest_runs(image, theme.BAR_BEFORE, minimum=20)) == 4  # four columns
+
     def test_improvement_colour_respects_lower_is_better(self) -> None:
         better = metric("Handle time", 94, 31, lower_is_better=True, improvement="67% faster")
         worse = metric("Error rate", 4, 6, lower_is_better=True, improvement="worse")
@@ -364,6 +374,17 @@ class TestTimeline:
             image = decode(render_timeline(data, size=size))
             assert_looks_drawn(image, size)
             assert_border_is(image, theme.CANVAS, width=size[0] // 80)
+
+    @pytest.mark.parametrize("size", [FULL, (200, 200), (200, 4096)])
+    def test_past_eighteen_phases_the_first_eighteen_are_drawn(self, size: tuple[int, int]) -> None:
+        from image_service.render.timeline import MAX_PHASES_SHOWN, phase_colour
+
+        data = image_pb2.TimelineData(client_name="Northwind", phases=phases(200))
+        image = decode(render_timeline(data, size=size))
+        assert_looks_drawn(image, size)
+        if size == FULL:
+            for index in (0, MAX_PHASES_SHOWN - 1):
+                assert count_colour(image, phase_colour(index, MAX_PHASES_SHOWN)) > 100
 
     def test_markers_use_one_colour_per_phase(self) -> None:
         data = image_pb2.TimelineData(phases=phases(4))
