@@ -7,6 +7,14 @@ from dataclasses import dataclass, field
 
 MAX_NOTES_CHARS = 400_000
 _WRAP_WIDTH = 60  # a line shorter than this ends its paragraph: notes break lines on purpose
+# Characters that mean nothing in notes but break words apart: control characters (a NUL, a
+# backspace), bidirectional overrides and zero-width marks from pasted text. Page, record and
+# paragraph separators end a line instead.
+_LINE_BREAKS = re.compile(r"[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_INVISIBLE = re.compile(
+    r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u00ad\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(words))
@@ -88,7 +96,8 @@ class Document:
 def parse_notes(notes: str) -> Document:
     """Split notes into sections, tables and prose units. Linear in the length of the notes."""
     text = notes[:MAX_NOTES_CHARS].replace("\r\n", "\n").replace("\r", "\n")
-    text = text.replace("\u00a0", " ").replace("\u200b", "").replace("\t", "    ")
+    text = _INVISIBLE.sub("", _LINE_BREAKS.sub("\n", text))
+    text = text.replace("\u00a0", " ").replace("\t", "    ")
     lines = tuple(line.rstrip() for line in text.split("\n"))
     sections = _sections(lines)
     units: list[Unit] = []

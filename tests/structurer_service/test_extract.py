@@ -239,3 +239,17 @@ def test_insurance_plain_lines_and_attribution_before_the_quote() -> None:
     assert study.solution.startswith("We built a triage model")
     assert (study.quote.author, study.quote.role) == ("Helen Achebe", "COO")
     assert study.quote.text == "The fast track paid for the whole programme in one quarter."
+
+
+def test_control_bidi_and_zero_width_characters_do_not_split_words() -> None:
+    clean = (EXAMPLES / "logistics_dispatch.md").read_text(encoding="utf-8")
+    body = clean.replace("\n\n", "\n\x0c\n", 1).replace("Logistics", "Logis\u00adtics\u2069")
+    pasted = "Client: Harbor\x00 Freight\u200bways\u202c\x08\n" + body
+    expected = run("logistics_dispatch.md").case_study
+
+    study = extract(pasted).case_study
+
+    assert study.client_name == expected.client_name == "Harbor Freightways"
+    assert study.industry == expected.industry
+    assert [m.label for m in study.metrics] == [m.label for m in expected.metrics]
+    assert [p.name for p in study.phases] == [p.name for p in expected.phases]
