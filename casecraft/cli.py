@@ -39,13 +39,26 @@ def _default_notes() -> Path:
 
 
 def _body(args: argparse.Namespace, notes_path: Path) -> dict[str, Any]:
-    body: dict[str, Any] = {"notes": notes_path.read_text(encoding="utf-8")}
+    """The request, read from the files before anything starts; SystemExit says what is wrong."""
+    try:
+        body: dict[str, Any] = {"notes": notes_path.read_text(encoding="utf-8")}
+    except UnicodeDecodeError as exc:
+        raise SystemExit(
+            f"casecraft: {notes_path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start}); save the notes as UTF-8"
+        ) from exc
+    except OSError as exc:
+        raise SystemExit(f"casecraft: {notes_path}: {exc.strerror or exc}") from exc
     if args.logo:
         logo = Path(args.logo)
         media_type = _LOGO_TYPES.get(logo.suffix.lower())
         if media_type is None:
             raise SystemExit(f"--logo {logo}: use a .png or .jpg file")
-        body["logo"] = f"data:{media_type};base64,{base64.b64encode(logo.read_bytes()).decode()}"
+        try:
+            data = logo.read_bytes()
+        except OSError as exc:
+            raise SystemExit(f"casecraft: --logo {logo}: {exc.strerror or exc}") from exc
+        body["logo"] = f"data:{media_type};base64,{base64.b64encode(data).decode()}"
     if args.components:
         body["components"] = args.components.split(",")
     if args.fast:
@@ -53,12 +66,12 @@ def _body(args: argparse.Namespace, notes_path: Path) -> dict[str, Any]:
     return body
 
 
-def _generate(gateway: str, args: argparse.Namespace, notes_path: Path) -> int:
+def _generate(gateway: str, args: argparse.Namespace, body: dict[str, Any]) -> int:
     out = Path(args.out)
     try:
         response = httpx.post(
             f"{gateway.rstrip('/')}/v1/case-studies",
-            json=_body(args, notes_path),
+            json=body,
             timeout=args.timeout,
         )
     except httpx.HTTPError as exc:
@@ -126,11 +139,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     notes = Path(args.notes) if args.notes else _default_notes()
     if not notes.is_file():
         raise SystemExit(f"casecraft: {notes}: no such file")
+    body = _body(args, notes)
     log_lines: list[str] = []
     stack = _stack_or_exit(args, log_lines.append)
     try:
         print(f"casecraft: services up, gateway at {stack.gateway_url}; structuring {notes}")
-        return _generate(stack.gateway_url, args, notes)
+        return _generate(stack.gateway_url, args, body)
     finally:
         stack.stop()
 
@@ -139,7 +153,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     notes = Path(args.notes)
     if not notes.is_file():
         raise SystemExit(f"casecraft: {notes}: no such file")
-    return _generate(args.gateway, args, notes)
+    return _generate(args.gateway, args, _body(args, notes))
 
 
 def _request_options(parser: argparse.ArgumentParser) -> None:

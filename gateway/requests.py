@@ -50,7 +50,10 @@ def parse(body: bytes) -> CheckedRequest:
     if problem is not None:
         status = 413 if problem.startswith("notes: ") and "over the limit" in problem else 422
         raise Problem(
-            status, "Invalid request", problem, errors=[{"field": "notes", "message": problem}]
+            status,
+            "Invalid request",
+            problem,
+            errors=[{"field": "notes", "message": problem.removeprefix("notes: ")}],
         )
     logo, media_type = _logo(request.logo) if request.logo is not None else (b"", "")
     return CheckedRequest(
