@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from casecraft.config import LogLevel
 from casecraft.metrics import MetricsEndpoint
 from casecraft.telemetry import grpc_server_interceptors, shutdown_telemetry
 
@@ -28,14 +29,14 @@ class GrpcServerSettings(BaseSettings):
     """Settings every gRPC service has; each service gives them its own prefix."""
 
     host: str = "127.0.0.1"
-    port: int = 0
+    port: int = Field(default=0, ge=0, le=65535)
     # Longest an in-flight call may take to finish after SIGTERM before it is cancelled.
-    shutdown_grace_s: float = 20.0
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
     # One image per message, so this bounds one image plus its metadata.
-    max_message_bytes: int = 32 * MiB
+    max_message_bytes: int = Field(default=32 * MiB, ge=MiB)
     # Connections are recycled so that clients find new pods behind a headless Service.
-    max_connection_age_s: float = 300.0
-    log_level: str = "INFO"
+    max_connection_age_s: float = Field(default=300.0, gt=0)
+    log_level: LogLevel = "INFO"
     # Prometheus text at http://host:metrics_port/metrics while serving (0: any free port, which
     # is logged); each service sets its own default.
     metrics_port: int = Field(default=0, ge=0, le=65535)

@@ -33,6 +33,7 @@ from opentelemetry.util.types import Attributes
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from casecraft.config import load_settings
 from casecraft.metrics import StepMetrics
 from casecraft.v1 import case_study_pb2
 
@@ -160,7 +161,7 @@ class RecordEverySpan(AlwaysRecordSampler):
 _capture = SpanCapture()
 _configured: set[str] = set()
 _lock = threading.Lock()
-_settings = TelemetrySettings()
+_settings = load_settings(TelemetrySettings)
 _providers: list[TracerProvider | MeterProvider] = []
 
 
@@ -170,7 +171,7 @@ def configure_tracing(service_name: str) -> None:
     with _lock:
         if _configured:
             return
-        _settings = TelemetrySettings()
+        _settings = load_settings(TelemetrySettings)
         _configured.add(service_name)
         if _settings.sdk_disabled:
             return  # the API's no-op providers stay; no instrumentation is installed

@@ -9,6 +9,7 @@ import socket
 import uvicorn
 
 from casecraft import eventloop
+from casecraft.config import load_settings
 from casecraft.jsonlog import configure_logging
 from casecraft.telemetry import shutdown_telemetry
 from gateway.app import SERVICE, create_app
@@ -42,7 +43,7 @@ def bind(settings: GatewaySettings) -> socket.socket:
 
 
 async def main() -> None:
-    settings = GatewaySettings()
+    settings = load_settings(GatewaySettings)
     configure_logging(SERVICE, settings.log_level)
     sock = bind(settings)
     log.info(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from casecraft.config import LogLevel
 from casecraft.grpc_server import MiB
 
 
@@ -12,7 +13,7 @@ class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CASECRAFT_")
 
     gateway_host: str = "127.0.0.1"
-    gateway_port: int = 8080
+    gateway_port: int = Field(default=8080, ge=0, le=65535)
     # gRPC targets; `dns:///name:port` balances across every address the name resolves to.
     structurer_target: str = "127.0.0.1:50051"
     image_target: str = "127.0.0.1:50052"
@@ -23,7 +24,7 @@ class GatewaySettings(BaseSettings):
     per_image_timeout_s: float = Field(default=0.0, ge=0)
     # Start each image as soon as its fields are ready (false: after the whole case study).
     early_fanout: bool = True
-    max_message_bytes: int = 32 * MiB
+    max_message_bytes: int = Field(default=32 * MiB, ge=MiB)
     # Seconds a SIGTERM waits for open requests before the gateway exits.
-    shutdown_grace_s: float = 20.0
-    log_level: str = "INFO"
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
+    log_level: LogLevel = "INFO"

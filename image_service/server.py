@@ -8,6 +8,7 @@ import grpc
 
 from casecraft import eventloop
 from casecraft.components import NAMES
+from casecraft.config import load_settings
 from casecraft.grpc_server import RunningServer, serve_until_signalled, start_server
 from casecraft.jsonlog import configure_logging
 from casecraft.telemetry import configure_tracing
@@ -61,7 +62,7 @@ def _chain(
 
 
 async def main() -> None:
-    settings = ImageSettings()
+    settings = load_settings(ImageSettings)
     configure_logging(SERVICE, settings.log_level)
     running = await start(settings)
     await serve_until_signalled(running, SERVICE)

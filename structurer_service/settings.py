@@ -35,10 +35,10 @@ class StructurerSettings(GrpcServerSettings):
     anthropic_fast_model: str = "claude-haiku-5-5"
     # Estimated cost, US dollars per million tokens: Anthropic's list prices for the two models
     # above (Haiku 5.5's for prompts up to 100K tokens; it costs 5 x that above).
-    anthropic_input_usd_per_mtok: float = 2.0
-    anthropic_output_usd_per_mtok: float = 10.0
-    anthropic_fast_input_usd_per_mtok: float = 0.10
-    anthropic_fast_output_usd_per_mtok: float = 0.50
+    anthropic_input_usd_per_mtok: float = Field(default=2.0, ge=0)
+    anthropic_output_usd_per_mtok: float = Field(default=10.0, ge=0)
+    anthropic_fast_input_usd_per_mtok: float = Field(default=0.10, ge=0)
+    anthropic_fast_output_usd_per_mtok: float = Field(default=0.50, ge=0)
 
     openrouter_api_key: SecretStr | None = Field(
         None, validation_alias=_plain("OPENROUTER_API_KEY")
@@ -50,26 +50,26 @@ class StructurerSettings(GrpcServerSettings):
     openai_compatible_model: str = "anthropic/claude-sonnet-4.5"
     openai_compatible_fast_model: str = "anthropic/claude-haiku-4.5"
     # The list prices of the two models above.
-    openai_compatible_input_usd_per_mtok: float = 3.0
-    openai_compatible_output_usd_per_mtok: float = 15.0
-    openai_compatible_fast_input_usd_per_mtok: float = 1.0
-    openai_compatible_fast_output_usd_per_mtok: float = 5.0
+    openai_compatible_input_usd_per_mtok: float = Field(default=3.0, ge=0)
+    openai_compatible_output_usd_per_mtok: float = Field(default=15.0, ge=0)
+    openai_compatible_fast_input_usd_per_mtok: float = Field(default=1.0, ge=0)
+    openai_compatible_fast_output_usd_per_mtok: float = Field(default=5.0, ge=0)
 
-    max_output_tokens: int = 8192
+    max_output_tokens: int = Field(default=8192, ge=256, le=200_000)
     # One provider call, streamed from first byte to last; a call past it is cut off and retried.
-    attempt_timeout_s: float = 180.0
+    attempt_timeout_s: float = Field(default=180.0, gt=0)
     # Longest silence between two chunks of a stream, and longest wait for a connection.
-    read_timeout_s: float = 60.0
-    connect_timeout_s: float = 10.0
+    read_timeout_s: float = Field(default=60.0, gt=0)
+    connect_timeout_s: float = Field(default=10.0, gt=0)
     # Retries per provider (the first call included), exponential backoff with jitter between them.
-    retry_max_attempts: int = 3
-    retry_base_delay_s: float = 0.5
-    retry_max_delay_s: float = 8.0
+    retry_max_attempts: int = Field(default=3, ge=1, le=10)
+    retry_base_delay_s: float = Field(default=0.5, ge=0)
+    retry_max_delay_s: float = Field(default=8.0, ge=0)
     # A provider asking to wait longer than this (retry-after) is skipped for the next one.
-    retry_max_after_s: float = 30.0
+    retry_max_after_s: float = Field(default=30.0, ge=0)
     # After this many consecutive failures a provider rests for cooldown_s.
-    cooldown_failures: int = 3
-    cooldown_s: float = 30.0
+    cooldown_failures: int = Field(default=3, ge=1)
+    cooldown_s: float = Field(default=30.0, ge=0)
 
     @property
     def provider_chain(self) -> list[str]:
