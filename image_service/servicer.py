@@ -6,9 +6,10 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import grpc
+from google.protobuf.message import DecodeError
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
@@ -22,15 +23,10 @@ from image_service.validation import job_problem
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 SERVICE = "image_service"
-
-
-class _EndOfInput:
-    pass
-
-
-class _InvalidJob:
-    def __init__(self, problem: str) -> None:
-        self.problem = problem
+# A case study needs six jobs at most (three visuals, each regenerated once); the bound keeps one
+# call from holding unbounded tasks and results in the process.
+MAX_JOBS_PER_CALL = 100
+_NOT_RUN = "no job of that message or a later one was run"
 
 
 class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
@@ -54,44 +50,20 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
         request_iterator: AsyncIterator[image_pb2.ImageJobs],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[image_pb2.ImageResult]:
-        outbox: asyncio.Queue[image_pb2.ImageResult | _EndOfInput | _InvalidJob] = asyncio.Queue()
-        jobs: set[asyncio.Task[None]] = set()
-
-        async def run(job: image_pb2.ImageJob) -> None:
-            outbox.put_nowait(await self.run_job(job))
-
-        async def read() -> None:
-            seen: set[str] = set()
-            try:
-                async for batch in request_iterator:
-                    for job in batch.jobs:
-                        problem = job_problem(job, seen)
-                        if problem is not None:
-                            outbox.put_nowait(_InvalidJob(problem))
-                            return
-                        seen.add(job.job_id)
-                        task = asyncio.create_task(run(job))
-                        jobs.add(task)
-                        task.add_done_callback(jobs.discard)
-            finally:
-                outbox.put_nowait(_EndOfInput())
-
-        reader = asyncio.create_task(read())
+        """One result per accepted job, in finishing order. A message that cannot run (malformed,
+        unparsable, over the call's job limit) stops the input: the jobs accepted before it still
+        finish and send their results, then the call ends with INVALID_ARGUMENT."""
+        call = _Call(self.run_job)
+        reader = asyncio.create_task(call.read(request_iterator))
         try:
-            input_open, finished = True, 0
-            while input_open or jobs or not outbox.empty():
-                item = await outbox.get()
-                if isinstance(item, _EndOfInput):
-                    input_open = False
-                elif isinstance(item, _InvalidJob):
-                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, item.problem)
-                else:
-                    finished += 1
-                    yield item
+            async for result in call.results():
+                yield result
+            await reader
+            if call.problem is not None:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, call.problem)
         finally:
             reader.cancel()
-            for task in list(jobs):
-                task.cancel()
+            call.cancel()
 
     async def run_job(self, job: image_pb2.ImageJob) -> image_pb2.ImageResult:
         """Wait for a slot and generate, within the job's deadline; never raises for job failures.
@@ -145,6 +117,78 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
             record_image(component.name, result.cache_hit, status_name(result.status))
             result.spans.extend(to_records(list(spans), SERVICE))
         return result
+
+
+class _Call:
+    """One Generate call's jobs: each started when its message arrives, results as they finish."""
+
+    def __init__(
+        self, run_job: Callable[[image_pb2.ImageJob], Awaitable[image_pb2.ImageResult]]
+    ) -> None:
+        self.problem: str | None = None
+        self._run_job = run_job
+        self._ids: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._outbox: asyncio.Queue[image_pb2.ImageResult | None] = asyncio.Queue()
+
+    async def read(self, requests: AsyncIterator[image_pb2.ImageJobs]) -> None:
+        """Start each message's jobs until the input ends or a message cannot run (``problem``)."""
+        received = 0
+        try:
+            async for batch in requests:
+                received += 1
+                problem = self._batch_problem(batch)
+                if problem is not None:
+                    self.problem = f"{problem} ({_NOT_RUN})"
+                    return
+                for job in batch.jobs:
+                    self._start(job)
+        except DecodeError as exc:
+            self.problem = (
+                f"message {received + 1}: not a valid casecraft.v1.ImageJobs ({exc}); "
+                f"send it as that message type, its strings UTF-8 ({_NOT_RUN})"
+            )
+        finally:
+            self._outbox.put_nowait(None)
+
+    async def results(self) -> AsyncIterator[image_pb2.ImageResult]:
+        """Each started job's result as it finishes, until the input has ended and all are in."""
+        input_open, finished = True, 0
+        while input_open or finished < len(self._ids):
+            item = await self._outbox.get()
+            if item is None:
+                input_open = False
+            else:
+                finished += 1
+                yield item
+
+    def cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    def _batch_problem(self, batch: image_pb2.ImageJobs) -> str | None:
+        """Why this message's jobs cannot run, or None; a message runs whole or not at all."""
+        if len(self._ids) + len(batch.jobs) > MAX_JOBS_PER_CALL:
+            return (
+                f"jobs: {len(self._ids) + len(batch.jobs)} in this call, at most "
+                f"{MAX_JOBS_PER_CALL} are accepted; send the others in another call"
+            )
+        ids = set(self._ids)
+        for job in batch.jobs:
+            problem = job_problem(job, ids)
+            if problem is not None:
+                return problem
+            ids.add(job.job_id)
+        return None
+
+    def _start(self, job: image_pb2.ImageJob) -> None:
+        self._ids.add(job.job_id)
+        task = asyncio.create_task(self._run(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, job: image_pb2.ImageJob) -> None:
+        self._outbox.put_nowait(await self._run_job(job))
 
 
 def _step(name: str, component: str, spans: list[ReadableSpan]) -> trace.Span:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 import grpc
 from opentelemetry import trace
@@ -36,9 +37,10 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
     async def Structure(
         self, request: structurer_pb2.StructureRequest, context: grpc.aio.ServicerContext
     ) -> structurer_pb2.StructureResponse:
-        async for event in self._events(request, context):
-            if event.HasField("final"):
-                return event.final
+        async with contextlib.aclosing(self._events(request, context)) as events:
+            async for event in events:
+                if event.HasField("final"):
+                    return event.final
         await context.abort(grpc.StatusCode.INTERNAL, "the provider ended without a case study")
         raise AssertionError("unreachable")
 
@@ -50,7 +52,7 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
 
     async def _events(
         self, request: structurer_pb2.StructureRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[structurer_pb2.StructureEvent]:
+    ) -> AsyncGenerator[structurer_pb2.StructureEvent]:
         """The stream's events. The provider runs ahead in a task of its own, so the groups that
         become complete while an event is being sent go out together in the next one."""
         problem = notes_problem(request.notes)

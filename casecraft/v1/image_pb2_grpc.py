@@ -51,7 +51,10 @@ class ImageGeneratorServicer:
         in one message), then half-close. One ImageResult comes back per job as each one finishes, in
         finishing order. A job that fails or times out yields a result with its error and never
         fails the others.
-        INVALID_ARGUMENT: a job is malformed (the message names the job and the field).
+        INVALID_ARGUMENT: a message cannot run: a job is malformed (the status names the job and the
+        field), the message does not parse, or the call would hold more than 100 jobs. A message runs
+        whole or not at all; the jobs of earlier messages still finish and send their results first,
+        and nothing from the refused message on is run.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
