@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from pydantic import Field
@@ -108,6 +110,88 @@ class _Writes:
         self._sent(response.status)
 
 
+class RefuseUnparsableRequests(grpc.aio.ServerInterceptor):
+    """A request that does not parse as its method's message type gets INVALID_ARGUMENT naming
+    the type, where grpc.aio would answer UNKNOWN ("Unexpected DecodeError") and log an error.
+
+    For the methods that take one request; a streaming method's servicer sees the DecodeError
+    from its request iterator. Each method's handler is wrapped once and reused, so this must be
+    the last interceptor (the handler it is given is then the registered one).
+    """
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        method = handler_call_details.method
+        wrapped = self._handlers.get(method)
+        if wrapped is None:
+            handler = await continuation(handler_call_details)
+            if handler is None or handler.request_streaming:
+                return handler
+            wrapped = self._handlers[method] = _refusing(handler)
+        return wrapped
+
+
+class _Unparsable:
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _refusing(handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
+    """``handler`` with a deserializer that never raises and a behavior that refuses what it
+    could not parse."""
+    deserialize = handler.request_deserializer
+    expected = getattr(getattr(deserialize, "__self__", None), "DESCRIPTOR", None)
+    what = expected.full_name if expected is not None else "its request message"
+
+    def lenient(data: bytes) -> Any:
+        try:
+            return deserialize(data) if deserialize is not None else data
+        except DecodeError as exc:
+            return _Unparsable(f"the request is not a valid {what} ({exc}); send {what}")
+
+    serialize = handler.response_serializer
+    if handler.response_streaming:
+        streams: Any = handler.unary_stream
+
+        async def writes(request: Any, context: grpc.aio.ServicerContext) -> None:
+            if isinstance(request, _Unparsable):
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.reason)
+            await streams(request, context)
+
+        async def yields(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            if isinstance(request, _Unparsable):
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.reason)
+            async for response in streams(request, context):
+                yield response
+
+        # A handler either writes its responses (a coroutine, like Health.Watch) or yields them.
+        return grpc.unary_stream_rpc_method_handler(
+            writes if inspect.iscoroutinefunction(streams) else yields,
+            request_deserializer=lenient,
+            response_serializer=serialize,
+        )
+    answers: Any = handler.unary_unary
+
+    async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        if isinstance(request, _Unparsable):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.reason)
+        return await answers(request, context)
+
+    return grpc.unary_unary_rpc_method_handler(
+        unary_unary, request_deserializer=lenient, response_serializer=serialize
+    )
+
+
 @dataclass
 class RunningServer:
     server: grpc.aio.Server
@@ -137,7 +221,9 @@ async def start_server(
     """
     server = grpc.aio.server(
         options=server_options(settings),
-        interceptors=[*grpc_server_interceptors(), *interceptors],
+        # The refusal comes last, next to the servicers: the handlers it wraps once per method
+        # are the registered ones, and the RPC's span still records the refused call.
+        interceptors=[*grpc_server_interceptors(), *interceptors, RefuseUnparsableRequests()],
     )
     names = tuple(register(server))
     health_servicer = DrainingHealth()

@@ -60,3 +60,26 @@ async def test_an_expired_deadline_is_deadline_exceeded_and_the_server_still_ans
             reply = await stub.Structure(structurer_pb2.StructureRequest(notes="notes"))
     assert error.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     assert reply.case_study == ACME
+
+
+@pytest.mark.parametrize("method", ["Structure", "StructureStream"])
+async def test_a_request_that_does_not_parse_is_invalid_argument(
+    method: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    async with running_structurer(ScriptedStructurer()) as server:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            raw = getattr(channel, "unary_stream" if method == "StructureStream" else "unary_unary")
+            call = raw(f"/casecraft.v1.Structurer/{method}")  # bytes in, bytes out
+            with pytest.raises(grpc.aio.AioRpcError) as error:
+                if method == "StructureStream":
+                    [event async for event in call(b"\x0a\x02\xff\xfe")]  # notes: bad UTF-8
+                else:
+                    await call(b"\x0a\x02\xff\xfe")
+            stub = structurer_pb2_grpc.StructurerStub(channel)
+            reply = await stub.Structure(structurer_pb2.StructureRequest(notes="notes"))
+    assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    details = error.value.details() or ""
+    assert "not a valid casecraft.v1.StructureRequest" in details, details
+    assert reply.case_study == ACME
+    assert [record.getMessage() for record in caplog.records] == []
