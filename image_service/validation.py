@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from casecraft.limits import LOGO_MEDIA_TYPES, MAX_LOGO_BYTES
 from casecraft.v1 import image_pb2
+from image_service.render import MAX_SIDE, MIN_SIDE, requested_size
 
 MAX_JOB_ID = 128
-MIN_SIDE, MAX_SIDE = 64, 4096
 MAX_TIMEOUT_MS = 600_000
+MAX_PROMPT_CHARS = 20_000
+# Characters per text field: several times what any real case study needs. The renderer shows far
+# less; generative providers are sent (and bill) every character.
+MAX_CHARS = {
+    "client_name": 300,
+    "industry": 300,
+    "title": 400,
+    "subtitle": 1_000,
+    "label": 400,
+    "before": 400,
+    "after": 400,
+    "improvement": 400,
+    "unit": 100,
+    "name": 400,
+    "period": 200,
+    "description": 2_000,
+}
 _MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 
 
@@ -25,14 +44,58 @@ def job_problem(job: image_pb2.ImageJob, seen_ids: set[str]) -> str | None:
         return f"{name}: metrics.metrics: empty; a metrics image needs at least one metric"
     if kind == "timeline" and not job.timeline.phases:
         return f"{name}: timeline.phases: empty; a timeline image needs at least one phase"
-    for side in ("width", "height"):
-        value = getattr(job.options, side)
-        if value and not MIN_SIDE <= value <= MAX_SIDE:
-            return f"{name}: options.{side}: {value} is outside {MIN_SIDE}..{MAX_SIDE}; use 0 for the default"
+    for field, text, limit in _texts(job):
+        if len(text) > limit:
+            return (
+                f"{name}: {field}: {len(text):,} characters is over the limit of {limit:,}; "
+                "shorten it"
+            )
+    size_problem = _size_problem(name, job.options)
+    if size_problem:
+        return size_problem
     if job.timeout_ms > MAX_TIMEOUT_MS:
         return f"{name}: timeout_ms: at most {MAX_TIMEOUT_MS}; use 0 for the service default"
     if job.reference_image:
         return _reference_problem(name, job)
+    return None
+
+
+def _texts(job: image_pb2.ImageJob) -> Iterator[tuple[str, str, int]]:
+    """(field path, text, character limit) for every text field of the job."""
+    yield "prompt", job.prompt, MAX_PROMPT_CHARS
+    kind = job.WhichOneof("data")
+    if kind == "hero":
+        for field in ("client_name", "industry", "title", "subtitle"):
+            yield f"hero.{field}", getattr(job.hero, field), MAX_CHARS[field]
+    elif kind == "metrics":
+        yield "metrics.client_name", job.metrics.client_name, MAX_CHARS["client_name"]
+        for index, metric in enumerate(job.metrics.metrics):
+            for field in ("label", "before", "after", "improvement", "unit"):
+                path = f"metrics.metrics[{index}].{field}"
+                yield path, getattr(metric, field), MAX_CHARS[field]
+    elif kind == "timeline":
+        yield "timeline.client_name", job.timeline.client_name, MAX_CHARS["client_name"]
+        for index, phase in enumerate(job.timeline.phases):
+            for field in ("name", "period", "description"):
+                path = f"timeline.phases[{index}].{field}"
+                yield path, getattr(phase, field), MAX_CHARS[field]
+
+
+def _size_problem(name: str, options: image_pb2.ImageOptions) -> str | None:
+    """Why the image size these options ask for cannot be drawn: a side outside the bounds."""
+    bounds = f"{MIN_SIDE}..{MAX_SIDE}"
+    for side in ("width", "height"):
+        value = getattr(options, side)
+        if value and not MIN_SIDE <= value <= MAX_SIDE:
+            return f"{name}: options.{side}: {value} is outside {bounds}; use 0 for the default"
+    width, height = requested_size(options.width, options.height, fast=options.fast)
+    for side, value, given in (("height", height, "width"), ("width", width, "height")):
+        if not MIN_SIDE <= value <= MAX_SIDE:
+            return (
+                f"{name}: options.{given}: {getattr(options, given)} alone makes the image "
+                f"{width}x{height} (the default aspect ratio), a {side} outside {bounds}; "
+                f"set options.{side} too"
+            )
     return None
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "render_metrics",
     "render_size",
     "render_timeline",
+    "requested_size",
 ]
 
 
@@ -28,18 +29,24 @@ def render_size(
 
     One side alone keeps the default's aspect ratio. Raises ValueError outside MIN_SIDE..MAX_SIDE.
     """
-    base_w, base_h = default
-    if fast:
-        base_w, base_h = base_w // 2, base_h // 2
-    if width and height:
-        size = (width, height)
-    elif width:
-        size = (width, round(width * base_h / base_w))
-    elif height:
-        size = (round(height * base_w / base_h), height)
-    else:
-        size = (base_w, base_h)
+    size = requested_size(width, height, fast=fast, default=default)
     for name, value in zip(("width", "height"), size, strict=True):
         if not MIN_SIDE <= value <= MAX_SIDE:
             raise ValueError(f"image {name} must be {MIN_SIDE}..{MAX_SIDE} pixels, got {value}")
     return size
+
+
+def requested_size(
+    width: int, height: int, *, fast: bool, default: tuple[int, int] = DEFAULT_SIZE
+) -> tuple[int, int]:
+    """The size `render_size` would draw, before it checks the bounds."""
+    base_w, base_h = default
+    if fast:
+        base_w, base_h = base_w // 2, base_h // 2
+    if width and height:
+        return (width, height)
+    if width:
+        return (width, round(width * base_h / base_w))
+    if height:
+        return (round(height * base_w / base_h), height)
+    return (base_w, base_h)

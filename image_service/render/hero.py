@@ -190,7 +190,7 @@ def _pills(
         room = bottom_left[0] + max_w - x - 2 * pad_x
         if room < fc.size * 2:
             break
-        shown = theme.ellipsize(theme.displayable(" ".join(text.split()), "semibold"), fc, room)
+        shown = theme.line(" ".join(text.split()), fc, room, "semibold")
         pill_w = fc.width(shown) + 2 * pad_x
         box = (x, y, x + pill_w, y + height)
         if solid:

@@ -195,9 +195,7 @@ def _card(
     if metric.before.strip() and values is not None:
         fc = theme.face(card.px(19))
         x = badge_right + card.px(12) if badge_right > left else left
-        text = theme.ellipsize(
-            theme.displayable("from " + " ".join(metric.before.split())), fc, right - x
-        )
+        text = theme.line("from " + " ".join(metric.before.split()), fc, right - x)
         theme.draw_text(draw, (x, y + card.px(17)), text, fc, theme.MUTED, anchor="lm")
 
     bar_h, bar_gap = card.px(16), card.px(12)
@@ -212,9 +210,7 @@ def _card(
         if values is None:
             text = metric.before if which == 0 else metric.after
             value_fc = theme.face(card.px(17))
-            shown = theme.ellipsize(
-                theme.displayable(" ".join(text.split()) or "–"), value_fc, right - track[0]
-            )
+            shown = theme.line(" ".join(text.split()) or "–", value_fc, right - track[0])
             theme.draw_text(
                 draw, (track[0], top + bar_h / 2), shown, value_fc, theme.INK, anchor="lm"
             )
@@ -258,9 +254,7 @@ def _badge(
     values = bar_values(metric)
     arrow = card.px(10) if values and values[0] != values[1] else 0
     arrow_room = arrow + card.px(8) if arrow else 0
-    shown = theme.ellipsize(
-        theme.displayable(text, "bold"), fc, round(max_w * 0.7) - 2 * pad - arrow_room
-    )
+    shown = theme.line(text, fc, round(max_w * 0.7) - 2 * pad - arrow_room, "bold")
     width = fc.width(shown) + 2 * pad + arrow_room
     draw.rounded_rectangle((x, y, x + width, y + height), height // 2, fill=fill)
     middle = y + height / 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -114,12 +115,16 @@ def face(size: int, weight: Weight = "regular") -> Face:
     return Face(font, stroke, size)
 
 
+@lru_cache(maxsize=4)
+def _missing_glyph(weight: Weight) -> tuple[tuple[int, int], bytes]:
+    missing = face(24, weight).font.getmask("\uffff")
+    return missing.size, bytes(missing)
+
+
 @lru_cache(maxsize=4096)
 def _has_glyph(weight: Weight, char: str) -> bool:
-    font = face(24, weight).font
-    missing = font.getmask("\uffff")
-    glyph = font.getmask(char)
-    return bool(glyph.size != missing.size or bytes(glyph) != bytes(missing))
+    glyph = face(24, weight).font.getmask(char)
+    return (glyph.size, bytes(glyph)) != _missing_glyph(weight)
 
 
 def displayable(text: str, weight: Weight = "regular") -> str:
@@ -138,47 +143,150 @@ def displayable(text: str, weight: Weight = "regular") -> str:
     return "".join(out)
 
 
+def room_for(fc: Face, width: int, lines: int = 1) -> int:
+    """More characters than `lines` lines `width` pixels wide can show at this size.
+
+    No glyph that moves the pen is narrower than a twelfth of the size in either font (the
+    narrowest are about a ninth), so text past this many characters never needs measuring.
+    """
+    return max(1, lines) * (max(0, width) * 12 // max(1, fc.size) + 2)
+
+
+def line(text: str, fc: Face, max_width: int, weight: Weight = "regular") -> str:
+    """`text` in glyphs the typeface has, cut to fit `max_width` with an ellipsis when it was cut."""
+    room = room_for(fc, max_width)
+    return _one_line(displayable(text[:room], weight), fc, max_width, cut=len(text) > room)
+
+
+def paragraph(
+    text: str, fc: Face, max_width: int, max_lines: int, weight: Weight = "regular"
+) -> list[str]:
+    """`text` in glyphs the typeface has, word-wrapped to at most `max_lines` lines."""
+    collapsed = " ".join(text.split())
+    room = room_for(fc, max_width, max_lines + 1)
+    shown = " ".join(displayable(collapsed[:room], weight).split())
+    return _wrap(shown, fc, max_width, max_lines, cut=len(collapsed) > room)
+
+
 def ellipsize(text: str, fc: Face, max_width: int) -> str:
     """`text` cut to fit `max_width`, ending with an ellipsis when it was cut."""
-    if fc.width(text) <= max_width:
-        return text
-    low, high = 0, len(text)
-    while low < high:
-        mid = (low + high + 1) // 2
-        if fc.width(text[:mid].rstrip() + "…") <= max_width:
-            low = mid
-        else:
-            high = mid - 1
-    return (text[:low].rstrip() + "…") if low else ""
+    return _one_line(text, fc, max_width, cut=False)
 
 
 def wrap(text: str, fc: Face, max_width: int, max_lines: int | None = None) -> list[str]:
     """Greedy word wrap; words wider than a line are split, the last kept line gets an ellipsis."""
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        candidate = f"{current} {word}" if current else word
-        if fc.width(candidate) <= max_width:
-            current = candidate
-            continue
-        if current:
-            lines.append(current)
-        while fc.width(word) > max_width and len(word) > 1:
-            cut = len(word) - 1
-            while cut > 1 and fc.width(word[:cut]) > max_width:
-                cut -= 1
-            lines.append(word[:cut])
-            word = word[cut:]
-        current = word
-    if current:
-        lines.append(current)
-    if max_lines is not None and len(lines) > max_lines:
-        kept = lines[:max_lines]
+    collapsed = " ".join(text.split())
+    if max_lines is None:
+        return _lines(collapsed, fc, max_width, limit=None)
+    room = room_for(fc, max_width, max_lines + 1)
+    return _wrap(collapsed[:room], fc, max_width, max_lines, cut=len(collapsed) > room)
+
+
+def _wrap(text: str, fc: Face, max_width: int, max_lines: int, *, cut: bool) -> list[str]:
+    """Single-spaced `text` in at most `max_lines` lines; `cut` says text was dropped after it."""
+    lines = _lines(text, fc, max_width, limit=max_lines + 1)
+    if len(lines) <= max_lines and not cut:
+        return lines
+    kept = lines[:max_lines]
+    if len(lines) > max_lines:
         kept[-1] = ellipsize(kept[-1] + " " + lines[max_lines], fc, max_width)
-        if not kept[-1].endswith("…"):
-            kept[-1] = ellipsize(kept[-1] + "…", fc, max_width)
-        return kept
+    if not kept[-1].endswith("…"):
+        kept[-1] = ellipsize(kept[-1] + "…", fc, max_width)
+    return kept
+
+
+def _lines(text: str, fc: Face, max_width: int, *, limit: int | None) -> list[str]:
+    """Greedy word wrap of single-spaced `text` into at most `limit` lines.
+
+    Each line is the longest prefix that fits, backed off to its last space (or split inside a
+    word wider than the line), found in O(log length) measurements.
+    """
+    lines: list[str] = []
+    room = room_for(fc, max_width)
+    start = fitting = 0
+    while start < len(text) and (limit is None or len(lines) < limit):
+        fitting = _longest_prefix(text[start : start + room], fc, max_width, guess=fitting)
+        end = start + fitting
+        if end == len(text):
+            lines.append(text[start:])
+            break
+        space = end if text[end] == " " else text.rfind(" ", start, end)
+        if space > start:
+            lines.append(text[start:space])
+            start = space + 1
+        else:
+            end = max(end, start + 1)
+            lines.append(text[start:end])
+            start = end + text.startswith(" ", end)
     return lines
+
+
+def _longest_prefix(text: str, fc: Face, max_width: int, guess: int) -> int:
+    """The length of the longest prefix of `text` at most `max_width` wide (0 when none is).
+
+    Without a `guess`, starts from the length that would fit if the text were as wide throughout.
+    """
+    widths: dict[int, int] = {}
+
+    def fits(length: int) -> bool:
+        if length not in widths:
+            widths[length] = fc.width(text[:length])
+        return widths[length] <= max_width
+
+    if not guess and text:
+        whole = len(text)
+        guess = whole if fits(whole) else whole * max_width // max(1, widths[whole])
+    return _last_fitting(len(text), fits, guess)
+
+
+def _one_line(text: str, fc: Face, max_width: int, *, cut: bool) -> str:
+    """`text` if it fits and `cut` is False, else its longest prefix that fits with an ellipsis."""
+    room = room_for(fc, max_width)
+    head = text[:room]
+    width = fc.width(head)
+    if width <= max_width and len(text) <= room and not cut:
+        return text
+
+    def fits(length: int) -> bool:
+        return fc.width(head[:length].rstrip() + "…") <= max_width
+
+    length = _last_fitting(len(head), fits, guess=len(head) * max_width // max(1, width))
+    return (head[:length].rstrip() + "…") if length else ""
+
+
+def _last_fitting(count: int, fits: Callable[[int], bool], guess: int) -> int:
+    """The largest length in 1..count that `fits`, or 0; `fits` holds up to some length, not after.
+
+    Gallops from `guess` in steps of 1, 2, 4, ... and then bisects: about 2 log2(miss) calls,
+    where `miss` is how far the guess was off, and at most about 2 log2(count).
+    """
+    if count <= 0:
+        return 0
+    low, high = 0, count + 1  # fits(low) holds (or low is 0); fits(high) fails (or is past count)
+    probe, step = min(max(guess, 1), count), 1
+    if fits(probe):
+        low = probe
+        while low < count:
+            probe = min(low + step, count)
+            if not fits(probe):
+                high = probe
+                break
+            low, step = probe, step * 2
+    else:
+        high = probe
+        while high - step > 0:
+            probe = high - step
+            if fits(probe):
+                low = probe
+                break
+            high, step = probe, step * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 @dataclass(frozen=True)
@@ -205,19 +313,22 @@ def fit(
     max_lines: int = 1,
 ) -> TextBlock:
     """The largest size (down to `min_size`) at which `text` fits `box`; truncated below that."""
-    text = displayable(" ".join(text.split()), weight)
     box_w, box_h = box
+    collapsed = " ".join(text.split())
+    room = room_for(face(min_size, weight), box_w, max_lines + 1)
+    cut = len(collapsed) > room
+    text = " ".join(displayable(collapsed[:room], weight).split())
     size = max(max_size, min_size)
     while True:
         fc = face(size, weight)
-        lines = wrap(text, fc, box_w)
-        fits = len(lines) <= max_lines and len(lines) * fc.line_height <= box_h
+        lines_that_fit = min(max_lines, box_h // fc.line_height)
+        lines = _lines(text, fc, box_w, limit=lines_that_fit + 1)
+        fits = len(lines) <= lines_that_fit and not cut
         if fits or size <= min_size:
             break
         size = max(min_size, size - max(1, size // 12))
     if not fits:
-        lines_that_fit = max(1, min(max_lines, box_h // fc.line_height))
-        lines = wrap(text, fc, box_w, lines_that_fit)
+        lines = _wrap(text, fc, box_w, max(1, lines_that_fit), cut=cut)
     return TextBlock(fc, lines)
 
 

@@ -45,15 +45,17 @@ def _header(
     eyebrow = theme.face(round(20 * s), "semibold")
     theme.draw_text(draw, (margin, margin), "IMPLEMENTATION", eyebrow, theme.BRAND)
     count = len(data.phases)
-    client = theme.displayable(" ".join(data.client_name.split()))
+    note_fc = theme.face(round(22 * s))
+    note_room = round((width - 2 * margin) * 0.4)
+    client = " ".join(data.client_name.split())
+    client = theme.displayable(client[: theme.room_for(note_fc, note_room)])
     if count > MAX_PHASES_SHOWN:
         phases = f"the first {MAX_PHASES_SHOWN} of {count} phases"
     else:
         phases = "1 phase" if count == 1 else f"{count} phases"
     note = f"{client} · {phases}" if client else phases
-    note_fc = theme.face(round(22 * s))
     title_y = margin + round(34 * s)
-    note = theme.ellipsize(note, note_fc, round((width - 2 * margin) * 0.4))
+    note = theme.ellipsize(note, note_fc, note_room)
     note_w = note_fc.width(note)
     theme.draw_text(
         draw,
@@ -119,12 +121,7 @@ def _across(
     room = y1 - y0 - card_offset - 2 * pad - max(n.height for n in names) - rule_gap
     max_lines = max(1, room // text_fc.line_height)
     descriptions = [
-        theme.TextBlock(
-            text_fc,
-            theme.wrap(
-                theme.displayable(" ".join(p.description.split())), text_fc, inner_w, max_lines
-            ),
-        )
+        theme.TextBlock(text_fc, theme.paragraph(p.description, text_fc, inner_w, max_lines))
         for p in phases
     ]
     content = max(n.height + rule_gap + d.height for n, d in zip(names, descriptions, strict=True))
@@ -142,11 +139,7 @@ def _across(
             (left, axis_y - bar_h // 2, right, axis_y + bar_h // 2), bar_h // 2, fill=colour
         )
         if phase.period.strip():
-            period = theme.ellipsize(
-                theme.displayable(" ".join(phase.period.split()), "semibold"),
-                period_fc,
-                right - left,
-            )
+            period = theme.line(" ".join(phase.period.split()), period_fc, right - left, "semibold")
             theme.draw_text(
                 draw,
                 (left, axis_y - radius - round(14 * s)),
@@ -207,15 +200,12 @@ def _down(
             colour = phase_colour(index, count)
             top = round(y0 + offset * row_h)
             _marker(draw, (cx, top + radius), radius, index + 1, colour)
-            period = theme.displayable(" ".join(phase.period.split()), "semibold")
-            period = theme.ellipsize(period, period_fc, text_w // 3) if period else ""
+            period = " ".join(phase.period.split())
+            period = theme.line(period, period_fc, text_w // 3, "semibold") if period else ""
             period_w = period_fc.width(period) if period else 0
             name_room = text_w - (period_w + round(20 * s) if period else 0)
-            name = theme.ellipsize(
-                theme.displayable(" ".join((phase.name or f"Phase {index + 1}").split()), "bold"),
-                name_fc,
-                name_room,
-            )
+            name = " ".join((phase.name or f"Phase {index + 1}").split())
+            name = theme.line(name, name_fc, name_room, "bold")
             name_y = top + radius
             theme.draw_text(draw, (text_x, name_y), name, name_fc, theme.INK, anchor="lm")
             if period:
@@ -226,6 +216,7 @@ def _down(
             room = round(top + row_h - round(16 * s * u)) - y
             lines = room // text_fc.line_height
             if phase.description.strip() and lines > 0:
-                text = theme.displayable(" ".join(phase.description.split()))
-                block = theme.TextBlock(text_fc, theme.wrap(text, text_fc, text_w, lines))
+                block = theme.TextBlock(
+                    text_fc, theme.paragraph(phase.description, text_fc, text_w, lines)
+                )
                 theme.draw_block(draw, (text_x, y), block, theme.TEXT)

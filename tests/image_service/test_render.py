@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import re
 from io import BytesIO
+from typing import Any
 
 import pytest
-from PIL import Image, ImageChops, ImageDraw, ImageStat
+from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageStat
 
 from casecraft.v1 import case_study_pb2, image_pb2
 from image_service.render import (
@@ -19,6 +20,12 @@ from image_service.render.metrics import outcome
 MAGENTA = (255, 0, 255)
 FULL = (1600, 900)
 FAST = (800, 450)
+# 100 KB of text with no space in it: pasted base64, a URL, a run of one key held down.
+NO_SPACES = {
+    "mixed": ("Northwind" * 12_000)[:100_000],
+    "wide": "W" * 100_000,
+    "narrow": "i" * 100_000,
+}
 
 
 def decode(png: bytes) -> Image.Image:
@@ -419,3 +426,140 @@ class TestTimeline:
     def test_no_phases_is_rejected(self) -> None:
         with pytest.raises(ValueError, match="at least one phase"):
             render_timeline(image_pb2.TimelineData(client_name="x"), size=FULL)
+
+
+class Measured:
+    """Pillow text measurements made while installed: calls, and characters measured in all.
+
+    A call past `ceiling` raises, so a renderer that measures without bound fails at once instead
+    of running for minutes.
+    """
+
+    def __init__(self, ceiling: int) -> None:
+        self.calls = 0
+        self.chars = 0
+        self.ceiling = ceiling
+
+    def reset(self) -> None:
+        self.calls = self.chars = 0
+
+
+@pytest.fixture
+def measured(monkeypatch: pytest.MonkeyPatch) -> Measured:
+    counter = Measured(ceiling=600)
+    for name in ("getlength", "getbbox", "getmask"):
+        original = getattr(ImageFont.FreeTypeFont, name)
+
+        def counting(
+            font: ImageFont.FreeTypeFont, text: str, *args: object, _original: Any = original
+        ) -> Any:
+            counter.calls += 1
+            counter.chars += len(text)
+            if counter.calls > counter.ceiling:
+                raise AssertionError(f"over {counter.ceiling} text measurements")
+            return _original(font, text, *args)
+
+        monkeypatch.setattr(ImageFont.FreeTypeFont, name, counting)
+    return counter
+
+
+class TestTextWithoutSpaces:
+    """A 100 KB word costs a bounded number of measurements of bounded length, not one per char."""
+
+    @pytest.mark.parametrize("word", NO_SPACES.values(), ids=NO_SPACES.keys())
+    def test_wrap_breaks_the_word_into_lines_that_fit(self, word: str, measured: Measured) -> None:
+        fc = theme.face(20)
+        lines = theme.wrap(word, fc, 300, 4)
+        assert len(lines) == 4 and lines[-1].endswith("…")
+        assert all(fc.width(line) <= 300 for line in lines)
+        assert word.startswith("".join(lines)[:-1])
+        assert measured.calls < 60 and measured.chars < 5_000
+
+    @pytest.mark.parametrize("word", NO_SPACES.values(), ids=NO_SPACES.keys())
+    def test_ellipsize_measures_only_what_could_fit(self, word: str, measured: Measured) -> None:
+        fc = theme.face(20)
+        cut = theme.ellipsize(word, fc, 300)
+        assert cut.endswith("…") and fc.width(cut) <= 300 and word.startswith(cut[:-1])
+        assert measured.calls < 20 and measured.chars < 2_000
+
+    @pytest.mark.parametrize("word", NO_SPACES.values(), ids=NO_SPACES.keys())
+    def test_fit_tries_every_size_cheaply(self, word: str, measured: Measured) -> None:
+        block = theme.fit(word, (900, 300), max_size=84, min_size=36, weight="bold", max_lines=3)
+        assert block.face.size == 36 and len(block.lines) == 3
+        assert block.lines[-1].endswith("…") and block.width <= 900
+        assert measured.calls < 300 and measured.chars < 30_000
+
+    @pytest.mark.parametrize("word", NO_SPACES.values(), ids=NO_SPACES.keys())
+    def test_line_and_paragraph_cut_before_mapping_glyphs(
+        self, word: str, measured: Measured
+    ) -> None:
+        fc = theme.face(20, "semibold")
+        shown = theme.line(word, fc, 300, "semibold")
+        assert shown.endswith("…") and fc.width(shown) <= 300
+        lines = theme.paragraph(word, fc, 300, 3, "semibold")
+        assert len(lines) == 3 and all(fc.width(line) <= 300 for line in lines)
+        assert measured.calls < 60 and measured.chars < 5_000
+
+    def test_normal_words_still_wrap_at_spaces(self, measured: Measured) -> None:
+        fc = theme.face(20)
+        lines = theme.wrap("word " * 20_000, fc, 300, 4)
+        assert len(lines) == 4 and all(line.startswith("word") for line in lines)
+        assert all(line.rstrip("…").endswith("word") for line in lines[:-1])
+        assert measured.calls < 40
+
+    @pytest.mark.parametrize("field", ["title", "subtitle", "client_name", "industry"])
+    def test_hero_field(self, field: str, measured: Measured) -> None:
+        for size in (FULL, FAST):
+            measured.reset()
+            image = decode(render_hero(hero(**{field: NO_SPACES["mixed"]}), size=size))
+            assert_looks_drawn(image, size)
+            white = mask_of(image, theme.WHITE).getbbox()
+            assert white is not None and white[2] <= size[0] * 0.7
+            assert measured.calls < 500 and measured.chars < 50_000
+
+    @pytest.mark.parametrize("field", ["client_name", "label", "before", "after", "improvement"])
+    @pytest.mark.parametrize("numbers", [True, False], ids=["bars", "text"])
+    def test_metrics_field(self, field: str, numbers: bool, measured: Measured) -> None:
+        one = case_study_pb2.Metric(label="Handle time", before="94 min", after="31 min")
+        if numbers:
+            one.before_value, one.after_value = 94, 31
+        data = image_pb2.MetricsData(client_name="Northwind", metrics=[one, metric("NPS", 32, 61)])
+        if field == "client_name":
+            data.client_name = NO_SPACES["mixed"]
+        else:
+            setattr(data.metrics[0], field, NO_SPACES["mixed"])
+        for size in (FULL, FAST):
+            measured.reset()
+            image = decode(render_metrics(data, size=size))
+            assert_looks_drawn(image, size)
+            assert_border_is(image, theme.CANVAS, width=size[0] // 80)
+            assert measured.calls < 500 and measured.chars < 50_000
+
+    @pytest.mark.parametrize("field", ["client_name", "name", "period", "description"])
+    @pytest.mark.parametrize("count", [3, 8], ids=["across", "down"])
+    def test_timeline_field(self, field: str, count: int, measured: Measured) -> None:
+        data = image_pb2.TimelineData(client_name="Northwind", phases=phases(count))
+        if field == "client_name":
+            data.client_name = NO_SPACES["mixed"]
+        else:
+            setattr(data.phases[0], field, NO_SPACES["mixed"])
+        for size in (FULL, FAST):
+            measured.reset()
+            image = decode(render_timeline(data, size=size))
+            assert_looks_drawn(image, size)
+            assert_border_is(image, theme.CANVAS, width=size[0] // 80)
+            assert measured.calls < 500 and measured.chars < 50_000
+
+    def test_every_field_at_once(self, measured: Measured) -> None:
+        word = NO_SPACES["wide"]
+        measured.ceiling = 8_000
+        everything = {"client_name": word, "industry": word, "title": word, "subtitle": word}
+        render_hero(image_pb2.HeroData(**everything), size=FULL)
+        texts = {"label": word, "before": word, "after": word, "improvement": word}
+        metrics = [case_study_pb2.Metric(**texts) for _ in range(12)]  # type: ignore[arg-type]
+        render_metrics(image_pb2.MetricsData(client_name=word, metrics=metrics), size=FULL)
+        step = case_study_pb2.Phase(name=word, period=word, description=word)
+        for count in (5, 18):
+            data = image_pb2.TimelineData(client_name=word, phases=[step] * count)
+            render_timeline(data, size=FULL)
+        assert measured.calls < 8_000 and measured.chars < 500_000
