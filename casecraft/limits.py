@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 MAX_NOTES_BYTES = 200_000
 MAX_LOGO_BYTES = 2_000_000
 LOGO_MEDIA_TYPES = ("image/png", "image/jpeg")
@@ -23,3 +26,56 @@ def notes_problem(notes: str) -> str | None:
             "send the notes of one engagement, without attachments"
         )
     return None
+
+
+MAX_PROMPT_CHARS = 20_000
+# Characters per text field of an image job: several times what any real case study needs. The
+# renderer shows far less; generative providers are sent (and bill) every character.
+MAX_TEXT_CHARS = {
+    "client_name": 300,
+    "industry": 300,
+    "title": 400,
+    "subtitle": 1_000,
+    "label": 400,
+    "before": 400,
+    "after": 400,
+    "improvement": 400,
+    "unit": 100,
+    "name": 400,
+    "period": 200,
+    "description": 2_000,
+}
+_TEXT_FIELDS = {
+    "hero": ("client_name", "industry", "title", "subtitle"),
+    "metrics": ("label", "before", "after", "improvement", "unit"),
+    "timeline": ("name", "period", "description"),
+}
+
+
+def job_texts(kind: str, data: Any) -> Iterator[tuple[str, Any, str]]:
+    """(where, message, field) for each text field of an image job's ``kind`` data (HeroData,
+    MetricsData or TimelineData); ``where`` is the path of ``message`` in the job."""
+    fields = _TEXT_FIELDS.get(kind, ())
+    if kind == "hero":
+        for name in fields:
+            yield kind, data, name
+        return
+    if kind not in ("metrics", "timeline"):
+        return
+    yield kind, data, "client_name"
+    items = data.metrics if kind == "metrics" else data.phases
+    inner = "metrics" if kind == "metrics" else "phases"
+    for index, item in enumerate(items):
+        where = f"{kind}.{inner}[{index}]"
+        for name in fields:
+            yield where, item, name
+
+
+def clip_job_texts(kind: str, data: Any) -> None:
+    """Shorten, in place, each text field of ``data`` that is over its limit, ending it with an
+    ellipsis: what a job sender does so that its jobs are never refused for length."""
+    for _, message, name in job_texts(kind, data):
+        text = getattr(message, name)
+        limit = MAX_TEXT_CHARS[name]
+        if len(text) > limit:
+            setattr(message, name, text[: limit - 1] + "…")

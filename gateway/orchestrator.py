@@ -15,6 +15,7 @@ import grpc
 from google.protobuf.message import Message
 
 from casecraft.components import ALL, ComponentSpec
+from casecraft.limits import clip_job_texts
 from casecraft.telemetry import Rpc
 from casecraft.v1 import case_study_pb2, image_pb2, structurer_pb2
 from gateway.backends import IMAGES, STRUCTURER, Backends
@@ -47,7 +48,16 @@ class Outcome:
 
 
 def job_data(component: ComponentSpec, case_study: case_study_pb2.CaseStudy) -> Message | str:
-    """The typed data ``component`` draws from this case study, or why there is nothing to draw."""
+    """The typed data ``component`` draws from this case study, or why there is nothing to draw.
+    Text over the image service's limits is shortened (a model may write a very long field):
+    otherwise the service would refuse the job, and with it the others of its message."""
+    data = _job_data(component, case_study)
+    if not isinstance(data, str):
+        clip_job_texts(component.name, data)
+    return data
+
+
+def _job_data(component: ComponentSpec, case_study: case_study_pb2.CaseStudy) -> Message | str:
     if component.name == "hero":
         if not (case_study.title or case_study.client_name):
             return "the notes name neither a client nor a title"

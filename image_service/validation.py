@@ -4,29 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from casecraft.limits import LOGO_MEDIA_TYPES, MAX_LOGO_BYTES
+from casecraft.limits import (
+    LOGO_MEDIA_TYPES,
+    MAX_LOGO_BYTES,
+    MAX_PROMPT_CHARS,
+    MAX_TEXT_CHARS,
+    job_texts,
+)
 from casecraft.v1 import image_pb2
 from image_service.render import MAX_SIDE, MIN_SIDE, requested_size
 
 MAX_JOB_ID = 128
 MAX_TIMEOUT_MS = 600_000
-MAX_PROMPT_CHARS = 20_000
-# Characters per text field: several times what any real case study needs. The renderer shows far
-# less; generative providers are sent (and bill) every character.
-MAX_CHARS = {
-    "client_name": 300,
-    "industry": 300,
-    "title": 400,
-    "subtitle": 1_000,
-    "label": 400,
-    "before": 400,
-    "after": 400,
-    "improvement": 400,
-    "unit": 100,
-    "name": 400,
-    "period": 200,
-    "description": 2_000,
-}
 _MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 
 
@@ -63,22 +52,10 @@ def job_problem(job: image_pb2.ImageJob, seen_ids: set[str]) -> str | None:
 def _texts(job: image_pb2.ImageJob) -> Iterator[tuple[str, str, int]]:
     """(field path, text, character limit) for every text field of the job."""
     yield "prompt", job.prompt, MAX_PROMPT_CHARS
-    kind = job.WhichOneof("data")
-    if kind == "hero":
-        for field in ("client_name", "industry", "title", "subtitle"):
-            yield f"hero.{field}", getattr(job.hero, field), MAX_CHARS[field]
-    elif kind == "metrics":
-        yield "metrics.client_name", job.metrics.client_name, MAX_CHARS["client_name"]
-        for index, metric in enumerate(job.metrics.metrics):
-            for field in ("label", "before", "after", "improvement", "unit"):
-                path = f"metrics.metrics[{index}].{field}"
-                yield path, getattr(metric, field), MAX_CHARS[field]
-    elif kind == "timeline":
-        yield "timeline.client_name", job.timeline.client_name, MAX_CHARS["client_name"]
-        for index, phase in enumerate(job.timeline.phases):
-            for field in ("name", "period", "description"):
-                path = f"timeline.phases[{index}].{field}"
-                yield path, getattr(phase, field), MAX_CHARS[field]
+    kind = job.WhichOneof("data") or ""
+    data = getattr(job, kind) if kind else None
+    for where, message, name in job_texts(kind, data):
+        yield f"{where}.{name}", getattr(message, name), MAX_TEXT_CHARS[name]
 
 
 def _size_problem(name: str, options: image_pb2.ImageOptions) -> str | None:

@@ -197,3 +197,23 @@ async def test_a_failed_image_is_reported_while_the_others_succeed() -> None:
     assert by_component["hero"]["status"] == "failed"
     assert "hero provider is down" in by_component["hero"]["error"]
     assert by_component["metrics"]["status"] == "ok" and by_component["timeline"]["status"] == "ok"
+
+
+async def test_a_field_longer_than_the_image_service_takes_is_shortened_not_refused() -> None:
+    long = case_study_pb2.CaseStudy()
+    long.CopyFrom(ACME)
+    long.title = "T" * 5_000
+    long.phases[0].description = "d" * 9_000
+    long.phases.add(name="Rollout", period="Weeks 3-4", description="Went live.")
+    images = RecordingImages()
+    async with stack(ScriptedStructurer(long), images) as client:
+        response = await client.post("/v1/case-studies", json={"notes": "notes"})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [image["status"] for image in body["images"]] == ["ok", "ok", "ok"]
+    assert body["case_study"]["title"] == long.title  # the answer keeps the whole field
+    jobs = {job.WhichOneof("data"): job for job in images.jobs}
+    assert jobs["hero"].hero.title == "T" * 399 + "…"
+    assert jobs["timeline"].timeline.phases[0].description == "d" * 1_999 + "…"
+    assert jobs["timeline"].timeline.phases[1].description == long.phases[1].description

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from casecraft.limits import MAX_PROMPT_CHARS, MAX_TEXT_CHARS
 from casecraft.v1 import case_study_pb2, image_pb2
-from image_service import validation
 from image_service.render import render_size
 from image_service.validation import job_problem
 
@@ -58,7 +58,7 @@ def test_a_text_field_over_its_limit_is_refused_naming_the_field(field: str) -> 
     assert problem is not None
     assert problem.startswith("job ") and f": {field}: 100,000 characters" in problem
     name = field.rpartition(".")[2]
-    limit = validation.MAX_PROMPT_CHARS if name == "prompt" else validation.MAX_CHARS[name]
+    limit = MAX_PROMPT_CHARS if name == "prompt" else MAX_TEXT_CHARS[name]
     assert f"over the limit of {limit:,}" in problem
     assert job_problem(job_with(field, "x" * limit), set()) is None
     assert job_problem(job_with(field, "x" * (limit + 1)), set()) is not None
