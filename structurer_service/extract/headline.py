@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from casecraft.v1.case_study_pb2 import Metric
 
 from .document import Document, split_sentences
+from .keywords import keywords
 from .numbers import format_number
 
 _CLIENT_LINE = re.compile(
@@ -19,7 +20,8 @@ _INDUSTRY_LINE = re.compile(
     r"[\s>*_#-]{0,8}(?:industry|sector|vertical)[*_ ]{0,4}[:=—–-]\s{0,3}[*_]{0,2}(?P<v>[^\n]{1,200})",
     re.IGNORECASE,
 )
-_NAME_SEQ = r"[A-Z][\w&'’.-]{0,30}(?:\s(?:&\s|of\s|and\s|de\s)?[A-Z][\w&'’.-]{0,30}){0,4}"
+# A word never gives characters back: what follows it must be a space, so giving back cannot help.
+_NAME_SEQ = r"[A-Z][\w&'’.-]{0,30}+(?:\s(?:&\s|of\s|and\s|de\s)?[A-Z][\w&'’.-]{0,30}+){0,4}"
 _PROSE_CLIENT = (
     re.compile(
         r"\b(?:worked|working|partnered|partnering|engagement|engaged|project|work)\s(?:with|for)"
@@ -29,8 +31,19 @@ _PROSE_CLIENT = (
 )
 _VALUE_END = re.compile(r"\s\(|\s[—–|-]\s|[,;]|\s{2}")
 _NOT_NAMES = frozenset("The We Our It They This That In On At A An Then When".split())
+# Industry keywords are matched case-sensitively against case-folded notes: many times faster than
+# IGNORECASE, with the same matches. The fold maps every character that IGNORECASE equates with an
+# ASCII letter to that lowercase letter, one character for one, so word boundaries stay put.
+# (Any other character IGNORECASE equates only with non-ASCII ones, which no keyword holds.)
+_CASE_FOLD = {
+    **{upper: upper + 32 for upper in range(ord("A"), ord("Z") + 1)},
+    0x130: ord("i"),  # İ
+    0x131: ord("i"),  # ı
+    0x17F: ord("s"),  # ſ
+    0x212A: ord("k"),  # Kelvin sign
+}
 _INDUSTRIES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(rf"\b(?:{words})\b", re.IGNORECASE))
+    (name, keywords(words))
     for name, words in (
         (
             "Logistics",
@@ -104,7 +117,8 @@ def find_industry(doc: Document) -> str:
     for line in doc.lines:
         if len(line) < 300 and (match := _INDUSTRY_LINE.match(line)):
             return _name_value(match["v"], allow_lower=True)
-    counts = {name: len(pattern.findall(doc.text)) for name, pattern in _INDUSTRIES}
+    folded = doc.text.translate(_CASE_FOLD)
+    counts = {name: len(pattern.findall(folded)) for name, pattern in _INDUSTRIES}
     best = max(counts, key=lambda name: counts[name])
     return best if counts[best] >= _MIN_INDUSTRY_HITS else ""
 

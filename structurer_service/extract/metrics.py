@@ -7,6 +7,7 @@ import re
 from casecraft.v1.case_study_pb2 import Metric
 
 from .document import Document, clean_markup
+from .keywords import keywords
 from .numbers import QUANTITY, Quantity, change_percent, format_number, quantity_pattern, reconcile
 
 _ARROW = re.compile(
@@ -24,7 +25,10 @@ _STATED = re.compile(
     r"|decrease|drop|better|gain|lift|up|down|cut))?)",
     re.IGNORECASE,
 )
+_DIGIT = re.compile(r"\d")  # _ARROW and _FROM_TO both need one
 _WINDOW = 160
+_LIST_MARKER = re.compile(r"^(?:[-*•+>#]|\d{1,2}[.)])\s{0,4}")
+_CLAUSE_MARK = re.compile(r"[();!?.,]")  # parentheses, and what can end a clause
 _VERBS = frozenset(
     """reduced cut dropped fell decreased lowered shrank shortened slashed rose grew increased
     improved climbed jumped raised boosted lifted went moved brought took got halved doubled
@@ -41,19 +45,19 @@ _HIGHER_FIRST = re.compile(
     r"on[- ]time|uptime|first[- ]pass|first[- ]contact resolution|fill rate|savings|saved"
     r"|same day|retention"
 )
-_LOWER = re.compile(
-    r"\b(?:time|times|duration|latency|lead time|turnaround|cycle|cost|costs|spend|expense"
+_LOWER = keywords(
+    r"time|times|duration|latency|lead time|turnaround|cycle|cost|costs|spend|expense"
     r"|errors?|defects?|churn|downtime|delays?|wait|waiting|backlog|abandon\w*|complaints?"
     r"|incidents?|escalations?|turnover|attrition|readmissions?|length of stay|no-shows?|fraud"
     r"|loss(?:es)?|scrap|rework|waste|idle|missed|overtime|chargebacks?|charges?|fees?"
     r"|write-offs?|empty|manual|exceptions?|rejects?|bounce|stockouts?|injur\w*|tickets?|calls?"
-    r"|changeovers?|mttr|aht|dso|cac|queue|boarding)\b"
+    r"|changeovers?|mttr|aht|dso|cac|queue|boarding"
 )
-_HIGHER = re.compile(
-    r"\b(?:revenue|sales|conversion|satisfaction|nps|csat|availability|throughput|adoption"
+_HIGHER = keywords(
+    r"revenue|sales|conversion|satisfaction|nps|csat|availability|throughput|adoption"
     r"|accuracy|yield|oee|utili[sz]ation|margin|profit|compliance|capacity|productivity"
     r"|engagement|output|orders|originations?|approvals?|completion|completed|win rate|score"
-    r"|loads|volume|growth|aov|ltv|bookings|coverage|settled|handled|resolution|discharges?)\b"
+    r"|loads|volume|growth|aov|ltv|bookings|coverage|settled|handled|resolution|discharges?"
 )
 
 
@@ -74,6 +78,8 @@ def extract_metrics(doc: Document) -> tuple[list[Metric], list[str]]:
             metrics.append(metric)
 
     for unit in doc.units:
+        if not _DIGIT.search(unit.text):
+            continue
         matches = sorted(
             [*_ARROW.finditer(unit.text), *_FROM_TO.finditer(unit.text)], key=lambda m: m.start()
         )
@@ -160,8 +166,9 @@ def clean_label(window: str) -> tuple[str, str]:
     if ":" in clause:
         head, _, tail = clause.rpartition(":")
         clause = tail.strip() or head.strip()
-    clause = re.sub(r"^(?:[-*•+>#]|\d{1,2}[.)])\s{0,4}", "", clause)
-    words = clause.split()
+    words = _LIST_MARKER.sub("", clause).split()
+    if not words:
+        return "", ""
     verb = ""
     for index in range(len(words) - 1, -1, -1):
         if words[index].lower() in _VERBS:
@@ -187,15 +194,14 @@ def _tidy_label(label: str) -> str:
 def _last_clause(text: str) -> str:
     depth = 0
     cut = 0
-    for index, char in enumerate(text):
+    for match in _CLAUSE_MARK.finditer(text):
+        char = match[0]
         if char == "(":
             depth += 1
         elif char == ")":
             depth = max(0, depth - 1)
-        elif depth == 0 and (
-            char in ";!?" or (char in ".," and (index + 1 == len(text) or text[index + 1] == " "))
-        ):
-            cut = index + 1
+        elif depth == 0 and (char in ";!?" or text[match.end() : match.end() + 1] in ("", " ")):
+            cut = match.end()  # "." and "," end a clause only before a space or the end
     return text[cut:]
 
 

@@ -46,6 +46,8 @@ _CUES = {
         ),
     ),
 }
+# Matches where any cue does: a sentence it misses scores zero for every kind.
+_ANY_CUE = re.compile("|".join(pattern.pattern for _, pattern in _CUES.values()), re.IGNORECASE)
 _NUMBERS = re.compile(r"\d")
 
 
@@ -105,7 +107,11 @@ def _text_of(units: list[Unit]) -> list[str]:
 
 def _classified(units: list[Unit]) -> Iterator[tuple[str, str]]:
     for unit in units:
+        if not _ANY_CUE.search(unit.text):
+            continue  # no sentence of it can hold a cue either
         for sentence in split_sentences(unit.text):
+            if not _ANY_CUE.search(sentence):
+                continue
             scores = {
                 kind: weight * len(pattern.findall(sentence))
                 for kind, (weight, pattern) in _CUES.items()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -15,18 +17,27 @@ _NOT_UNITS = frozenset(
     more less reduction increase improvement decrease drop gain lift better worse without despite
     until unless""".split()
 )
-_NOT_UNITS_ALT = "|".join(sorted(_NOT_UNITS, key=len, reverse=True))
+# One branch per first letter ("a(?:nd|n|...)|b(?:y|ut|...)"): under IGNORECASE the engine cannot
+# skip a branch by its first character, so a flat list of a hundred words costs a hundred tries.
+_NOT_UNITS_ALT = "|".join(
+    f"{first}(?:{'|'.join(sorted((word[1:] for word in words), key=len, reverse=True))})"
+    for first, words in itertools.groupby(sorted(_NOT_UNITS), key=lambda word: word[0])
+)
 
 
 def quantity_pattern(prefix: str = "") -> str:
-    """A bounded regex for one quantity; group names carry ``prefix`` so two can share a pattern."""
+    """A bounded regex for one quantity; group names carry ``prefix`` so two can share a pattern.
+
+    A unit word is looked for only where a letter follows: the lookahead that rules out words such
+    as "to" or "from" is the expensive part, and digits, spaces and punctuation never need it.
+    """
     p = prefix
     return (
         rf"(?<![\w.])(?P<{p}cur>[$€£])?"
         rf"(?P<{p}num>\d{{1,3}}(?:,\d{{3}}){{1,5}}(?:\.\d{{1,6}})?|\d{{1,15}}(?:\.\d{{1,6}})?)"
         rf"(?:(?P<{p}mult>bn|[kmb])(?![a-z])|\s?(?P<{p}multw>thousand|million|billion)\b)?"
         rf"(?:\s?(?P<{p}unit>%|/[a-z]{{1,12}}|per\s[a-z]{{1,15}}\b"
-        rf"|(?!(?:{_NOT_UNITS_ALT})\b)(?:(?:business|working|calendar)\s)?"
+        rf"|(?=[a-z])(?!(?:{_NOT_UNITS_ALT})\b)(?:(?:business|working|calendar)\s)?"
         rf"[a-z][a-z-]{{0,24}}(?:/[a-z]{{1,12}})?))?"
     )
 
@@ -63,14 +74,14 @@ class Quantity:
 
     @classmethod
     def from_match(cls, match: re.Match[str], prefix: str = "") -> Quantity:
-        group = match.groupdict()
-        names = [f"{prefix}{name}" for name in ("cur", "num", "mult", "multw", "unit")]
-        spans = [match.span(name) for name in names if match.start(name) >= 0]
-        text = match.string[spans[0][0] : max(end for _, end in spans)].strip().rstrip("-")
-        value = float(group[f"{prefix}num"].replace(",", ""))
-        currency = group[f"{prefix}cur"]
-        mult = group[f"{prefix}mult"] or group[f"{prefix}multw"] or ""
-        raw_unit = (group[f"{prefix}unit"] or "").rstrip("-")
+        names = _group_names(prefix)
+        currency, number, mult_short, mult_word, unit = match.group(*names)
+        start = match.start(names[0]) if currency else match.start(names[1])
+        end = max(match.end(name) for name in names[1:])  # an absent group ends at -1
+        text = match.string[start:end].strip().rstrip("-")
+        value = float(number.replace(",", ""))
+        mult = mult_short or mult_word or ""
+        raw_unit = (unit or "").rstrip("-")
         if mult == "m" and not currency and not raw_unit:
             raw_unit, mult = "min", ""  # "15m" without a currency is minutes
         value *= _MULTIPLIERS.get(mult.lower(), 1.0)
@@ -78,6 +89,12 @@ class Quantity:
             suffix = _per_suffix(raw_unit)
             return cls(text, value, currency + suffix, "money")
         return cls(text, value, *_classify_unit(raw_unit))
+
+
+@functools.cache
+def _group_names(prefix: str) -> tuple[str, ...]:
+    """The names of a quantity's groups for ``prefix``: currency, number, multipliers, unit."""
+    return tuple(f"{prefix}{name}" for name in ("cur", "num", "mult", "multw", "unit"))
 
 
 def _per_suffix(raw_unit: str) -> str:

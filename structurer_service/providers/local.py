@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
@@ -28,7 +29,10 @@ class LocalStructurer:
     """Deterministic extraction in milliseconds; the same notes always give the same case study.
 
     Drafts follow CaseStudy field order: headline and metrics, then phases, then the narrative and
-    quote. ``fast`` changes nothing: there is no slower, better mode to skip.
+    quote. ``fast`` changes nothing: there is no slower, better mode to skip. The extraction is
+    CPU-bound, so each step runs in a worker thread and the event loop keeps answering health
+    checks and other calls meanwhile; a cancelled call stops waiting at once, and the step under
+    way finishes in its thread with its result unused.
     """
 
     name = "local"
@@ -37,6 +41,11 @@ class LocalStructurer:
         self.model = model
 
     async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        steps = self._steps(notes)
+        while (item := await asyncio.to_thread(next, steps, None)) is not None:
+            yield item
+
+    def _steps(self, notes: str) -> Iterator[Draft | Structured]:
         doc = extract.parse_notes(notes)
         study, narrative, warnings = extract.headline_and_metrics(doc)
         yield Draft(_fields(study, (*_HEADLINE, *_METRICS)))
