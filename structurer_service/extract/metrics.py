@@ -61,15 +61,21 @@ _HIGHER = keywords(
 )
 
 
+# Warnings listed about figures that were skipped; past this, one line says how many more.
+MAX_WARNINGS = 20
+
+
 def extract_metrics(doc: Document) -> tuple[list[Metric], list[str]]:
     """Every before/after pair in the notes, in order of appearance, without duplicates."""
     metrics: list[Metric] = []
-    warnings: list[str] = []
+    warnings: dict[
+        str, None
+    ] = {}  # each once, in order: notes may repeat a line thousands of times
     seen: set[tuple[str, str]] = set()
 
     def add(metric: Metric | None, problem: str | None) -> None:
         if problem:
-            warnings.append(problem)
+            warnings[problem] = None
         if metric is None:
             return
         key = (metric.before.lower(), metric.after.lower())
@@ -92,7 +98,10 @@ def extract_metrics(doc: Document) -> tuple[list[Metric], list[str]]:
     for table in doc.tables:
         for label, before, after, stated, header_unit in _table_rows(table):
             add(*build_metric(label, before, after, stated, header_unit=header_unit))
-    return metrics, warnings
+    listed = list(warnings)[:MAX_WARNINGS]
+    if len(warnings) > MAX_WARNINGS:
+        listed.append(f"and {len(warnings) - MAX_WARNINGS:,} more figures that were skipped")
+    return metrics, listed
 
 
 def _from_prose(

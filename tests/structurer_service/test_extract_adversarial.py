@@ -22,9 +22,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from casecraft.casestudy_schema import validate
 from casecraft.limits import MAX_NOTES_BYTES
 from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
-from structurer_service.extract import headline
+from structurer_service.extract import extract, headline
 from structurer_service.extract.document import parse_notes, split_sentences
 from structurer_service.extract.keywords import keywords
+from structurer_service.extract.metrics import MAX_WARNINGS
 from structurer_service.extract.numbers import QUANTITY, quantity_pattern
 from structurer_service.providers import Draft, Structured
 from structurer_service.providers.local import LocalStructurer
@@ -239,3 +240,13 @@ def _top_level_branches(alternation: str) -> list[str]:
             branches.append(alternation[start:index])
             start = index + 1
     return [*branches, alternation[start:]]
+
+
+def test_a_figure_skipped_many_times_is_warned_about_once_and_the_list_is_bounded() -> None:
+    repeated = extract("1 min -> 2 min\n" * 2_000).warnings
+    assert repeated.count("found 1 min -> 2 min but no label for it; skipped") == 1
+
+    varied = extract("".join(f"{n} min -> {n + 1} min\n" for n in range(500))).warnings
+    skipped = [w for w in varied if w.startswith("found ")]
+    assert len(skipped) == MAX_WARNINGS
+    assert f"and {500 - MAX_WARNINGS:,} more figures that were skipped" in varied
