@@ -56,7 +56,7 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
         call = _Call(self.run_job)
         reader = asyncio.create_task(call.read(request_iterator))
         try:
-            async for result in call.results():
+            while (result := await call.next_result()) is not None:
                 yield result
             await reader
             if call.problem is not None:
@@ -130,6 +130,8 @@ class _Call:
         self._ids: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._outbox: asyncio.Queue[image_pb2.ImageResult | None] = asyncio.Queue()
+        self._input_open = True
+        self._finished = 0
 
     async def read(self, requests: AsyncIterator[image_pb2.ImageJobs]) -> None:
         """Start each message's jobs until the input ends or a message cannot run (``problem``)."""
@@ -151,16 +153,17 @@ class _Call:
         finally:
             self._outbox.put_nowait(None)
 
-    async def results(self) -> AsyncIterator[image_pb2.ImageResult]:
-        """Each started job's result as it finishes, until the input has ended and all are in."""
-        input_open, finished = True, 0
-        while input_open or finished < len(self._ids):
+    async def next_result(self) -> image_pb2.ImageResult | None:
+        """The next started job's result as it finishes; None once the input has ended and every
+        result is out. (A coroutine, not a generator: each result would pay a second yield.)"""
+        while self._input_open or self._finished < len(self._ids):
             item = await self._outbox.get()
             if item is None:
-                input_open = False
+                self._input_open = False
             else:
-                finished += 1
-                yield item
+                self._finished += 1
+                return item
+        return None
 
     def cancel(self) -> None:
         for task in self._tasks:
