@@ -50,32 +50,39 @@ _TEXT_FIELDS = {
     "metrics": ("label", "before", "after", "improvement", "unit"),
     "timeline": ("name", "period", "description"),
 }
+_ITEMS = {"metrics": "metrics", "timeline": "phases"}
+_SMALLEST = {
+    kind: min(MAX_TEXT_CHARS[name] for name in names) for kind, names in _TEXT_FIELDS.items()
+}
 
 
-def job_texts(kind: str, data: Any) -> Iterator[tuple[str, Any, str]]:
-    """(where, message, field) for each text field of an image job's ``kind`` data (HeroData,
-    MetricsData or TimelineData); ``where`` is the path of ``message`` in the job."""
-    fields = _TEXT_FIELDS.get(kind, ())
-    if kind == "hero":
-        for name in fields:
-            yield kind, data, name
+def texts_over_limit(kind: str, data: Any) -> Iterator[tuple[str, Any, str]]:
+    """(path, message, field) for each text field of an image job's ``kind`` data (HeroData,
+    MetricsData or TimelineData) that is over its limit.
+
+    A field has no more characters than its message has bytes, so a message no larger than its
+    smallest limit is not looked into: most never are, and this runs for every job.
+    """
+    if kind not in _TEXT_FIELDS:
         return
-    if kind not in ("metrics", "timeline"):
-        return
-    yield kind, data, "client_name"
-    items = data.metrics if kind == "metrics" else data.phases
-    inner = "metrics" if kind == "metrics" else "phases"
-    for index, item in enumerate(items):
-        where = f"{kind}.{inner}[{index}]"
-        for name in fields:
-            yield where, item, name
+    if kind != "hero":
+        if len(data.client_name) > MAX_TEXT_CHARS["client_name"]:
+            yield f"{kind}.client_name", data, "client_name"
+        items = getattr(data, _ITEMS[kind])
+    else:
+        items = (data,)
+    smallest = _SMALLEST[kind]
+    for index, message in enumerate(items):
+        if message.ByteSize() <= smallest:
+            continue
+        for name in _TEXT_FIELDS[kind]:
+            if len(getattr(message, name)) > MAX_TEXT_CHARS[name]:
+                where = kind if kind == "hero" else f"{kind}.{_ITEMS[kind]}[{index}]"
+                yield f"{where}.{name}", message, name
 
 
 def clip_job_texts(kind: str, data: Any) -> None:
     """Shorten, in place, each text field of ``data`` that is over its limit, ending it with an
     ellipsis: what a job sender does so that its jobs are never refused for length."""
-    for _, message, name in job_texts(kind, data):
-        text = getattr(message, name)
-        limit = MAX_TEXT_CHARS[name]
-        if len(text) > limit:
-            setattr(message, name, text[: limit - 1] + "…")
+    for _, message, name in list(texts_over_limit(kind, data)):
+        setattr(message, name, getattr(message, name)[: MAX_TEXT_CHARS[name] - 1] + "…")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from casecraft.limits import (
     LOGO_MEDIA_TYPES,
     MAX_LOGO_BYTES,
     MAX_PROMPT_CHARS,
     MAX_TEXT_CHARS,
-    job_texts,
+    texts_over_limit,
 )
 from casecraft.v1 import image_pb2
 from image_service.render import MAX_SIDE, MIN_SIDE, requested_size
@@ -33,12 +31,10 @@ def job_problem(job: image_pb2.ImageJob, seen_ids: set[str]) -> str | None:
         return f"{name}: metrics.metrics: empty; a metrics image needs at least one metric"
     if kind == "timeline" and not job.timeline.phases:
         return f"{name}: timeline.phases: empty; a timeline image needs at least one phase"
-    for field, text, limit in _texts(job):
-        if len(text) > limit:
-            return (
-                f"{name}: {field}: {len(text):,} characters is over the limit of {limit:,}; "
-                "shorten it"
-            )
+    if len(job.prompt) > MAX_PROMPT_CHARS:
+        return _too_long(name, "prompt", len(job.prompt), MAX_PROMPT_CHARS)
+    for path, message, field in texts_over_limit(kind, getattr(job, kind)):
+        return _too_long(name, path, len(getattr(message, field)), MAX_TEXT_CHARS[field])
     size_problem = _size_problem(name, job.options)
     if size_problem:
         return size_problem
@@ -49,13 +45,8 @@ def job_problem(job: image_pb2.ImageJob, seen_ids: set[str]) -> str | None:
     return None
 
 
-def _texts(job: image_pb2.ImageJob) -> Iterator[tuple[str, str, int]]:
-    """(field path, text, character limit) for every text field of the job."""
-    yield "prompt", job.prompt, MAX_PROMPT_CHARS
-    kind = job.WhichOneof("data") or ""
-    data = getattr(job, kind) if kind else None
-    for where, message, name in job_texts(kind, data):
-        yield f"{where}.{name}", getattr(message, name), MAX_TEXT_CHARS[name]
+def _too_long(name: str, field: str, length: int, limit: int) -> str:
+    return f"{name}: {field}: {length:,} characters is over the limit of {limit:,}; shorten it"
 
 
 def _size_problem(name: str, options: image_pb2.ImageOptions) -> str | None:
