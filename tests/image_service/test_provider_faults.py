@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan
 from pydantic import SecretStr
 
 from casecraft.errors import AllProvidersFailed
 from casecraft.resilience import Cooldown, RetryPolicy
-from casecraft.telemetry import configure_tracing, span_capture
 from casecraft.v1 import image_pb2
 from image_service.image_check import ImageLimits
 from image_service.providers import ImageProvider
@@ -28,6 +24,7 @@ from image_service.providers.openrouter import OpenRouterImages
 from tests.fakes.clock import Sleeps
 from tests.fakes.openai_images import FakeOpenAIImages
 from tests.fakes.openrouter_images import BAD_BASE64, HUGE, FakeOpenRouter, status
+from tests.support.spans import attempt_errors, step_span
 
 # Keys come in any shape; these two look like none of the well-known prefixes.
 OPENROUTER_KEY = "AIzaFaultsOpenRouter0123456789abcdef"
@@ -85,24 +82,6 @@ def hero() -> image_pb2.ImageJob:
     return image_pb2.ImageJob(job_id="hero", hero=data)
 
 
-@contextmanager
-def generate_span() -> Iterator[list[ReadableSpan]]:
-    """Run under an ``image.generate`` span, as the servicer runs the chain; yields the list that
-    holds it and every span below it once they end (the ``image.generate`` span last)."""
-    configure_tracing("tests")
-    span = trace.get_tracer(__name__).start_span("image.generate")
-    with span_capture().capture(span) as spans, trace.use_span(span, end_on_exit=True):
-        yield spans
-
-
-def attempt_errors(span: ReadableSpan) -> list[str]:
-    return [
-        str((event.attributes or {}).get("casecraft.error", ""))
-        for event in span.events
-        if event.name == "provider_attempt"
-    ]
-
-
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -117,7 +96,7 @@ async def test_a_key_quoted_back_in_a_401_stays_out_of_errors_logs_and_spans(
     caplog.set_level(logging.DEBUG)
     wrong = "proj_WrongKeyFaults0123456789abcdefgh"
     sleeps = Sleeps()
-    with generate_span() as spans, pytest.raises(AllProvidersFailed) as caught:
+    with step_span("image.generate") as spans, pytest.raises(AllProvidersFailed) as caught:
         await chain(openai(fakes.openai.base_url, wrong), sleeps=sleeps).generate(hero())
     assert len(fakes.openai.requests) == 1 and sleeps.waits == []
     message = str(caught.value)
@@ -139,7 +118,7 @@ async def test_a_403_is_not_retried_falls_back_and_says_to_check_the_key(
     images = chain(
         openrouter(fakes.openrouter.base_url), openai(fakes.openai.base_url), sleeps=sleeps
     )
-    with generate_span() as spans:
+    with step_span("image.generate") as spans:
         chained = await images.generate(hero())
     assert (chained.provider, chained.attempts) == ("openai", 2) and sleeps.waits == []
     [failed, _] = attempt_errors(spans[-1])
@@ -173,7 +152,7 @@ async def test_invalid_base64_falls_back_to_the_next_provider(fakes: Fakes) -> N
     images = chain(
         openrouter(fakes.openrouter.base_url), openai(fakes.openai.base_url), sleeps=sleeps
     )
-    with generate_span() as spans:
+    with step_span("image.generate") as spans:
         chained = await images.generate(hero())
     assert (chained.provider, chained.attempts) == ("openai", 2) and sleeps.waits == []
     [failed, _] = attempt_errors(spans[-1])
@@ -193,7 +172,7 @@ async def test_an_endless_answer_is_refused_partway_and_the_next_provider_used(
         providers.reverse()
     (fakes.openrouter if first == "openrouter" else fakes.openai).faults.script(HUGE)
     sleeps = Sleeps()
-    with generate_span() as spans:
+    with step_span("image.generate") as spans:
         chained = await chain(*providers, sleeps=sleeps).generate(hero())
     assert chained.provider != first and chained.attempts == 2 and sleeps.waits == []
     [failed, _] = attempt_errors(spans[-1])
@@ -228,7 +207,7 @@ async def test_a_retry_after_beyond_the_cap_falls_back_at_once_and_says_when(
     images = chain(
         openrouter(fakes.openrouter.base_url), openai(fakes.openai.base_url), sleeps=sleeps
     )
-    with generate_span() as spans:
+    with step_span("image.generate") as spans:
         chained = await images.generate(hero())
     assert (chained.provider, chained.attempts) == ("openai", 2) and sleeps.waits == []
     [failed, _] = attempt_errors(spans[-1])

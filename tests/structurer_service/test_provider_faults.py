@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
 from casecraft.errors import AllProvidersFailed
 from casecraft.resilience import Cooldown, RetryPolicy
-from casecraft.telemetry import configure_tracing, span_capture
 from structurer_service.providers import Draft, Structured, StructurerProvider
 from structurer_service.providers.anthropic import AnthropicStructurer, ClaudeModel
 from structurer_service.providers.chain import ChainStructurer
@@ -36,6 +33,7 @@ from tests.fakes.faults import (
 from tests.fakes.notes import NOTES
 from tests.fakes.openai_chat import FakeOpenAIChat
 from tests.fakes.server import serve
+from tests.support.spans import attempt_errors, step_span
 
 ANTHROPIC_KEY = "sk-ant-api03-faults-0123456789abcdef"
 # Keys of OpenAI-compatible hosts and proxies come in any shape, not only ``sk-...``.
@@ -98,24 +96,6 @@ async def run(provider: StructurerProvider) -> Structured:
         if not isinstance(item, Draft):
             return item
     raise AssertionError("no Structured")
-
-
-@contextmanager
-def structure_span() -> Iterator[list[ReadableSpan]]:
-    """Run under a ``structure`` span, as the servicer runs the chain; yields the list that holds
-    it and every span below it once they end (the ``structure`` span last)."""
-    configure_tracing("tests")
-    span = trace.get_tracer(__name__).start_span("structure")
-    with span_capture().capture(span) as spans, trace.use_span(span, end_on_exit=True):
-        yield spans
-
-
-def attempt_errors(span: ReadableSpan) -> list[str]:
-    return [
-        str((event.attributes or {}).get("casecraft.error", ""))
-        for event in span.events
-        if event.name == "provider_attempt"
-    ]
 
 
 def telemetry_text(spans: list[ReadableSpan], caplog: pytest.LogCaptureFixture) -> str:
@@ -224,7 +204,7 @@ async def test_a_chat_answer_cut_off_at_max_tokens_counts_its_tokens(
 ) -> None:
     server, base_url = chat_fake
     server.script(max_tokens(after_chunks=6))
-    with structure_span() as spans:
+    with step_span("structure") as spans:
         with pytest.raises(AllProvidersFailed, match="CASECRAFT_STRUCTURER_MAX_OUTPUT_TOKENS"):
             await run(chain(chat(base_url), sleeps=Sleeps()))
     assert len(server.requests) == 1
@@ -273,7 +253,7 @@ async def test_a_retry_after_beyond_the_cap_falls_back_at_once_and_says_when(
     sleeps = Sleeps()
     async with serve(backup.app) as backup_url:
         structurer = chain(claude(base_url), claude(backup_url, name="spare"), sleeps=sleeps)
-        with structure_span() as spans:
+        with step_span("structure") as spans:
             final = await run(structurer)
     assert sleeps.waits == [] and len(server.requests) == 1 and len(backup.requests) == 1
     assert final.usage.provider == "spare" and final.usage.attempts == 2
@@ -312,7 +292,7 @@ async def test_a_key_quoted_back_in_a_401_stays_out_of_errors_logs_and_spans(
     else:
         server, provider = _pick(kind, claude_fake, chat_fake, echo)
     sleeps = Sleeps()
-    with structure_span() as spans, pytest.raises(AllProvidersFailed) as caught:
+    with step_span("structure") as spans, pytest.raises(AllProvidersFailed) as caught:
         await run(chain(provider, sleeps=sleeps))
     assert len(server.requests) == 1 and sleeps.waits == []
     message = str(caught.value)
