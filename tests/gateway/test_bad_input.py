@@ -9,6 +9,7 @@ import pytest
 
 from casecraft.limits import MAX_LOGO_BYTES, MAX_NOTES_BYTES
 from tests.conftest import gateway_client, running_images, running_structurer, stack
+from tests.fakes.server import closed_port
 from tests.support.providers import RecordingImages, ScriptedStructurer, png
 
 
@@ -79,17 +80,9 @@ async def test_a_body_that_is_not_json_is_400(raw: bytes) -> None:
     assert "JSON" in response.json()["detail"]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_structurer_down_is_503_naming_it() -> None:
     async with running_images(RecordingImages()) as images:
-        async with gateway_client(_free_port(), images.port) as client:
+        async with gateway_client(closed_port(), images.port) as client:
             response = await client.post("/v1/case-studies", json={"notes": "n"})
             ready = await client.get("/readyz")
     assert response.status_code == 503
@@ -99,7 +92,7 @@ async def test_structurer_down_is_503_naming_it() -> None:
 
 async def test_image_service_down_is_503_naming_it() -> None:
     async with running_structurer(ScriptedStructurer()) as structurer:
-        async with gateway_client(structurer.port, _free_port()) as client:
+        async with gateway_client(structurer.port, closed_port()) as client:
             response = await client.post("/v1/case-studies", json={"notes": "n"})
     assert response.status_code == 503
     assert response.json()["backend"] == "image_service"

@@ -4,7 +4,6 @@ retried, what falls back, what each failure says, and that keys never show."""
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from image_service.providers.openrouter import OpenRouterImages
 from tests.fakes.clock import Sleeps
 from tests.fakes.openai_images import FakeOpenAIImages
 from tests.fakes.openrouter_images import BAD_BASE64, HUGE, FakeOpenRouter, status
+from tests.fakes.server import closed_port
 from tests.support.spans import attempt_errors, step_span
 
 # Keys come in any shape; these two look like none of the well-known prefixes.
@@ -82,11 +82,18 @@ def hero() -> image_pb2.ImageJob:
     return image_pb2.ImageJob(job_id="hero", hero=data)
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+async def fallback_error(fakes: Fakes) -> str:
+    """Generate with OpenRouter then OpenAI, once each, after a fault was scripted on OpenRouter:
+    OpenAI answers without a wait, and this is OpenRouter's failed attempt's error."""
+    sleeps = Sleeps()
+    images = chain(
+        openrouter(fakes.openrouter.base_url), openai(fakes.openai.base_url), sleeps=sleeps
+    )
+    with step_span("image.generate") as spans:
+        chained = await images.generate(hero())
+    assert (chained.provider, chained.attempts) == ("openai", 2) and sleeps.waits == []
+    [failed, _] = attempt_errors(spans[-1])
+    return failed
 
 
 async def test_a_key_quoted_back_in_a_401_stays_out_of_errors_logs_and_spans(
@@ -114,14 +121,7 @@ async def test_a_403_is_not_retried_falls_back_and_says_to_check_the_key(
     fakes: Fakes,
 ) -> None:
     fakes.openrouter.faults.script(status(403, "This model is not available to your key"))
-    sleeps = Sleeps()
-    images = chain(
-        openrouter(fakes.openrouter.base_url), openai(fakes.openai.base_url), sleeps=sleeps
-    )
-    with step_span("image.generate") as spans:
-        chained = await images.generate(hero())
-    assert (chained.provider, chained.attempts) == ("openai", 2) and sleeps.waits == []
-    [failed, _] = attempt_errors(spans[-1])
+    failed = await fallback_error(fakes)
     assert "HTTP 403" in failed and "not available to your key" in failed
     assert "check the API key for openrouter" in failed
 
@@ -148,14 +148,7 @@ def test_a_key_no_header_can_carry_is_refused_at_start_up_without_showing_it(
 
 async def test_invalid_base64_falls_back_to_the_next_provider(fakes: Fakes) -> None:
     fakes.openrouter.faults.script(BAD_BASE64)
-    sleeps = Sleeps()
-    images = chain(
-        openrouter(fakes.openrouter.base_url), openai(fakes.openai.base_url), sleeps=sleeps
-    )
-    with step_span("image.generate") as spans:
-        chained = await images.generate(hero())
-    assert (chained.provider, chained.attempts) == ("openai", 2) and sleeps.waits == []
-    [failed, _] = attempt_errors(spans[-1])
+    failed = await fallback_error(fakes)
     assert "not valid base64" in failed
 
 
@@ -203,12 +196,5 @@ async def test_a_retry_after_beyond_the_cap_falls_back_at_once_and_says_when(
     fakes: Fakes,
 ) -> None:
     fakes.openrouter.faults.script(status(429, "Rate limit exceeded", retry_after="3600"))
-    sleeps = Sleeps()
-    images = chain(
-        openrouter(fakes.openrouter.base_url), openai(fakes.openai.base_url), sleeps=sleeps
-    )
-    with step_span("image.generate") as spans:
-        chained = await images.generate(hero())
-    assert (chained.provider, chained.attempts) == ("openai", 2) and sleeps.waits == []
-    [failed, _] = attempt_errors(spans[-1])
+    failed = await fallback_error(fakes)
     assert "HTTP 429" in failed and "retry after 3600s" in failed

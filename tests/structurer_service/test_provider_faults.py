@@ -4,7 +4,6 @@ what is retried, what falls back, what each failure says, and that keys never sh
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -32,7 +31,7 @@ from tests.fakes.faults import (
 )
 from tests.fakes.notes import NOTES
 from tests.fakes.openai_chat import FakeOpenAIChat
-from tests.fakes.server import serve
+from tests.fakes.server import closed_port, serve
 from tests.support.spans import attempt_errors, step_span
 
 ANTHROPIC_KEY = "sk-ant-api03-faults-0123456789abcdef"
@@ -106,13 +105,6 @@ def telemetry_text(spans: list[ReadableSpan], caplog: pytest.LogCaptureFixture) 
         parts += [f"{e.name} {dict(e.attributes or {})!r}" for e in span.events]
         parts.append(repr(span.status.description))
     return "\n".join(parts)
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # --- streams that end wrong ---------------------------------------------------------------------
