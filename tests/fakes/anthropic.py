@@ -76,6 +76,7 @@ class FakeAnthropic:
         pace: Pace | None = None,
         seed: int = 7,
         largest_chunk: int = 12,
+        thinking: str = "",
     ) -> None:
         self.requests: list[dict[str, Any]] = []
         self.api_keys: list[str] = []
@@ -85,6 +86,9 @@ class FakeAnthropic:
         self._answer = answer
         self._rng = random.Random(seed)
         self._largest_chunk = largest_chunk
+        # With extended thinking on, a model thinks first: a signed thinking block at index 0
+        # (streamed answers).
+        self.thinking = thinking
         self._script = Script()
         self.app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
 
@@ -182,6 +186,38 @@ class FakeAnthropic:
                 },
             },
         )
+        index = 0
+        if self.thinking:
+            yield _sse(
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+                },
+            )
+            for piece in split_anywhere(self.thinking, self._rng, self._largest_chunk):
+                yield _sse(
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "thinking_delta", "thinking": piece},
+                    },
+                )
+            yield _sse(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {
+                        "type": "signature_delta",
+                        "signature": thinking_signature(self.thinking),
+                    },
+                },
+            )
+            yield _sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+            index = 1
         prose = behaviour.kind == "no_tool"
         block = (
             {"type": "text", "text": ""}
@@ -190,7 +226,7 @@ class FakeAnthropic:
         )
         yield _sse(
             "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": block},
+            {"type": "content_block_start", "index": index, "content_block": block},
         )
         yield _sse("ping", {"type": "ping"})
         chunks = split_anywhere(text, self._rng, self._largest_chunk)
@@ -209,7 +245,7 @@ class FakeAnthropic:
                 if behaviour.kind == "max_tokens":
                     cut_off = max(1, sum(map(len, chunks[:number])) // 4)
                     self.reported[-1] = (input_tokens, cut_off)
-                    yield _sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+                    yield _sse("content_block_stop", {"type": "content_block_stop", "index": index})
                     yield _sse(
                         "message_delta",
                         {
@@ -224,7 +260,7 @@ class FakeAnthropic:
                 "content_block_delta",
                 {
                     "type": "content_block_delta",
-                    "index": 0,
+                    "index": index,
                     "delta": (
                         {"type": "text_delta", "text": chunk}
                         if prose
@@ -233,7 +269,7 @@ class FakeAnthropic:
                 },
             )
             await self.pace.after(chunk)
-        yield _sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+        yield _sse("content_block_stop", {"type": "content_block_stop", "index": index})
         self.reported[-1] = (input_tokens, output_tokens)
         yield _sse(
             "message_delta",
@@ -247,6 +283,11 @@ class FakeAnthropic:
             },
         )
         yield _sse("message_stop", {"type": "message_stop"})
+
+
+def thinking_signature(thinking: str) -> str:
+    """The opaque signature the API puts on a thinking block (here: derived from its text)."""
+    return "sig_" + uuid.uuid5(uuid.NAMESPACE_OID, thinking).hex
 
 
 def _tool_id() -> str:

@@ -27,7 +27,7 @@ from structurer_service.providers.llm import Prices
 from structurer_service.providers.openai_compatible import ChatModel, OpenAICompatibleStructurer
 from structurer_service.providers.registry import build_chain, resilient
 from structurer_service.settings import StructurerSettings
-from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.anthropic import FakeAnthropic, thinking_signature
 from tests.fakes.clock import Clock, Sleeps
 from tests.fakes.faults import drop, hang, invalid, local_answer, no_tool, status, stream_error
 from tests.fakes.notes import NOTES
@@ -160,6 +160,24 @@ async def test_invalid_output_then_a_successful_reask(fake: tuple[FakeAnthropic,
     assert tool_result["type"] == "tool_result" and tool_result["is_error"] is True
     assert tool_result["tool_use_id"] == tool_use["id"]
     assert "client_name: 42 is not of type 'string'" in tool_result["content"]
+
+
+async def test_a_thinking_model_gets_its_signed_thinking_back_in_the_reask() -> None:
+    """The API wants a thinking block back exactly as it came, signature and all, before the
+    tool call it led to; the drafts come from the tool's input alone (block 1, not block 0)."""
+    thought = "The notes give dispatch times before and after; metrics first, then phases."
+    server = FakeAnthropic(thinking=thought)
+    server.script(invalid())
+    async with serve(server.app) as base_url:
+        drafts, final = await run(claude(base_url))
+
+    assert as_dict(final) == await expected()
+    assert all("client_name" in draft.fields for draft in drafts)
+    answered = server.requests[1]["messages"][1]["content"]
+    assert [block["type"] for block in answered] == ["thinking", "tool_use"]
+    assert answered[0]["thinking"] == thought
+    assert answered[0]["signature"] == thinking_signature(thought)
+    assert answered[1]["input"]["client_name"] == 42  # the invalid answer, as it came
 
 
 async def test_an_answer_without_the_tool_call_is_asked_once_more(
