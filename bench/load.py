@@ -168,12 +168,20 @@ async def instant(
 
 
 def run_instant(
-    sequential: int, throughput: int, concurrency: int, *, tracing: str = "default"
+    sequential: int,
+    throughput: int,
+    concurrency: int,
+    *,
+    tracing: str = "default",
+    providers: str = "instant",
 ) -> dict[str, Any]:
-    """The instant-provider figures; ``tracing`` is "default" (as configured: spans, no exporter
-    unless the environment names one), "off" (OTEL_SDK_DISABLED), "exported" (to a loopback
-    OTLP receiver, which the services' exporters send every span and metric to) or "sampled:R"
-    (exported likewise, but only a share R of the traces: every span is still recorded)."""
+    """The figures with providers that answer at once; ``tracing`` is "default" (as configured:
+    spans, no exporter unless the environment names one), "off" (OTEL_SDK_DISABLED), "exported"
+    (to a loopback OTLP receiver, which the services' exporters send every span and metric to) or
+    "sampled:R" (exported likewise, but only a share R of the traces: every span is still
+    recorded). ``providers`` is "instant" (bench providers in the services: no provider work at
+    all) or "wire" (the production anthropic and openai providers, official SDKs and all, against
+    answers replayed on loopback by bench/wire_fakes.py)."""
     env = {"OTEL_SDK_DISABLED": "true"} if tracing == "off" else {}
     if tracing.startswith("sampled:"):
         env = {
@@ -183,15 +191,33 @@ def run_instant(
     with Fleet(env) as fleet:
         if tracing != "default" and tracing != "off":
             fleet.otlp_sink("otlp_sink")
-        structurer = fleet.structurer("structurer", llm_ms=0)
-        images = fleet.images("images", image_ms=0, concurrency=IMAGE_CONCURRENCY)
+        if providers == "wire":
+            remote = fleet.wire_fakes("providers")
+            structurer = fleet.real_structurer(
+                "structurer", {"CASECRAFT_STRUCTURER_PROVIDERS": "anthropic", **remote}
+            )
+            images = fleet.real_images(
+                "images",
+                {
+                    "CASECRAFT_IMAGE_PROVIDERS": "openai",
+                    "CASECRAFT_IMAGE_CONCURRENCY": str(IMAGE_CONCURRENCY),
+                    **remote,
+                },
+            )
+        else:
+            structurer = fleet.structurer("structurer", llm_ms=0)
+            images = fleet.images("images", image_ms=0, concurrency=IMAGE_CONCURRENCY)
         url = fleet.gateway("gateway", structurer=structurer, images=images)
         pids = {**fleet.pids, "load_client": os.getpid()}
         return eventloop.run(instant(url, pids, sequential, throughput, concurrency))
 
 
 def tracing_cost(
-    throughput: int, concurrency: int, sample_ratio: float, rounds: int = 3
+    throughput: int,
+    concurrency: int,
+    sample_ratio: float,
+    rounds: int = 3,
+    providers: str = "instant",
 ) -> dict[str, Any]:
     """Throughput with tracing off (OTEL_SDK_DISABLED), on without an exporter, on with an OTLP
     exporter sending every trace, and on with the exporter sending a share ``sample_ratio`` of
@@ -207,8 +233,14 @@ def tracing_cost(
     runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
     for _ in range(rounds):
         for mode, tracing in modes.items():
-            runs[mode].append(run_instant(20, throughput, concurrency, tracing=tracing))
-    figures: dict[str, Any] = {"tracing_rounds": rounds, "tracing_sample_ratio": sample_ratio}
+            runs[mode].append(
+                run_instant(20, throughput, concurrency, tracing=tracing, providers=providers)
+            )
+    figures: dict[str, Any] = {
+        "tracing_rounds": rounds,
+        "tracing_sample_ratio": sample_ratio,
+        "tracing_providers": providers,
+    }
     for mode, results in runs.items():
         ranked = sorted(results, key=lambda r: r["throughput_per_s"])
         middle = ranked[len(ranked) // 2]
@@ -235,15 +267,17 @@ def run(
     with_tracing_cost: bool = False,
     sample_ratio: float = 0.1,
     rounds: int = 3,
+    providers: str = "instant",
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "llm_ms": SEED_LLM_MS * scale,
         "image_ms": SEED_IMAGE_MS * scale,
         "image_concurrency": IMAGE_CONCURRENCY,
     }
-    figures.update(run_instant(sequential, throughput, concurrency))
+    figures["providers"] = providers
+    figures.update(run_instant(sequential, throughput, concurrency, providers=providers))
     if with_tracing_cost:
-        figures.update(tracing_cost(throughput, concurrency, sample_ratio, rounds))
+        figures.update(tracing_cost(throughput, concurrency, sample_ratio, rounds, providers))
     if inflight <= 0:
         return figures
     figures.update(run_in_flight(inflight, SEED_LLM_MS * scale, SEED_IMAGE_MS * scale))
@@ -275,6 +309,13 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="with --tracing-cost: turns each mode takes"
     )
+    parser.add_argument(
+        "--providers",
+        choices=["instant", "wire"],
+        default="instant",
+        help="for the throughput parts: bench providers that answer at once (no provider work), "
+        "or the production anthropic and openai providers against replayed answers",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     figures = run(
@@ -286,6 +327,7 @@ def main() -> None:
         with_tracing_cost=args.tracing_cost,
         sample_ratio=args.sample_ratio,
         rounds=args.rounds,
+        providers=args.providers,
     )
     if args.json:
         print(json.dumps(figures))
@@ -294,7 +336,13 @@ def main() -> None:
 
 
 def show(f: dict[str, Any]) -> None:
-    print("instant providers (structurer and images answer at once)")
+    if f["providers"] == "wire":
+        print(
+            "production providers (anthropic and openai, official SDKs) against answers replayed"
+            " on loopback (bench/wire_fakes.py)"
+        )
+    else:
+        print("instant providers (structurer and images answer at once)")
     print(f"  HTTP round trip alone (GET /healthz) p50  {f['http_floor_p50_ms']:8.2f} ms")
     print(f"  added latency, one at a time   p50  {f['added_p50_ms']:8.2f} ms   (bar <= 5)")
     print(f"                                 p99  {f['added_p99_ms']:8.2f} ms   (bar <= 12)")

@@ -42,6 +42,9 @@ from structurer_service.providers import Draft, Structured
 from structurer_service.settings import StructurerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
+# The keys the replayed providers (bench/wire_fakes.py) expect: fakes' keys, never real ones.
+ANTHROPIC_KEY = "sk-ant-fake-key-0000"
+OPENAI_KEY = "sk-proj-fake-key-0000"
 EXAMPLES = sorted((ROOT / "examples").glob("*.md"))
 
 # Where each field group ends, as a share of the tokens the LLM writes: the image fields come first.
@@ -231,6 +234,26 @@ class Fleet(Stack):
         """The production structurer process with its configured providers (``env`` sets them)."""
         extra = {"CASECRAFT_STRUCTURER_HOST": "127.0.0.1", "CASECRAFT_STRUCTURER_PORT": "0", **env}
         port = self._spawn(name, "structurer_service", extra)
+        self.pids[name] = self.children[-1].process.pid
+        return port
+
+    def wire_fakes(self, name: str) -> dict[str, str]:
+        """Anthropic and OpenAI Images answers replayed on loopback (bench/wire_fakes.py); returns
+        the environment that points the real providers at them."""
+        port = self._spawn(name, "bench.wire_fakes", {})
+        self.pids[name] = self.children[-1].process.pid
+        base = f"http://127.0.0.1:{port}"
+        return {
+            "ANTHROPIC_BASE_URL": base,
+            "ANTHROPIC_API_KEY": ANTHROPIC_KEY,
+            "OPENAI_BASE_URL": f"{base}/v1",
+            "OPENAI_API_KEY": OPENAI_KEY,
+        }
+
+    def real_images(self, name: str, env: dict[str, str]) -> int:
+        """The production image service with its configured providers (``env`` sets them)."""
+        extra = {"CASECRAFT_IMAGE_HOST": "127.0.0.1", "CASECRAFT_IMAGE_PORT": "0", **env}
+        port = self._spawn(name, "image_service", extra)
         self.pids[name] = self.children[-1].process.pid
         return port
 
