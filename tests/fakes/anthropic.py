@@ -80,6 +80,7 @@ class FakeAnthropic:
     ) -> None:
         self.requests: list[dict[str, Any]] = []
         self.api_keys: list[str] = []
+        self.traceparents: list[str] = []
         # The usage each answer reported (input, output tokens), as far as its stream got.
         self.reported: list[tuple[int, int]] = []
         self.pace = pace or Pace()
@@ -100,6 +101,7 @@ class FakeAnthropic:
         self.requests.append(body)
         bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
         self.api_keys.append(request.headers.get("x-api-key", bearer))
+        self.traceparents.append(request.headers.get("traceparent", ""))
         forced = (body.get("tool_choice") or {}).get("type") in ("tool", "any")
         if forced and body.get("model") in NO_FORCED_TOOL_USE:
             return JSONResponse(

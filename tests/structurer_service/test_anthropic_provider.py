@@ -13,6 +13,7 @@ from anthropic import AsyncAnthropic, BadRequestError
 from google.protobuf import json_format
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind
 
 from casecraft.casestudy_schema import schema
 from casecraft.errors import AllProvidersFailed
@@ -33,6 +34,7 @@ from tests.fakes.faults import drop, hang, invalid, local_answer, no_tool, statu
 from tests.fakes.notes import NOTES
 from tests.fakes.openai_chat import FakeOpenAIChat
 from tests.fakes.server import serve
+from tests.support.spans import step_span
 
 KEY = "sk-ant-test-key-0123456789abcdef"
 SONNET = ClaudeModel("claude-sonnet-5-5", Prices(2.0, 10.0))
@@ -283,6 +285,25 @@ async def test_tokens_of_failed_attempts_are_counted_and_priced(
     assert (final.usage.input_tokens, final.usage.output_tokens) == (spent_in, spent_out)
     assert final.usage.cost_usd == pytest.approx(SONNET.prices.cost(spent_in, spent_out))
     assert final.usage.attempts == 3
+
+
+async def test_each_call_to_claude_is_a_client_span_below_the_step_and_carries_the_trace(
+    fake: tuple[FakeAnthropic, str],
+) -> None:
+    """The SDK makes a GenAI client span of its own for each call and sends its traceparent (its
+    HTTP client is httpx2, which the httpx instrumentation would not cover)."""
+    server, base_url = fake
+    server.script(invalid())
+    with step_span("structure") as spans:
+        await run(claude(base_url))
+    step = spans[-1]
+    calls = [s for s in spans if s.kind == SpanKind.CLIENT]
+    assert [c.name for c in calls] == ["anthropic.messages.create"] * 2  # answer and re-ask
+    assert all(c.parent is not None and c.parent.span_id == step.context.span_id for c in calls)
+    assert all(c.attributes and c.attributes["gen_ai.request.model"] == SONNET.id for c in calls)
+    trace_id = format(step.context.trace_id, "032x")
+    sent = [format(c.context.span_id, "016x") for c in calls]
+    assert [t.split("-")[1:3] for t in server.traceparents] == [[trace_id, s] for s in sent]
 
 
 async def test_tokens_spent_when_every_attempt_fails_are_on_the_step_span(
