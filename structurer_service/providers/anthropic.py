@@ -18,6 +18,7 @@ from anthropic.types import MessageParam, ParsedMessage, ToolParam
 from casecraft.casestudy_schema import schema, validate
 from casecraft.errors import ProviderError
 from casecraft.resilience import usable_key
+from casecraft.telemetry import capture_prompts
 from structurer_service.providers import Draft, Structured
 from structurer_service.providers.llm import Drafts, Prices, UsageTotals, cut_off
 from structurer_service.providers.prompt import (
@@ -68,6 +69,12 @@ class AnthropicStructurer:
             base_url=base_url,
             max_retries=0,
             timeout=Timeout(read_timeout_s, connect=connect_timeout_s),
+            # The SDK's span of each call (model, tokens, time to first chunk) holds the prompt
+            # and the answer only under casecraft's own debug switch, whatever ANTHROPIC_OPEN_
+            # TELEMETRY_TRACES_CONTENT_MODE says: the notes stay out of spans.
+            open_telemetry={
+                "traces": {"content_mode": "content" if capture_prompts() else "metadata_only"}
+            },
         )
         self._models = {False: model, True: fast_model}
         self._max_tokens = max_tokens

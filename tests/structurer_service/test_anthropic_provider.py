@@ -306,6 +306,23 @@ async def test_each_call_to_claude_is_a_client_span_below_the_step_and_carries_t
     assert [t.split("-")[1:3] for t in server.traceparents] == [[trace_id, s] for s in sent]
 
 
+async def test_the_sdks_span_holds_no_notes_whatever_the_sdks_own_variable_says(
+    fake: tuple[FakeAnthropic, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE", "content")
+    _, base_url = fake
+    with step_span("structure") as spans:
+        await run(claude(base_url))
+    call = next(s for s in spans if s.name == "anthropic.messages.create")
+    recorded = json.dumps(dict(call.attributes or {})) + json.dumps(
+        [dict(event.attributes or {}) for event in call.events]
+    )
+    assert "gen_ai.usage.output_tokens" in recorded
+    assert "gen_ai.input.messages" not in recorded and "gen_ai.output.messages" not in recorded
+    long_lines = [line.strip() for line in NOTES.splitlines() if len(line.strip()) >= 40]
+    assert long_lines and not [line for line in long_lines if json.dumps(line)[1:-1] in recorded]
+
+
 async def test_tokens_spent_when_every_attempt_fails_are_on_the_step_span(
     fake: tuple[FakeAnthropic, str],
 ) -> None:
