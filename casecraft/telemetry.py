@@ -198,7 +198,9 @@ def configure_tracing(service_name: str) -> None:
         _providers[:] = [tracer_provider, meter_provider]
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-        HTTPXClientInstrumentor().instrument()
+        # A client span per provider call, without the instrumentation's own duration metric:
+        # gen_ai.client.operation.duration already times each image and each structuring call.
+        HTTPXClientInstrumentor().instrument(meter_provider=metrics.NoOpMeterProvider())
 
 
 class _HashedOnce(Resource):

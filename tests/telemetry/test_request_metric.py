@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import httpx
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
+from casecraft.telemetry import configure_tracing
 from tests.conftest import stack
+from tests.fakes.server import serve
 from tests.support.providers import RecordingImages, ScriptedStructurer
+from tests.support.spans import step_span
 
 NOTES = "Harbor Freightways cut dispatch time from 94 to 31 minutes in twelve weeks."
 
@@ -40,3 +47,16 @@ async def test_each_request_counts_once_by_method_status_and_outcome() -> None:
         ("POST", "200", "ok"): 1.0,
         ("POST", "422", "rejected"): 1.0,
     }
+
+
+async def test_a_provider_http_call_is_traced_but_adds_no_metric_of_its_own() -> None:
+    """Provider calls are timed by gen_ai.client.operation.duration; the httpx
+    instrumentation's per-call histogram would repeat it at a cost on every call."""
+    configure_tracing("tests")
+    app = Starlette(routes=[Route("/", lambda request: PlainTextResponse("ok"))])
+    with step_span("image.generate") as spans:
+        async with serve(app) as url, httpx.AsyncClient() as client:
+            assert (await client.get(url)).status_code == 200
+    assert [s.name for s in spans] == ["GET", "image.generate"]
+    names = {f.name for f in text_string_to_metric_families(generate_latest().decode())}
+    assert not [name for name in names if name.startswith("http_client")], names
