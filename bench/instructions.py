@@ -10,9 +10,13 @@ span recorded for the timing report and the metrics), and on exporting every tra
 metrics over OTLP/gRPC to bench/otlp_sink.py (callgrind counts every thread; the exporter's batches
 left at exit are flushed, so every span's export is counted).
 
-    python -m bench.instructions [--requests 200] [--json]
+    python -m bench.instructions [--requests 200] [--providers instant|wire] [--json]
 
-Needs valgrind (Debian's package); takes about four minutes.
+``--providers wire`` runs the production providers instead (anthropic and openai, against the
+answers bench/wire_fakes.py replays in a process of its own, which callgrind does not count), with
+10 warm-up requests; ``--requests 20`` is plenty there, each request being ~40 times the work.
+
+Needs valgrind (Debian's package); takes about four minutes (wire, 20 requests: about fifteen).
 """
 
 from __future__ import annotations
@@ -29,12 +33,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-WARM_UP = 100
+WARM_UP = {"instant": 100, "wire": 10}
 MODES = ("off", "on", "exported")
 
 
-async def _serve(requests: int) -> None:
-    """The three services in this process; WARM_UP requests, then ``requests`` more."""
+async def _serve(requests: int, providers: str) -> None:
+    """The three services in this process; the warm-up requests, then ``requests`` more. With
+    "wire" providers each service builds its providers from the environment, as in production."""
     import httpx
 
     from bench.serve import TimedImages, TimedStructurer, example_notes
@@ -45,12 +50,13 @@ async def _serve(requests: int) -> None:
     from structurer_service import server as structurer_server
     from structurer_service.settings import StructurerSettings
 
+    wire = providers == "wire"
     structurer = await structurer_server.start(
-        StructurerSettings(port=0, metrics_port=0), TimedStructurer(0)
+        StructurerSettings(port=0, metrics_port=0), None if wire else TimedStructurer(0)
     )
     images = await image_server.start(
         ImageSettings(port=0, metrics_port=0, concurrency=1024),
-        TimedImages(0),  # type: ignore[arg-type]
+        None if wire else TimedImages(0),  # type: ignore[arg-type]
     )
     app = create_app(
         GatewaySettings(
@@ -63,18 +69,20 @@ async def _serve(requests: int) -> None:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-                for k in range(WARM_UP + requests):
+                for k in range(WARM_UP[providers] + requests):
                     response = await client.post(
                         "/v1/case-studies", json={"notes": notes[k % len(notes)]}
                     )
                     response.raise_for_status()
+                    if wire:  # a provider that failed would be cheap work: count only whole ones
+                        assert all(i["status"] == "ok" for i in response.json()["images"])
     finally:
         await structurer.server.stop(None)
         await images.server.stop(None)
 
 
-def _count(requests: int, env: dict[str, str]) -> int:
-    """Instructions of one whole process that serves WARM_UP + ``requests`` requests."""
+def _count(requests: int, env: dict[str, str], providers: str = "instant") -> int:
+    """Instructions of one whole process that serves the warm-up + ``requests`` requests."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         subprocess.run(
@@ -87,6 +95,8 @@ def _count(requests: int, env: dict[str, str]) -> int:
                 "bench.instructions",
                 "--inner",
                 str(requests),
+                "--providers",
+                providers,
             ],
             env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(ROOT), **env},
             cwd=ROOT,
@@ -98,20 +108,28 @@ def _count(requests: int, env: dict[str, str]) -> int:
         return int(totals.group(1))
 
 
-def run(requests: int = 200) -> dict[str, Any]:
+def run(requests: int = 200, providers: str = "instant") -> dict[str, Any]:
     if shutil.which("valgrind") is None:
         raise SystemExit("bench.instructions needs valgrind (apt-get install valgrind)")
     from bench.serve import Fleet
 
-    figures: dict[str, Any] = {"requests": requests}
+    figures: dict[str, Any] = {"requests": requests, "providers": providers}
     with Fleet() as fleet:
+        remote: dict[str, str] = {}
+        if providers == "wire":
+            remote = {
+                **fleet.wire_fakes("providers"),
+                "CASECRAFT_STRUCTURER_PROVIDERS": "anthropic",
+                "CASECRAFT_IMAGE_PROVIDERS": "openai",
+            }
         envs = {
-            "off": {"OTEL_SDK_DISABLED": "true"},
-            "on": {},
-            "exported": {"OTEL_EXPORTER_OTLP_ENDPOINT": fleet.otlp_sink("otlp_sink")},
+            "off": {"OTEL_SDK_DISABLED": "true", **remote},
+            "on": remote,
+            "exported": {"OTEL_EXPORTER_OTLP_ENDPOINT": fleet.otlp_sink("otlp_sink"), **remote},
         }
         for mode in MODES:
-            per_request = (_count(requests, envs[mode]) - _count(0, envs[mode])) / requests
+            counts = [_count(n, envs[mode], providers) for n in (requests, 0)]
+            per_request = (counts[0] - counts[1]) / requests
             figures[f"tracing_{mode}_minstr_per_request"] = round(per_request / 1e6, 3)
     off = figures["tracing_off_minstr_per_request"]
     for mode in ("on", "exported"):
@@ -125,6 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--inner", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--providers", choices=["instant", "wire"], default="instant")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.inner is not None:
@@ -133,9 +152,9 @@ def main() -> None:
         logging.disable(logging.CRITICAL)
         from casecraft import eventloop
 
-        eventloop.run(_serve(args.inner))
+        eventloop.run(_serve(args.inner, args.providers))
         return
-    figures = run(args.requests)
+    figures = run(args.requests, args.providers)
     if args.json:
         print(json.dumps(figures))
         return
