@@ -176,7 +176,7 @@ async def instant(
     }
 
 
-def run_instant(
+def run_throughput(
     sequential: int,
     throughput: int,
     concurrency: int,
@@ -184,11 +184,11 @@ def run_instant(
     tracing: str = "default",
     providers: str = "instant",
 ) -> dict[str, Any]:
-    """The figures with providers that answer at once; ``tracing`` is "default" (as configured:
-    spans, no exporter unless the environment names one), "off" (OTEL_SDK_DISABLED), "exported"
-    (to a loopback OTLP receiver, which the services' exporters send every span and metric to) or
-    "sampled:R" (exported likewise, but only a share R of the traces: every span is still
-    recorded). ``providers`` is "instant" (bench providers in the services: no provider work at
+    """Latency one at a time, throughput and CPU per case study. ``tracing`` is "default" (as
+    configured: spans, no exporter unless the environment names one), "off" (OTEL_SDK_DISABLED),
+    "exported" (to a loopback OTLP receiver, which the services' exporters send every span and
+    metric to) or "sampled:R" (exported likewise, but only a share R of the traces: every span is
+    still recorded). ``providers`` is "instant" (bench providers in the services: no provider work at
     all) or "wire" (the production anthropic and openai providers, official SDKs and all, against
     answers replayed on loopback by bench/wire_fakes.py)."""
     env = {"OTEL_SDK_DISABLED": "true"} if tracing == "off" else {}
@@ -243,7 +243,7 @@ def tracing_cost(
     for _ in range(rounds):
         for mode, tracing in modes.items():
             runs[mode].append(
-                run_instant(20, throughput, concurrency, tracing=tracing, providers=providers)
+                run_throughput(20, throughput, concurrency, tracing=tracing, providers=providers)
             )
     figures: dict[str, Any] = {
         "tracing_rounds": rounds,
@@ -292,7 +292,7 @@ def run(
         "image_concurrency": IMAGE_CONCURRENCY,
     }
     figures["providers"] = providers
-    figures.update(run_instant(sequential, throughput, concurrency, providers=providers))
+    figures.update(run_throughput(sequential, throughput, concurrency, providers=providers))
     if with_tracing_cost:
         figures.update(tracing_cost(throughput, concurrency, sample_ratio, rounds, providers))
     if inflight <= 0:

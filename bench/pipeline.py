@@ -35,7 +35,7 @@ import httpx
 from google.protobuf import json_format
 
 from bench.measure import percentile
-from bench.serve import CASE_STUDY, Fleet, example_notes
+from bench.serve import ANTHROPIC_KEY, CASE_STUDY, Fleet, case_study_answer, example_notes
 from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.faults import Pace
@@ -50,10 +50,6 @@ LLM_SOURCES = {
 }
 
 
-async def _bench_answer(notes: str) -> dict[str, Any]:
-    return json_format.MessageToDict(CASE_STUDY, preserving_proto_field_name=True)
-
-
 def fake_anthropic_pace(llm_ms: float) -> Pace:
     """The token rate at which the fake streams the bench case study in ``llm_ms``."""
     chars = len(json.dumps(json_format.MessageToDict(CASE_STUDY, preserving_proto_field_name=True)))
@@ -65,14 +61,14 @@ def start_fleet(
 ) -> tuple[int, dict[str, str], FakeAnthropic | None]:
     fake = None
     if llm == "fake-anthropic":
-        fake = FakeAnthropic(answer=_bench_answer, pace=fake_anthropic_pace(llm_ms))
+        fake = FakeAnthropic(answer=case_study_answer, pace=fake_anthropic_pace(llm_ms))
         base_url = stack.enter_context(serve_in_thread(fake.app))
         structurer = fleet.real_structurer(
             "structurer",
             {
                 "CASECRAFT_STRUCTURER_PROVIDERS": "anthropic",
                 "ANTHROPIC_BASE_URL": base_url,
-                "ANTHROPIC_API_KEY": "sk-ant-fake-key-0000",
+                "ANTHROPIC_API_KEY": ANTHROPIC_KEY,
             },
         )
     else:

@@ -112,6 +112,11 @@ _GROUP_OF = {
 }  # fmt: skip
 
 
+async def case_study_answer(notes: str) -> dict[str, object]:
+    """The tool input a fake model answers with, whatever the notes: ``CASE_STUDY`` as JSON."""
+    return json_format.MessageToDict(CASE_STUDY, preserving_proto_field_name=True)
+
+
 def draft_at(share: float) -> dict[str, object]:
     """The case study as written after ``share`` of the tokens: whole fields, then growing prose."""
     fields: dict[str, object] = {}

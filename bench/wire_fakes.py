@@ -20,16 +20,14 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from typing import Any
 
 import httpx
-from google.protobuf import json_format
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bench.serve import CASE_STUDY, OPENAI_KEY
+from bench.serve import OPENAI_KEY, case_study_answer
 from casecraft import eventloop
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.openai_images import FakeOpenAIImages
@@ -38,16 +36,11 @@ from tests.fakes.server import serve
 _FORWARDED = ("content-type", "authorization", "x-api-key", "anthropic-version")
 
 
-async def bench_answer(notes: str) -> dict[str, Any]:
-    """The case study the fake model writes, whatever the notes: the benches' own."""
-    return json_format.MessageToDict(CASE_STUDY, preserving_proto_field_name=True)
-
-
 class Replayer:
     """Answers each request with the bytes the fake gave the first request of its kind."""
 
     def __init__(self) -> None:
-        anthropic = FakeAnthropic(answer=bench_answer)
+        anthropic = FakeAnthropic(answer=case_study_answer)
         openai = FakeOpenAIImages(api_key=OPENAI_KEY)
         self._origin = {
             "/v1/messages": httpx.AsyncClient(
