@@ -30,11 +30,13 @@ services when real models answer, without the cost of a model on the same machin
 the metrics), on with an OTLP exporter sending every trace to a loopback receiver
 (bench/otlp_sink.py), and on exporting a share of the traces (``--sample-ratio``, default 0.1,
 through OTEL_TRACES_SAMPLER=parentbased_traceidratio; every span is still recorded, for the
-timing report). The modes take turns ``--rounds`` times (default 3) and each figure is the
-median. It reports ``tracing_cost_ratio`` (1 - exported/off), ``tracing_recorded_cost_ratio``,
-``tracing_sampled_cost_ratio``, and ``tracing_services_cpu_cost_ratio``: the share of the three
-services' own CPU per case study that tracing with export takes (1 - off/exported), which the
-load client and the stand-ins for the providers and the collector do not dilute.
+timing report). Each of ``--rounds`` rounds (default 3) runs every mode once, in reversed order
+every other round, and works each cost out against its own round's tracing-off run; a figure is
+the median over the rounds. It reports ``tracing_cost_ratio`` (1 - exported/off),
+``tracing_recorded_cost_ratio``, ``tracing_sampled_cost_ratio``, and
+``tracing_services_cpu_cost_ratio``: the share of the three services' own CPU per case study that
+tracing with export takes (1 - off/exported), which the load client and the stand-ins for the
+providers and the collector do not dilute.
 """
 
 from __future__ import annotations
@@ -230,9 +232,12 @@ def tracing_cost(
 ) -> dict[str, Any]:
     """Throughput with tracing off (OTEL_SDK_DISABLED), on without an exporter, on with an OTLP
     exporter sending every trace, and on with the exporter sending a share ``sample_ratio`` of
-    them; the share of throughput each costs: 1 - on/off. The modes take turns, ``rounds``
-    times, and each figure is the median of its rounds: a shared machine's speed drifts by more
-    than the difference being measured, so a mode must not get one stretch of it to itself."""
+    them; the share of throughput each costs: 1 - on/off.
+
+    A shared machine's speed drifts by more than the difference being measured, so no mode gets
+    one stretch of it to itself: each round runs every mode once, the order reversed every other
+    round (off first, then off last), and each cost is worked out within its round, against that
+    round's tracing-off run. A figure is the median over the rounds."""
     modes = {
         "off": "off",
         "recorded": "default",
@@ -240,16 +245,20 @@ def tracing_cost(
         "sampled": f"sampled:{sample_ratio}",
     }
     runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
-    for _ in range(rounds):
-        for mode, tracing in modes.items():
+    for round_ in range(rounds):
+        order = list(modes) if round_ % 2 == 0 else list(reversed(modes))
+        for mode in order:
             runs[mode].append(
-                run_throughput(20, throughput, concurrency, tracing=tracing, providers=providers)
+                run_throughput(
+                    20, throughput, concurrency, tracing=modes[mode], providers=providers
+                )
             )
     figures: dict[str, Any] = {
         "tracing_rounds": rounds,
         "tracing_sample_ratio": sample_ratio,
         "tracing_providers": providers,
     }
+    services_cpu: dict[str, list[float]] = {}
     for mode, results in runs.items():
         ranked = sorted(results, key=lambda r: r["throughput_per_s"])
         middle = ranked[len(ranked) // 2]
@@ -259,18 +268,29 @@ def tracing_cost(
             r["added_p50_ms"] for r in results
         )
         figures[f"tracing_{mode}_cpu_ms_per_case_study"] = middle["cpu_ms_per_case_study"]
-        figures[f"tracing_{mode}_services_cpu_ms"] = statistics.median(
+        services_cpu[mode] = [
             sum(r["cpu_ms_per_case_study"][name] for name in SERVICES) for r in results
-        )
-    off = figures["tracing_off_per_s"]
-    figures["tracing_cost_ratio"] = 1 - figures["tracing_exported_per_s"] / off
-    figures["tracing_sampled_cost_ratio"] = 1 - figures["tracing_sampled_per_s"] / off
-    figures["tracing_recorded_cost_ratio"] = 1 - figures["tracing_recorded_per_s"] / off
+        ]
+        figures[f"tracing_{mode}_services_cpu_ms"] = statistics.median(services_cpu[mode])
+    off = figures["tracing_off_rounds_per_s"]
+    for mode, key in (
+        ("exported", "tracing_cost_ratio"),
+        ("sampled", "tracing_sampled_cost_ratio"),
+        ("recorded", "tracing_recorded_cost_ratio"),
+    ):
+        costs = [
+            1 - on / base
+            for on, base in zip(figures[f"tracing_{mode}_rounds_per_s"], off, strict=True)
+        ]
+        figures[f"{key}_rounds"] = costs
+        figures[key] = statistics.median(costs)
     # The same cost read from the services' own CPU time, which the load client and the
     # stand-ins for the providers and the collector do not dilute.
-    figures["tracing_services_cpu_cost_ratio"] = (
-        1 - figures["tracing_off_services_cpu_ms"] / figures["tracing_exported_services_cpu_ms"]
-    )
+    cpu_costs = [
+        1 - o / e for o, e in zip(services_cpu["off"], services_cpu["exported"], strict=True)
+    ]
+    figures["tracing_services_cpu_cost_ratio_rounds"] = cpu_costs
+    figures["tracing_services_cpu_cost_ratio"] = statistics.median(cpu_costs)
     return figures
 
 
@@ -389,7 +409,9 @@ def show(f: dict[str, Any]) -> None:
         print(
             f"  tracing off {f['tracing_off_per_s']:.1f}/s, on with an OTLP exporter"
             f" {f['tracing_exported_per_s']:.1f}/s: costs {f['tracing_cost_ratio']:.1%}"
-            " of throughput   (bar <= 10%)"
+            " of throughput (median of the rounds' own costs: "
+            + ", ".join(f"{c:.1%}" for c in f["tracing_cost_ratio_rounds"])
+            + ")   (bar <= 10%)"
         )
         print(
             f"  on, recorded but not exported {f['tracing_recorded_per_s']:.1f}/s:"
@@ -403,7 +425,9 @@ def show(f: dict[str, Any]) -> None:
             "  the services' CPU per case study (median of the rounds), tracing off"
             f" {f['tracing_off_services_cpu_ms']:.2f} ms, exported"
             f" {f['tracing_exported_services_cpu_ms']:.2f} ms: tracing takes"
-            f" {f['tracing_services_cpu_cost_ratio']:.1%} of it"
+            f" {f['tracing_services_cpu_cost_ratio']:.1%} of it (rounds: "
+            + ", ".join(f"{c:.1%}" for c in f["tracing_services_cpu_cost_ratio_rounds"])
+            + ")"
         )
         for mode in ("off", "recorded", "exported", "sampled"):
             cpu = f[f"tracing_{mode}_cpu_ms_per_case_study"]

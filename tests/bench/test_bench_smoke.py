@@ -44,13 +44,14 @@ def test_load_runs_and_every_case_study_completes() -> None:
 
 def test_load_compares_tracing_off_and_exported() -> None:
     figures = load.run(
-        inflight=0, sequential=2, throughput=6, concurrency=2, with_tracing_cost=True, rounds=1
+        inflight=0, sequential=2, throughput=6, concurrency=2, with_tracing_cost=True, rounds=2
     )
     assert figures["tracing_off_per_s"] > 0
     assert figures["tracing_recorded_per_s"] > 0
     assert figures["tracing_exported_per_s"] > 0
     for key in ("tracing_cost_ratio", "tracing_sampled_cost_ratio", "tracing_recorded_cost_ratio"):
         assert key in figures, key
+        assert len(figures[f"{key}_rounds"]) == 2, key
     assert "inflight_n" not in figures
 
 
