@@ -411,7 +411,11 @@ def show(f: dict[str, Any]) -> None:
             f" {f['tracing_exported_per_s']:.1f}/s: costs {f['tracing_cost_ratio']:.1%}"
             " of throughput (median of the rounds' own costs: "
             + ", ".join(f"{c:.1%}" for c in f["tracing_cost_ratio_rounds"])
-            + ")   (bar <= 10%)"
+            + (
+                ")   (bar <= 10%)"
+                if f["tracing_providers"] == "wire"
+                else ")   (no provider work: the bar is judged with --providers wire)"
+            )
         )
         print(
             f"  on, recorded but not exported {f['tracing_recorded_per_s']:.1f}/s:"
