@@ -69,10 +69,10 @@ class AnthropicStructurer:
             base_url=base_url,
             max_retries=0,
             timeout=Timeout(read_timeout_s, connect=connect_timeout_s),
-            # No span of the SDK's own: it follows each of the hundreds of streamed events, a
-            # third of what tracing cost with this provider, to record what the structure step's
-            # span already holds (model, tokens, time to first chunk; each attempt an event).
-            # Without it the SDK sends no trace context, so each call sends the step's (below).
+            # No span of the SDK's own: it follows each of the hundreds of streamed events (even
+            # with tracing off, through a no-op tracer) to record what the structure step's span
+            # already holds (model, tokens, time to first chunk; each attempt an event). Without
+            # it the SDK sends no trace context, so each call sends the step's (below).
             open_telemetry={"traces": False},
         )
         self._models = {False: model, True: fast_model}
