@@ -400,7 +400,7 @@ def show(f: dict[str, Any]) -> None:
     )
     if "tracing_cost_ratio" in f:
         print(
-            f"  tracing, median of {f['tracing_rounds']} rounds taken in turns:"
+            f"  tracing, {f['tracing_rounds']} rounds (every mode once a round), case studies/s:"
             + "".join(
                 f" {mode} " + "/".join(f"{v:.0f}" for v in f[f"tracing_{mode}_rounds_per_s"])
                 for mode in ("off", "recorded", "exported", "sampled")
