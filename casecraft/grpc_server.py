@@ -19,7 +19,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings
 
 from casecraft.config import LogLevel
-from casecraft.metrics import MetricsEndpoint
+from casecraft.prometheus import MetricsEndpoint
 from casecraft.telemetry import grpc_server_interceptors, shutdown_telemetry
 
 log = logging.getLogger(__name__)

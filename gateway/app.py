@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from casecraft import protojson
 from casecraft.components import status_name
-from casecraft.metrics import prometheus_text
+from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
 from casecraft.v1 import image_pb2
 from gateway import orchestrator
@@ -134,7 +134,7 @@ def _middleware() -> list[Middleware]:
     return [
         # The request's server span, continuing the caller's trace; probes stay untraced. Its
         # duration is casecraft.request.duration (by method, status and outcome), recorded
-        # when the span ends (casecraft/metrics.py): one histogram point per request, where
+        # when the span ends (casecraft/prometheus.py): one histogram point per request, where
         # the instrumentation's own HTTP metrics would make five.
         Middleware(
             OpenTelemetryMiddleware,  # type: ignore[arg-type]

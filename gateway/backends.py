@@ -8,8 +8,8 @@ import json
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from casecraft.telemetry import ClientRpcs, Rpc
 from casecraft.v1 import image_pb2, image_pb2_grpc, structurer_pb2, structurer_pb2_grpc
+from gateway.rpc import ClientRpcs, Rpc
 from gateway.settings import GatewaySettings
 
 STRUCTURER = "structurer_service"

@@ -16,10 +16,10 @@ from google.protobuf.message import Message
 
 from casecraft.components import ALL, ComponentSpec
 from casecraft.limits import clip_job_texts
-from casecraft.telemetry import Rpc
 from casecraft.v1 import case_study_pb2, image_pb2, structurer_pb2
 from gateway.backends import IMAGES, STRUCTURER, Backends
 from gateway.problems import Problem, from_rpc_error
+from gateway.rpc import Rpc
 
 EventSink = Callable[[str, dict[str, Any]], None]
 

@@ -14,7 +14,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
 from casecraft.components import BY_NAME, status_name
-from casecraft.metrics import record_image
+from casecraft.prometheus import record_image
 from casecraft.telemetry import capture_prompts, span_capture, to_records
 from casecraft.v1 import image_pb2, image_pb2_grpc
 from image_service.providers.chain import ImageChain, ImageChainFailed

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from image_service.render.dashboard import render_metrics
 from image_service.render.hero import decode_logo, render_hero
-from image_service.render.metrics import render_metrics
 from image_service.render.theme import MAX_SIDE, MIN_SIDE
 from image_service.render.timeline import render_timeline
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from casecraft.v1.case_study_pb2 import CaseStudy
 
+from .before_after import extract_metrics
 from .document import Document, parse_notes
 from .headline import Headline, extract_headline
-from .metrics import extract_metrics
 from .narrative import Narrative, extract_narrative
 from .phases import extract_phases
 from .quote import extract_quote

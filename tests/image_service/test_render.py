@@ -15,7 +15,7 @@ from image_service.render import (
     render_timeline,
     theme,
 )
-from image_service.render.metrics import outcome
+from image_service.render.dashboard import outcome
 
 MAGENTA = (255, 0, 255)
 FULL = (1600, 900)

@@ -23,9 +23,9 @@ from casecraft.casestudy_schema import validate
 from casecraft.limits import MAX_NOTES_BYTES
 from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
 from structurer_service.extract import extract, headline
+from structurer_service.extract.before_after import MAX_WARNINGS
 from structurer_service.extract.document import parse_notes, split_sentences
 from structurer_service.extract.keywords import keywords
-from structurer_service.extract.metrics import MAX_WARNINGS
 from structurer_service.extract.numbers import QUANTITY, quantity_pattern
 from structurer_service.providers import Draft, Structured
 from structurer_service.providers.local import LocalStructurer
