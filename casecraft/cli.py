@@ -71,6 +71,7 @@ def _generate(gateway: str, args: argparse.Namespace, body: dict[str, Any]) -> i
     try:
         response = httpx.post(
             f"{gateway.rstrip('/')}/v1/case-studies",
+            params={"inline": "true"},  # the images' bytes in the answer, to write them out
             json=body,
             timeout=args.timeout,
         )

@@ -1,17 +1,12 @@
-"""The HTTP API: POST /v1/case-studies, health, readiness and the OpenAPI document."""
+"""The HTTP API: case studies (gateway/routes_jobs.py), health, readiness and the OpenAPI document."""
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
-from typing import Any
 
-import orjson
 from opentelemetry import trace
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.metrics import NoOpMeterProvider
@@ -22,19 +17,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from casecraft import protojson
-from casecraft.components import status_name
 from casecraft.prometheus import prometheus_text
-from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
-from casecraft.v1 import image_pb2
-from gateway import orchestrator
+from casecraft.telemetry import configure_tracing, tracing_enabled
+from gateway import routes_jobs
 from gateway.backends import Backends
-from gateway.body import read_body
+from gateway.jobrunner import Jobs
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
-from gateway.requests import parse
 from gateway.settings import GatewaySettings
-from gateway.timings import report
 from gateway.tracing import TraceIdHeader
 
 log = logging.getLogger(__name__)
@@ -44,14 +34,6 @@ SERVICE = "gateway"
 _UNTRACED_PATHS = "/healthz,/readyz,/metrics"
 
 
-class OrjsonResponse(JSONResponse):
-    """The answer's JSON rendered by orjson: the same compact UTF-8 as Starlette's json.dumps,
-    a tenth of the CPU (a 10 KB answer with its ~80 timing numbers: 79 µs → 7 µs)."""
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
 def create_app(settings: GatewaySettings | None = None) -> Starlette:
     settings = settings or GatewaySettings()
     configure_tracing(SERVICE)
@@ -59,35 +41,12 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.backends = Backends(settings)
+        app.state.jobs = Jobs(app.state.backends, settings)
         try:
             yield
         finally:
+            await app.state.jobs.close()
             await app.state.backends.close()
-
-    async def create_case_study(request: Request) -> Response:
-        checked = parse(await read_body(request))
-        plan = orchestrator.Plan(
-            notes=checked.notes,
-            components=checked.components,
-            logo=checked.logo,
-            logo_media_type=checked.logo_media_type,
-            fast=checked.fast,
-            early_fanout=settings.early_fanout,
-            structure_timeout_s=settings.structure_timeout_s,
-            images_timeout_s=settings.images_timeout_s,
-            per_image_timeout_s=settings.per_image_timeout_s,
-        )
-        work = asyncio.create_task(_produce(request.app.state.backends, plan))
-        disconnected = asyncio.create_task(_client_gone(request))
-        try:
-            await asyncio.wait({work, disconnected}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            disconnected.cancel()
-        if not work.done():
-            work.cancel()  # the client left: stop the work it started, upstream included
-            log.info("client disconnected; work cancelled")
-            return Response(status_code=499)
-        return OrjsonResponse(work.result())
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -111,7 +70,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/v1/case-studies", create_case_study, methods=["POST"]),
+            *routes_jobs.routes(),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
@@ -144,74 +103,6 @@ def _middleware() -> list[Middleware]:
         ),
         Middleware(TraceIdHeader),
     ]
-
-
-async def _produce(backends: Backends, plan: orchestrator.Plan) -> dict[str, Any]:
-    """Run the plan under the request's span (the HTTP server span, when tracing is on) and answer
-    with the timing report of every span the request made, in this process and upstream."""
-    root = trace.get_current_span()
-    with span_capture().capture(root) as spans:
-        try:
-            outcome = await orchestrator.run(backends, plan)
-        except BaseException as exc:
-            root.record_exception(exc)
-            root.set_status(trace.StatusCode.ERROR, type(exc).__name__)
-            raise
-        with tracer.start_as_current_span("respond"):
-            body = _body(outcome, plan)
-        records = [*outcome.spans, *to_records(list(spans), SERVICE)]
-        context = root.get_span_context()
-        timings = report(records, context.trace_id, context.trace_flags.sampled)
-    body["trace_id"] = timings["trace_id"]
-    body["timings"] = timings
-    return body
-
-
-def _body(outcome: orchestrator.Outcome, plan: orchestrator.Plan) -> dict[str, Any]:
-    """The answer's JSON (its shape is CaseStudyResponse in gateway/schemas.py)."""
-    images = [
-        _image(component.name, outcome.images[component.name])
-        for component in plan.components
-        if component.name in outcome.images
-    ]
-    return {
-        "id": uuid.uuid4().hex,
-        "case_study": protojson.to_dict(outcome.case_study),
-        "images": images,
-        "skipped": [{"component": n, "reason": r} for n, r in outcome.skipped.items()],
-        "warnings": outcome.warnings,
-        "usage": protojson.to_dict(outcome.usage),
-    }
-
-
-def _image(component: str, result: image_pb2.ImageResult) -> dict[str, Any]:
-    image: dict[str, Any] = {
-        "component": component,
-        "status": status_name(result.status),
-        "media_type": result.media_type,
-        "data_url": (
-            f"data:{result.media_type};base64,{base64.b64encode(result.image).decode()}"
-            if result.image
-            else ""
-        ),
-        "width": result.width,
-        "height": result.height,
-        "sha256": result.sha256,
-        "provider": result.provider,
-        "model": result.model,
-        "cache_hit": result.cache_hit,
-        "attempts": result.attempts,
-    }
-    if result.error:
-        image["error"] = result.error
-    return image
-
-
-async def _client_gone(request: Request) -> None:
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            return
 
 
 async def _problem(request: Request, exc: Exception) -> Response:

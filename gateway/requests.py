@@ -65,6 +65,11 @@ def parse(body: bytes) -> CheckedRequest:
     )
 
 
+def json_value(body: bytes) -> object:
+    """The body's JSON value, read as strictly as a case-study request's (a 400 otherwise)."""
+    return _json(body)
+
+
 def _json(body: bytes) -> object:
     """The body's JSON value. Refused: text that is not JSON or not UTF-8, nesting deeper than
     the parser's stack, integers too long to convert, repeated names and lone surrogates."""

@@ -45,6 +45,11 @@ class StructurerStub:
                 request_serializer=casecraft_dot_v1_dot_structurer__pb2.StructureRequest.SerializeToString,
                 response_deserializer=casecraft_dot_v1_dot_structurer__pb2.StructureEvent.FromString,
                 _registered_method=True)
+        self.Refine = channel.unary_unary(
+                '/casecraft.v1.Structurer/Refine',
+                request_serializer=casecraft_dot_v1_dot_structurer__pb2.RefineRequest.SerializeToString,
+                response_deserializer=casecraft_dot_v1_dot_structurer__pb2.RefineResponse.FromString,
+                _registered_method=True)
 
 
 class StructurerServicer:
@@ -67,6 +72,17 @@ class StructurerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Refine(self, request, context):
+        """Rewrites one section of a finished case study following a free-text instruction, through the
+        configured LLM provider chain (the same retries, fallback and validation as Structure).
+        INVALID_ARGUMENT: an unknown section (the message names the valid ones) or an empty
+        instruction. FAILED_PRECONDITION: only the local provider is configured, which cannot follow
+        free-text instructions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StructurerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -79,6 +95,11 @@ def add_StructurerServicer_to_server(servicer, server):
                     servicer.StructureStream,
                     request_deserializer=casecraft_dot_v1_dot_structurer__pb2.StructureRequest.FromString,
                     response_serializer=casecraft_dot_v1_dot_structurer__pb2.StructureEvent.SerializeToString,
+            ),
+            'Refine': grpc.unary_unary_rpc_method_handler(
+                    servicer.Refine,
+                    request_deserializer=casecraft_dot_v1_dot_structurer__pb2.RefineRequest.FromString,
+                    response_serializer=casecraft_dot_v1_dot_structurer__pb2.RefineResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -136,6 +157,33 @@ class Structurer:
             '/casecraft.v1.Structurer/StructureStream',
             casecraft_dot_v1_dot_structurer__pb2.StructureRequest.SerializeToString,
             casecraft_dot_v1_dot_structurer__pb2.StructureEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Refine(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/casecraft.v1.Structurer/Refine',
+            casecraft_dot_v1_dot_structurer__pb2.RefineRequest.SerializeToString,
+            casecraft_dot_v1_dot_structurer__pb2.RefineResponse.FromString,
             options,
             channel_credentials,
             insecure,
