@@ -26,13 +26,14 @@ from opentelemetry.trace import Link
 from casecraft import protojson
 from casecraft.components import ALL, BY_NAME, NAMES, ComponentSpec
 from casecraft.telemetry import span_capture, to_records
-from casecraft.v1 import case_study_pb2, image_pb2, structurer_pb2
+from casecraft.v1 import case_study_pb2, structurer_pb2
 from gateway import orchestrator
-from gateway.answers import answer, image_entry, image_event
+from gateway.answers import answer
 from gateway.backends import STRUCTURER, Backends
 from gateway.events import Event, EventLog, MemoryEventLog, follow
 from gateway.images import ImageStore, MemoryImageStore
-from gateway.jobs import Change, JobRecord, JobRequest, JobStore, MemoryJobStore, Status
+from gateway.jobrecorder import JobRecorder
+from gateway.jobs import Change, JobRecord, JobRequest, JobStore, MemoryJobStore
 from gateway.problems import Problem, from_rpc_error
 from gateway.requests import CheckedRequest
 from gateway.settings import GatewaySettings
@@ -92,6 +93,7 @@ class Jobs:
         self.images = stores.images
         self._clock = clock
         self._running = _Running()
+        self._record = JobRecorder(self.store, self.log, self.images, clock)
 
     # -- starting and finding jobs -------------------------------------------------------------
 
@@ -141,7 +143,7 @@ class Jobs:
         span = _background_span("case_study.job", job.id) if background else None
         job.trace_id = _trace_id(span or trace.get_current_span())
         await self.store.add(job)
-        await self._emit(job, "status", {"status": "queued"})
+        await self._record.emit(job, "status", {"status": "queued"})
         task = asyncio.create_task(self._produce(job, span))
         self._running.add(job.id, task)
         return job, task
@@ -193,7 +195,7 @@ class Jobs:
             task.cancel()
             await asyncio.wait({task})  # the task records the cancellation itself
         else:  # its work is not in this process (it was restarted): end the record
-            await self._end(job, "cancelled")
+            await self._record.end(job, "cancelled")
         return await self.get(job_id)
 
     async def close(self) -> None:
@@ -239,10 +241,10 @@ class Jobs:
         job.changes.append(Change(version=job.version, changed=changed, by=by))  # type: ignore[arg-type]
         await self.store.save(job)
         data = {"version": job.version, "changed": changed, "case_study": job.case_study}
-        await self._emit(job, "case_study", data)
+        await self._record.emit(job, "case_study", data)
         for warning in warnings or []:
-            await self._emit(job, "warning", {"message": warning})
-        await self._set_status(job, "rendering")
+            await self._record.emit(job, "warning", {"message": warning})
+        await self._record.set_status(job, "rendering")
         self._remake(job, before, after, _components(job))
         return job
 
@@ -268,7 +270,7 @@ class Jobs:
             job.request.components = [n for n in NAMES if n in {*job.request.components, component}]
         job.version += 1
         job.changes.append(Change(version=job.version, changed=[component], by="image"))
-        await self._set_status(job, "rendering")
+        await self._record.set_status(job, "rendering")
         self._remake(job, None, case_study, (spec,))
         return job
 
@@ -309,23 +311,23 @@ class Jobs:
         try:
             with span_capture().capture(root) as spans:
                 with _current(span):
-                    await self._set_status(job, "structuring")
+                    await self._record.set_status(job, "structuring")
                     outcome = await orchestrator.run(
-                        self.backends, self._plan(job, _components(job)), self._sink(job)
+                        self.backends, self._plan(job, _components(job)), self._record.sink(job)
                     )
                     with tracer.start_as_current_span("respond"):
                         job.version = 1
-                        await self._set_status(job, "done", save=False)
+                        await self._record.set_status(job, "done", save=False)
                 records = [*outcome.spans, *to_records(list(spans), SERVICE)]
             context = root.get_span_context()
             job.timings = report(records, context.trace_id, context.trace_flags.sampled)
         except BaseException as error:
-            await self._failed(job, error)
+            await self._record.failed(job, error)
             if isinstance(error, asyncio.CancelledError):
                 raise
             return
         await self.store.save(job)
-        await self._emit(job, "done", await answer(job, self.images))
+        await self._record.emit(job, "done", await answer(job, self.images))
 
     def _remake(
         self,
@@ -340,89 +342,21 @@ class Jobs:
             try:
                 with _current(span):
                     await orchestrator.remake(
-                        self.backends, self._plan(job, components), before, after, self._sink(job)
+                        self.backends,
+                        self._plan(job, components),
+                        before,
+                        after,
+                        self._record.sink(job),
                     )
             except BaseException as error:
-                await self._failed(job, error)
+                await self._record.failed(job, error)
                 if isinstance(error, asyncio.CancelledError):
                     raise
                 return
-            await self._set_status(job, "done")
-            await self._emit(job, "done", await answer(job, self.images))
+            await self._record.set_status(job, "done")
+            await self._record.emit(job, "done", await answer(job, self.images))
 
         self._running.add(job.id, asyncio.create_task(work()))
-
-    async def _failed(self, job: JobRecord, error: BaseException) -> None:
-        """Record how the work ended; the job keeps whatever it had."""
-        if isinstance(error, asyncio.CancelledError):
-            await self._end(job, "cancelled")
-            return
-        if not isinstance(error, Problem):
-            log.error("job failed", exc_info=error, extra={"job_id": job.id})
-            error = Problem(
-                500, "Internal error", "an unexpected error occurred; it has been logged"
-            )
-        job.problem = error.body()
-        await self._end(job, "failed")
-
-    async def _end(self, job: JobRecord, status: Status) -> None:
-        await self._set_status(job, status)
-        if status == "failed":
-            await self._emit(job, "failed", {"problem": job.problem})
-        else:
-            await self._emit(job, "cancelled", {"status": "cancelled"})
-
-    def _sink(self, job: JobRecord) -> orchestrator.EventSink:
-        """Where the orchestrator's events go: into the record, then the event log."""
-
-        async def sink(kind: str, payload: dict[str, Any]) -> None:
-            if kind == "field_group":
-                job.case_study.update(payload["fields"])
-                await self.store.save(job)
-                await self._emit(job, "field_group", payload)
-            elif kind == "structured":
-                response: structurer_pb2.StructureResponse = payload["response"]
-                job.case_study = protojson.to_dict(response.case_study)
-                job.usage = protojson.to_dict(response.usage)
-                job.warnings = list(response.warnings)
-                for warning in job.warnings:
-                    await self._emit(job, "warning", {"message": warning})
-                await self._set_status(job, "rendering")
-            elif kind == "image_finished":
-                await self._keep_image(job, payload["component"], payload["result"])
-            elif kind == "image_skipped":
-                job.skipped[payload["component"]] = payload["reason"]
-                old = job.images.pop(payload["component"], None)
-                if old and old["sha256"]:
-                    await self.images.unpin(old["sha256"])
-                await self.store.save(job)
-
-        return sink
-
-    async def _keep_image(
-        self, job: JobRecord, component: str, result: image_pb2.ImageResult
-    ) -> None:
-        sha256 = await self.images.put(result.image, result.media_type) if result.image else ""
-        old = job.images.get(component)
-        image = image_entry(component, result, sha256, old["version"] + 1 if old else 1)
-        if old and old["sha256"]:
-            await self.images.unpin(old["sha256"])
-        job.images[component] = image
-        job.skipped.pop(component, None)
-        await self.store.save(job)
-        await self._emit(job, "image", image_event(image))
-
-    async def _set_status(self, job: JobRecord, status: Status, *, save: bool = True) -> None:
-        if job.status == status:
-            return
-        job.status = status
-        job.finished_at = self._clock() if job.finished else None
-        if save:
-            await self.store.save(job)
-        await self._emit(job, "status", {"status": status})
-
-    async def _emit(self, job: JobRecord, type: str, data: dict[str, Any]) -> None:
-        await self.log.append(job.id, type, {"job_id": job.id, "trace_id": job.trace_id, **data})
 
     def _plan(self, job: JobRecord, components: tuple[ComponentSpec, ...]) -> orchestrator.Plan:
         settings = self.settings
