@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from casecraft.components import ALL
+from casecraft.errors import AllProvidersFailed
 from gateway.backends import Backends
 from gateway.jobrunner import Jobs
 from gateway.problems import Problem
@@ -160,3 +161,26 @@ async def test_a_job_expires_after_its_ttl() -> None:
         finally:
             await jobs.close()
             await backends.close()
+
+
+class FailsAfterTheHeadline(ScriptedStructurer):
+    async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        async for step in super().structure(notes, fast=fast):
+            yield step
+            raise AllProvidersFailed(["scripted: the model went away"])
+
+
+async def test_a_job_whose_structuring_fails_keeps_what_it_had_and_says_why() -> None:
+    async with served_stack(FailsAfterTheHeadline(), RecordingImages()) as client:
+        job_id = (await client.post("/v1/case-studies", json={"notes": "n"}, headers=ASYNC)).json()[
+            "id"
+        ]
+        events = await wait_done(client, job_id)
+        job = (await client.get(f"/v1/case-studies/{job_id}")).json()
+        sync = await client.post("/v1/case-studies", json={"notes": "n"})
+    assert [e.type for e in events][-2:] == ["status", "failed"]
+    problem = events[-1].data["problem"]
+    assert problem["status"] == 503 and "the model went away" in problem["detail"]
+    assert job["status"] == "failed" and job["problem"] == problem
+    assert job["case_study"]["client_name"] == "Acme Freight"  # the headline group had arrived
+    assert sync.status_code == 503 and sync.json()["backend"] == "structurer_service"
