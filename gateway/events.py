@@ -53,31 +53,34 @@ class EventLog(Protocol):
 
 
 class MemoryEventLog:
-    """Events in this process's memory; waiters are woken by one Condition per job."""
+    """Events in this process's memory; waiters are woken by one Condition per job, made when
+    someone first waits (most jobs, the synchronous ones, are never followed)."""
 
     def __init__(self) -> None:
         self._events: dict[str, list[Event]] = {}
         self._changed: dict[str, asyncio.Condition] = {}
         self._bytes = 0
 
-    def _condition(self, job_id: str) -> asyncio.Condition:
-        return self._changed.setdefault(job_id, asyncio.Condition())
-
     async def append(self, job_id: str, type: str, data: dict[str, Any]) -> Event:
-        events = self._events.setdefault(job_id, [])
+        events = self._events.get(job_id)
+        if events is None:
+            events = self._events[job_id] = []
         event = Event(len(events) + 1, type, data)
         events.append(event)
         self._bytes += event.size()
-        condition = self._condition(job_id)
-        async with condition:
-            condition.notify_all()
+        condition = self._changed.get(job_id)
+        if condition is not None:
+            async with condition:
+                condition.notify_all()
         return event
 
     async def read(self, job_id: str, after: int = 0) -> list[Event]:
         return self._events.get(job_id, [])[max(after, 0) :]
 
     async def wait(self, job_id: str, after: int, timeout_s: float) -> None:
-        condition = self._condition(job_id)
+        condition = self._changed.get(job_id)
+        if condition is None:
+            condition = self._changed[job_id] = asyncio.Condition()
         async with condition:
             try:
                 await asyncio.wait_for(

@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 
 
 class JobRecorder:
-    """Writes a job's progress: status changes, field groups, images, how it ended."""
+    """Writes a job's progress: status changes, field groups, images, how it ended. Every event
+    goes to the log at once; the record is saved to the store at each status change (readers
+    in this process see the running job's record itself)."""
 
     def __init__(
         self,
@@ -60,7 +62,6 @@ class JobRecorder:
         async def sink(kind: str, payload: dict[str, Any]) -> None:
             if kind == "field_group":
                 job.case_study.update(payload["fields"])
-                await self._store.save(job)
                 await self.emit(job, "field_group", payload)
             elif kind == "structured":
                 response: structurer_pb2.StructureResponse = payload["response"]
@@ -77,7 +78,6 @@ class JobRecorder:
                 old = job.images.pop(payload["component"], None)
                 if old and old["sha256"]:
                     await self._images.unpin(old["sha256"])
-                await self._store.save(job)
 
         return sink
 
@@ -91,7 +91,6 @@ class JobRecorder:
             await self._images.unpin(old["sha256"])
         job.images[component] = image
         job.skipped.pop(component, None)
-        await self._store.save(job)
         await self.emit(job, "image", image_event(image))
 
     async def set_status(self, job: JobRecord, status: Status, *, save: bool = True) -> None:

@@ -62,17 +62,25 @@ class Stores:
 
 @dataclass
 class _Running:
-    """The work a job is doing in this process, so a DELETE can cancel it."""
+    """The work a job is doing in this process, so a DELETE can cancel it, and the record that
+    work keeps up to date (reads in this process see it as it is, without the store)."""
 
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    records: dict[str, JobRecord] = field(default_factory=dict)
 
-    def add(self, job_id: str, task: asyncio.Task[None]) -> None:
-        self.tasks[job_id] = task
-        task.add_done_callback(lambda done: self._drop(job_id, done))
+    def add(self, job: JobRecord, task: asyncio.Task[None]) -> None:
+        self.tasks[job.id] = task
+        self.records[job.id] = job
+        task.add_done_callback(lambda done: self._drop(job.id, done))
 
     def _drop(self, job_id: str, task: asyncio.Task[None]) -> None:
         if self.tasks.get(job_id) is task:
             del self.tasks[job_id]
+            del self.records[job_id]
+
+    def forget(self, job_id: str) -> asyncio.Task[None] | None:
+        self.records.pop(job_id, None)
+        return self.tasks.pop(job_id, None)
 
 
 class Jobs:
@@ -145,12 +153,12 @@ class Jobs:
         await self.store.add(job)
         await self._record.emit(job, "status", {"status": "queued"})
         task = asyncio.create_task(self._produce(job, span))
-        self._running.add(job.id, task)
+        self._running.add(job, task)
         return job, task
 
     async def get(self, job_id: str) -> JobRecord:
         """The job; a 404 when it is unknown or expired."""
-        job = await self.store.get(job_id)
+        job = self._running.records.get(job_id) or await self.store.get(job_id)
         if job is not None and job.expires_at <= self._clock():
             await self._forget(job_id)
             job = None
@@ -164,8 +172,10 @@ class Jobs:
             )
         return job
 
-    async def answer(self, job_id: str, *, inline: bool = False) -> dict[str, Any]:
-        return await answer(await self.get(job_id), self.images, inline=inline)
+    async def answer(self, job: JobRecord | str, *, inline: bool = False) -> dict[str, Any]:
+        """The job (or the job of that id) as GET /v1/case-studies/{id} shows it."""
+        record = job if isinstance(job, JobRecord) else await self.get(job)
+        return await answer(record, self.images, inline=inline)
 
     async def events(self, job_id: str, after: int) -> AsyncIterator[Event]:
         """The job's events after ``after`` (all of them for an id that is not the job's), then
@@ -356,7 +366,7 @@ class Jobs:
             await self._record.set_status(job, "done")
             await self._record.emit(job, "done", await answer(job, self.images))
 
-        self._running.add(job.id, asyncio.create_task(work()))
+        self._running.add(job, asyncio.create_task(work()))
 
     def _plan(self, job: JobRecord, components: tuple[ComponentSpec, ...]) -> orchestrator.Plan:
         settings = self.settings
@@ -393,10 +403,10 @@ class Jobs:
                     "(CASECRAFT_MAX_JOBS, CASECRAFT_MAX_JOB_BYTES); retry after a few seconds",
                     headers={"Retry-After": str(RETRY_AFTER_S)},
                 )
-            await self._forget(oldest.id)
+            await self._forget(oldest)
 
     async def _forget(self, job_id: str) -> None:
-        task = self._running.tasks.pop(job_id, None)
+        task = self._running.forget(job_id)
         if task is not None:
             task.cancel()
         job = await self.store.get(job_id)

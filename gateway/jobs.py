@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol
 
-import orjson
 from pydantic import BaseModel, Field
 
 Status = Literal["queued", "structuring", "rendering", "done", "failed", "cancelled"]
@@ -89,8 +88,8 @@ class JobStore(Protocol):
         """The ids of the jobs whose ``expires_at`` has passed."""
         ...
 
-    async def oldest_finished(self) -> JobRecord | None:
-        """The finished job that finished first: the first to evict."""
+    async def oldest_finished(self) -> str | None:
+        """The id of the finished job that finished first: the first to evict."""
         ...
 
     def count(self) -> int:
@@ -104,39 +103,45 @@ class JobStore(Protocol):
 
 class MemoryJobStore:
     """Jobs in this process's memory (the default: one gateway, no set-up). Each is kept as its
-    JSON, as a shared store would keep it, so a record changes only through ``save``."""
+    JSON, as a shared store would keep it, so a record changes only through ``save``.
+
+    Every job has the same TTL, so jobs expire in the order they were added, and finished jobs
+    are kept in the order they finished: finding what to drop never scans every job.
+    """
 
     def __init__(self) -> None:
-        self._jobs: dict[str, bytes] = {}
+        self._jobs: dict[str, str] = {}
         self._finished: dict[str, float] = {}
         self._expires: dict[str, float] = {}
         self._keys: dict[str, str] = {}
+        self._key_of: dict[str, str] = {}
         self._bytes = 0
 
     async def add(self, job: JobRecord) -> None:
         await self.save(job)
         if job.idempotency_key is not None:
             self._keys[job.idempotency_key] = job.id
+            self._key_of[job.id] = job.idempotency_key
 
     async def get(self, job_id: str) -> JobRecord | None:
         data = self._jobs.get(job_id)
         return JobRecord.model_validate_json(data) if data is not None else None
 
     async def save(self, job: JobRecord) -> None:
-        data = orjson.dumps(job.model_dump(mode="json"))
-        self._bytes += len(data) - len(self._jobs.get(job.id, b""))
+        data = job.model_dump_json()
+        self._bytes += len(data) - len(self._jobs.get(job.id, ""))
         self._jobs[job.id] = data
-        self._expires[job.id] = job.expires_at
+        self._expires.setdefault(job.id, job.expires_at)
+        self._finished.pop(job.id, None)  # an edit makes images again; then it finishes anew
         if job.finished:
             self._finished[job.id] = job.finished_at or job.created_at
-        else:
-            self._finished.pop(job.id, None)  # an edit makes images again
 
     async def delete(self, job_id: str) -> None:
-        self._bytes -= len(self._jobs.pop(job_id, b""))
+        self._bytes -= len(self._jobs.pop(job_id, ""))
         self._finished.pop(job_id, None)
         self._expires.pop(job_id, None)
-        for key in [k for k, v in self._keys.items() if v == job_id]:
+        key = self._key_of.pop(job_id, None)
+        if key is not None:
             del self._keys[key]
 
     async def by_idempotency_key(self, key: str) -> JobRecord | None:
@@ -144,12 +149,15 @@ class MemoryJobStore:
         return await self.get(job_id) if job_id is not None else None
 
     async def expired(self, now: float) -> list[str]:
-        return [job_id for job_id, at in self._expires.items() if at <= now]
+        expired = []
+        for job_id, at in self._expires.items():
+            if at > now:
+                break
+            expired.append(job_id)
+        return expired
 
-    async def oldest_finished(self) -> JobRecord | None:
-        if not self._finished:
-            return None
-        return await self.get(min(self._finished, key=self._finished.__getitem__))
+    async def oldest_finished(self) -> str | None:
+        return next(iter(self._finished), None)
 
     def count(self) -> int:
         return len(self._jobs)

@@ -84,7 +84,7 @@ async def create_case_study(request: Request) -> Response:
         finished = await _unless_client_leaves(request, task)
         if not finished:
             return Response(status_code=499)
-        ended = await jobs.get(job.id)
+        ended = job  # the record its work kept up to date
     return await _answer(jobs, ended, inline, location)
 
 
@@ -93,7 +93,7 @@ async def _answer(jobs: Jobs, job: JobRecord, inline: bool, headers: dict[str, s
         raise problem_from(job.problem)
     if job.status == "cancelled":
         raise Problem(409, "Cancelled", f"case study {job.id} was cancelled (DELETE)")
-    body = await jobs.answer(job.id, inline=inline)
+    body = await jobs.answer(job, inline=inline)
     return OrjsonResponse(body, headers=headers)
 
 
@@ -127,7 +127,7 @@ async def get_case_study(request: Request) -> Response:
 async def cancel_case_study(request: Request) -> Response:
     jobs = _jobs(request)
     job = await jobs.cancel(request.path_params["id"])
-    return OrjsonResponse(await jobs.answer(job.id))
+    return OrjsonResponse(await jobs.answer(job))
 
 
 async def case_study_events(request: Request) -> Response:
@@ -185,7 +185,7 @@ async def refine(request: Request) -> Response:
 async def _edited(jobs: Jobs, job: JobRecord) -> Response:
     """The job after an edit: 202 while its images are made again, 200 when nothing changed."""
     status = 202 if job.status == "rendering" else 200
-    body = await jobs.answer(job.id)
+    body = await jobs.answer(job)
     return OrjsonResponse(body, status_code=status, headers={"Location": CASE_STUDIES + job.id})
 
 
