@@ -59,6 +59,7 @@ class MemoryEventLog:
     def __init__(self) -> None:
         self._events: dict[str, list[Event]] = {}
         self._changed: dict[str, asyncio.Condition] = {}
+        self._job_bytes: dict[str, int] = {}
         self._bytes = 0
 
     async def append(self, job_id: str, type: str, data: dict[str, Any]) -> Event:
@@ -67,7 +68,9 @@ class MemoryEventLog:
             events = self._events[job_id] = []
         event = Event(len(events) + 1, type, data)
         events.append(event)
-        self._bytes += event.size()
+        size = event.size()
+        self._job_bytes[job_id] = self._job_bytes.get(job_id, 0) + size
+        self._bytes += size
         condition = self._changed.get(job_id)
         if condition is not None:
             async with condition:
@@ -91,7 +94,8 @@ class MemoryEventLog:
                 return
 
     async def delete(self, job_id: str) -> None:
-        self._bytes -= sum(event.size() for event in self._events.pop(job_id, []))
+        self._events.pop(job_id, None)
+        self._bytes -= self._job_bytes.pop(job_id, 0)
         self._changed.pop(job_id, None)
 
     def size_bytes(self) -> int:

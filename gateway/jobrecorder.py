@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 class JobRecorder:
     """Writes a job's progress: status changes, field groups, images, how it ended. Every event
-    goes to the log at once; the record is saved to the store at each status change (readers
-    in this process see the running job's record itself)."""
+    goes to the log at once; the record is saved to the store when the case study is complete
+    and when the work ends (readers in this process see the running job's record itself)."""
 
     def __init__(
         self,
@@ -94,11 +94,13 @@ class JobRecorder:
         await self.emit(job, "image", image_event(image))
 
     async def set_status(self, job: JobRecord, status: Status, *, save: bool = True) -> None:
+        """Change the status (an event); the store gets the record at each status but
+        ``structuring``, which adds nothing a reader of the store could use."""
         if job.status == status:
             return
         job.status = status
         job.finished_at = self._clock() if job.finished else None
-        if save:
+        if save and status != "structuring":
             await self._store.save(job)
         await self.emit(job, "status", {"status": status})
 
