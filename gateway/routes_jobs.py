@@ -4,6 +4,7 @@ follow, cancel, correct, refine and make images again; and the images by address
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 from typing import Any
@@ -21,7 +22,8 @@ from gateway.images import IMAGE_PATH
 from gateway.jobrunner import Jobs
 from gateway.jobs import JobRecord
 from gateway.problems import Problem
-from gateway.requests import json_value, parse
+from gateway.requests import CheckedRequest, json_value
+from gateway.uploads import checked_request
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +60,13 @@ async def create_case_study(request: Request) -> Response:
     """Synchronous by default (the answer when it is done; the client leaving cancels the work),
     in the background with ``Prefer: respond-async`` (202), or streamed as server-sent events
     with ``Accept: text/event-stream``."""
-    body = await read_body(request)
-    checked = parse(body)
+    checked = await checked_request(request)
     jobs = _jobs(request)
     inline = _inline(request)
     streamed = "text/event-stream" in request.headers.get("accept", "")
     background = streamed or _prefers_async(request)
     key = request.headers.get("idempotency-key")
-    fingerprint = hashlib.sha256(body).hexdigest()
+    fingerprint = _fingerprint(checked)
     job = await jobs.by_idempotency_key(key, fingerprint) if key is not None else None
     task = None
     if job is None:
@@ -208,6 +209,16 @@ async def get_image(request: Request) -> Response:
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(image.data, media_type=image.media_type, headers=headers)
+
+
+def _fingerprint(checked: CheckedRequest) -> str:
+    """What makes two requests the same request: every field of the checked request (so a
+    JSON body and a form with the same content are the same)."""
+    digest = hashlib.sha256()
+    for field in dataclasses.fields(checked):
+        digest.update(repr(getattr(checked, field.name)).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def _inline(request: Request) -> bool:

@@ -73,11 +73,13 @@ class StructurerServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Refine(self, request, context):
-        """Rewrites one section of a finished case study following a free-text instruction, through the
-        configured LLM provider chain (the same retries, fallback and validation as Structure).
-        INVALID_ARGUMENT: an unknown section (the message names the valid ones) or an empty
-        instruction. FAILED_PRECONDITION: only the local provider is configured, which cannot follow
-        free-text instructions.
+        """Rewrites one section of a finished case study following a person's instruction, with the
+        configured LLM providers (the same retries, fallback and validation as Structure). Only that
+        section changes; every other field comes back exactly as sent.
+        INVALID_ARGUMENT: an unknown section, an empty or over-long instruction, notes over the limit.
+        FAILED_PRECONDITION: no configured provider can follow free-text instructions (the local
+        extractor cannot): configure an LLM provider, or edit the field directly.
+        UNAVAILABLE: every LLM provider failed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
