@@ -13,6 +13,7 @@ from casecraft.components import NAMES
 from image_service import server as image_server
 from image_service.settings import ImageSettings
 from tests.conftest import gateway_client, running_structurer
+from tests.fakes.notes import NOTES
 from tests.fakes.server import closed_port
 from tests.support.jobs import (
     RefiningStructurer,
@@ -27,9 +28,11 @@ from tests.support.providers import RecordingImages, ScriptedStructurer
 MERGE = {"content-type": "application/merge-patch+json"}
 
 
-async def made(client: httpx.AsyncClient, images: RecordingImages) -> dict[str, Any]:
+async def made(
+    client: httpx.AsyncClient, images: RecordingImages, notes: str = "n"
+) -> dict[str, Any]:
     """A finished case study, its images made (and recorded by ``images``)."""
-    response = await client.post("/v1/case-studies", json={"notes": "n"})
+    response = await client.post("/v1/case-studies", json={"notes": notes})
     assert response.status_code == 200, response.text
     images.jobs.clear()
     body: dict[str, Any] = response.json()
@@ -235,3 +238,18 @@ async def until_ready(client: httpx.AsyncClient) -> None:
 async def wait_done_asgi(client: httpx.AsyncClient, job_id: str) -> None:
     events = await read_events(client, f"/v1/case-studies/{job_id}/events")
     assert events[-1].type == "done"
+
+
+async def test_refine_with_the_real_local_structurer_says_what_to_do_instead() -> None:
+    images = RecordingImages()
+    async with (
+        running_structurer() as structurer,
+        served_with_structurer(structurer.port, images) as client,
+    ):
+        answer = await client.post("/v1/case-studies", json={"notes": NOTES})
+        refined = await client.post(
+            f"/v1/case-studies/{answer.json()['id']}/refine",
+            json={"section": "title", "instruction": "shorter"},
+        )
+    assert refined.status_code == 409
+    assert "PATCH" in refined.json()["detail"] and "LLM provider" in refined.json()["detail"]
