@@ -194,6 +194,9 @@ class _ImageStream:
             self._rpc.call.cancel()  # the reader's cancellation ends the call's span
 
 
+_CASE_STUDY_FIELDS = tuple(f.name for f in case_study_pb2.CaseStudy.DESCRIPTOR.fields)
+
+
 async def _ignore(kind: str, payload: dict[str, Any]) -> None:
     return None
 
@@ -310,15 +313,20 @@ async def _on_field_group(
     ready: structurer_pb2.FieldGroupReady, plan: Plan, images: _ImageStream, sink: EventSink
 ) -> None:
     if sink is not _ignore:
-        fields = protojson.to_dict(ready.partial)
+        # Only this group's fields: the partial also holds every earlier group's.
         names = GROUP_FIELDS.get(ready.group, ())
+        group = case_study_pb2.CaseStudy()
+        group.CopyFrom(ready.partial)
+        for other in _CASE_STUDY_FIELDS:
+            if other not in names:
+                group.ClearField(other)
         await sink(
             "field_group",
             {
                 "group": structurer_pb2.FieldGroup.Name(ready.group)
                 .removeprefix("FIELD_GROUP_")
                 .lower(),
-                "fields": {k: v for k, v in fields.items() if k in names},
+                "fields": protojson.to_dict(group),
             },
         )
     if not plan.early_fanout:

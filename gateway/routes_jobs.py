@@ -145,9 +145,7 @@ def _stream(
 
     async def events() -> Any:
         async for event in jobs.events(job_id, after):
-            yield ServerSentEvent(
-                data=orjson.dumps(event.data).decode(), event=event.type, id=str(event.id)
-            )
+            yield ServerSentEvent(data=event.data, event=event.type, id=str(event.id))
 
     return EventSourceResponse(events(), headers=headers, ping=jobs.settings.events_keepalive_s)
 
