@@ -30,7 +30,7 @@ from casecraft.v1 import case_study_pb2, structurer_pb2
 from gateway import orchestrator
 from gateway.answers import answer
 from gateway.backends import STRUCTURER, Backends
-from gateway.events import Event, EventLog, MemoryEventLog, follow
+from gateway.events import TERMINAL, Event, EventLog, MemoryEventLog, follow
 from gateway.images import ImageStore, MemoryImageStore
 from gateway.jobrecorder import JobRecorder
 from gateway.jobs import Change, JobRecord, JobRequest, JobStore, MemoryJobStore
@@ -183,6 +183,11 @@ class Jobs:
         await self.get(job_id)
         async for event in follow(self.log, job_id, after):
             yield event
+
+    async def seen_the_end(self, job_id: str, last_event_id: int) -> bool:
+        """Whether ``last_event_id`` is the job's last event and says how the job ended."""
+        events = await self.log.read(job_id, max(last_event_id - 1, 0))
+        return last_event_id > 0 and len(events) == 1 and events[0].type in TERMINAL
 
     async def wait(self, job_id: str) -> JobRecord:
         """The job once it has ended."""

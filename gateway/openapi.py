@@ -222,7 +222,11 @@ def _add_job_paths(document: dict[str, Any]) -> None:
                     "gives the whole history.",
                 },
             ],
-            "responses": {"200": _EVENTS, "404": missing},
+            "responses": {
+                "200": _EVENTS,
+                "204": {"description": "Last-Event-ID was the job's final event: nothing more."},
+                "404": missing,
+            },
         }
     }
     paths["/v1/case-studies/{id}/images/{component}"] = {

@@ -135,7 +135,12 @@ async def case_study_events(request: Request) -> Response:
     jobs = _jobs(request)
     job = await jobs.get(request.path_params["id"])
     last = request.headers.get("last-event-id", "").strip()
-    return _stream(jobs, job.id, int(last) if last.isdecimal() and len(last) < 12 else 0)
+    after = int(last) if last.isdecimal() and len(last) < 12 else 0
+    if await jobs.seen_the_end(job.id, after):
+        # The client saw how the job ended and reconnected (as EventSource does when a stream
+        # ends): 204 tells it there is nothing more, and EventSource stops reconnecting.
+        return Response(status_code=204)
+    return _stream(jobs, job.id, after)
 
 
 def _stream(

@@ -76,6 +76,7 @@ async def test_reconnecting_with_last_event_id_gets_every_later_event_once() -> 
         whole = await read_events(client, url)  # a late subscriber: the whole history
         unknown = await read_events(client, url, last_event_id="9999")
         not_ours = await read_events(client, url, last_event_id="abc")
+        after_the_end = await client.get(url, headers={"Last-Event-ID": str(rest[-1].id)})
         status = (await client.get(f"/v1/case-studies/{job_id}")).json()["status"]
 
     assert first[-1].data["group"] == "headline"
@@ -83,6 +84,7 @@ async def test_reconnecting_with_last_event_id_gets_every_later_event_once() -> 
     assert first + rest == whole
     assert unknown == whole and not_ours == whole
     assert whole[-1].type == "done"
+    assert after_the_end.status_code == 204  # nothing more: EventSource stops reconnecting
 
 
 async def test_post_with_accept_event_stream_streams_the_job_on_the_same_connection() -> None:
