@@ -36,6 +36,7 @@ async def test_a_background_job_answers_202_then_its_events_then_its_answer() ->
         events = await wait_done(client, job_id)
         answer = (await client.get(f"/v1/case-studies/{job_id}")).json()
         request_trace = started.headers["x-trace-id"]
+        finished = await client.delete(f"/v1/case-studies/{job_id}")
 
     assert [e.id for e in events] == list(range(1, len(events) + 1))
     names = summary(events)
@@ -60,6 +61,7 @@ async def test_a_background_job_answers_202_then_its_events_then_its_answer() ->
     assert answer["timings"]["steps"][0]["name"] == "case_study.job"
     assert events[-1].data == {**answer, "job_id": job_id, "trace_id": answer["trace_id"]}
     assert answer["status"] == "done" and answer["version"] == 1
+    assert finished.status_code == 409 and "nothing to cancel" in finished.json()["detail"]
     assert answer["case_study"]["client_name"] == "Acme Freight"
 
 
