@@ -306,12 +306,20 @@ class Jobs:
                 )
         except grpc.aio.AioRpcError as error:
             if error.code() is grpc.StatusCode.FAILED_PRECONDITION:
+                # The structurer says why (only the local provider is configured) and what to
+                # do instead; the gateway adds where that PATCH goes.
+                where = f"PATCH /v1/case-studies/{job_id} as application/merge-patch+json"
+                detail = error.details() or ""
+                if "LLM provider" not in detail:
+                    detail = (
+                        "the structurer has no LLM provider, the only kind that follows "
+                        "free-text instructions; configure one (CASECRAFT_STRUCTURER_PROVIDERS) "
+                        "or edit the field yourself"
+                    )
                 raise Problem(
                     409,
                     "Refine unavailable",
-                    f"{error.details()}; to rewrite a section with an instruction, configure "
-                    "an LLM provider for the structurer, or edit the field yourself with "
-                    "PATCH /v1/case-studies/{id}",
+                    f"{detail} ({where})",
                     backend=STRUCTURER,
                 ) from error
             raise from_rpc_error(error, STRUCTURER) from error
