@@ -15,7 +15,7 @@ from casecraft.telemetry import configure_tracing
 from casecraft.v1 import image_pb2, image_pb2_grpc
 from image_service.providers import ImageProvider
 from image_service.providers.chain import ImageChain
-from image_service.providers.registry import build_chain
+from image_service.providers.registry import build_chain, resilient
 from image_service.servicer import SERVICE, ImageServicer
 from image_service.settings import ImageSettings
 
@@ -58,7 +58,7 @@ def _chain(
         providers = list(provider)
     else:
         providers = [provider]
-    return ImageChain.from_settings(settings, providers)
+    return resilient(providers, settings)
 
 
 async def main() -> None:

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from casecraft.grpc_server import GrpcServerSettings
+from casecraft.registry import ChainSettings
 
 
 def _plain(name: str) -> AliasChoices:
@@ -17,14 +18,12 @@ def _plain(name: str) -> AliasChoices:
     return AliasChoices(name, name.lower())
 
 
-class StructurerSettings(GrpcServerSettings):
+class StructurerSettings(GrpcServerSettings, ChainSettings):
     model_config = SettingsConfigDict(env_prefix="CASECRAFT_STRUCTURER_")
 
     port: int = 50051
     # Prometheus text at /metrics on this port (0: any free port, logged at start-up).
     metrics_port: int = 9464
-    # Ordered provider chain; the first that succeeds wins.
-    providers: str = "local"
 
     anthropic_api_key: SecretStr | None = Field(None, validation_alias=_plain("ANTHROPIC_API_KEY"))
     # As the SDK reads it: without /v1.
@@ -61,16 +60,5 @@ class StructurerSettings(GrpcServerSettings):
     # Longest silence between two chunks of a stream, and longest wait for a connection.
     read_timeout_s: float = Field(default=60.0, gt=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
-    # Retries per provider (the first call included), exponential backoff with jitter between them.
-    retry_max_attempts: int = Field(default=3, ge=1, le=10)
-    retry_base_delay_s: float = Field(default=0.5, ge=0)
-    retry_max_delay_s: float = Field(default=8.0, ge=0)
-    # A provider asking to wait longer than this (retry-after) is skipped for the next one.
-    retry_max_after_s: float = Field(default=30.0, ge=0)
-    # After this many consecutive failures a provider rests for cooldown_s.
-    cooldown_failures: int = Field(default=3, ge=1)
-    cooldown_s: float = Field(default=30.0, ge=0)
-
-    @property
-    def provider_chain(self) -> list[str]:
-        return [name.strip() for name in self.providers.split(",") if name.strip()]
+    # The retry and cooldown knobs (retry_max_attempts, retry_after_max_s, cooldown_failures ...)
+    # come from ChainSettings, named as in the image service.

@@ -20,8 +20,9 @@ from collections.abc import AsyncIterator, Sequence
 
 from opentelemetry import trace
 
+from casecraft.cooldown import Cooldown
 from casecraft.errors import AllProvidersFailed, ProviderError
-from casecraft.resilience import AttemptRecord, Cooldown, RetryPolicy, attempt_event, run_chain
+from casecraft.retry import AttemptRecord, RetryPolicy, attempt_event, run_chain
 from casecraft.v1 import structurer_pb2
 from structurer_service.providers import Draft, Structured, StructurerProvider
 from structurer_service.providers.llm import UsageTotals, ledger_context, unanswered
