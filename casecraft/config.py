@@ -15,6 +15,13 @@ LogLevel = Annotated[
 ]
 
 
+def unprefixed(name: str) -> AliasChoices:
+    """Read a field from the variable its provider documents (``ANTHROPIC_API_KEY``), without the
+    service's prefix. The settings class sets ``validate_by_name`` so code can still pass the
+    field by its name."""
+    return AliasChoices(name)
+
+
 def load_settings(settings_class: type[S]) -> S:
     """The settings read from the environment. A value that does not fit exits the process with
     each variable to fix and why (never the value itself: it may be a key)."""

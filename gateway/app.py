@@ -73,9 +73,9 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             logo_media_type=checked.logo_media_type,
             fast=checked.fast,
             early_fanout=settings.early_fanout,
-            structure_timeout_s=settings.structure_timeout_s,
-            images_timeout_s=settings.images_timeout_s,
-            per_image_timeout_s=settings.per_image_timeout_s,
+            structure_deadline_s=settings.gateway_structure_deadline_s,
+            images_deadline_s=settings.gateway_images_deadline_s,
+            per_image_deadline_s=settings.gateway_per_image_deadline_s,
         )
         work = asyncio.create_task(_produce(request.app.state.backends, plan))
         disconnected = asyncio.create_task(_client_gone(request))

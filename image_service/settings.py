@@ -6,16 +6,12 @@ Provider credentials and endpoints keep the names their providers document (``OP
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from casecraft.config import unprefixed
 from casecraft.grpc_server import GrpcServerSettings, MiB
 from casecraft.registry import ChainSettings
-
-
-def _env(name: str) -> AliasChoices:
-    """Read from the provider's own variable name; the field name still works in code."""
-    return AliasChoices(name)
 
 
 class ImageSettings(GrpcServerSettings, ChainSettings):
@@ -46,10 +42,10 @@ class ImageSettings(GrpcServerSettings, ChainSettings):
     max_image_pixels: int = Field(default=4096 * 4096, ge=64 * 64)
 
     openrouter_api_key: SecretStr | None = Field(
-        default=None, validation_alias=_env("OPENROUTER_API_KEY")
+        default=None, validation_alias=unprefixed("OPENROUTER_API_KEY")
     )
     openrouter_base_url: str = Field(
-        default="https://openrouter.ai/api/v1", validation_alias=_env("OPENROUTER_BASE_URL")
+        default="https://openrouter.ai/api/v1", validation_alias=unprefixed("OPENROUTER_BASE_URL")
     )
     openrouter_model: str = "google/gemini-3.1-flash-image-preview"
     openrouter_fast_model: str = "google/gemini-2.5-flash-image"
@@ -58,9 +54,11 @@ class ImageSettings(GrpcServerSettings, ChainSettings):
     openrouter_image_size: str = ""
     openrouter_fast_image_size: str = ""
 
-    openai_api_key: SecretStr | None = Field(default=None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=unprefixed("OPENAI_API_KEY")
+    )
     openai_base_url: str = Field(
-        default="https://api.openai.com/v1", validation_alias=_env("OPENAI_BASE_URL")
+        default="https://api.openai.com/v1", validation_alias=unprefixed("OPENAI_BASE_URL")
     )
     openai_model: str = "gpt-image-2"
     openai_fast_model: str = "gpt-image-1-mini"
