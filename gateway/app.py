@@ -28,6 +28,7 @@ from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
 from casecraft.v1 import image_pb2
 from gateway import orchestrator
+from gateway.access_log import AccessLog
 from gateway.backends import Backends
 from gateway.body import read_body
 from gateway.openapi import openapi_document
@@ -117,7 +118,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
-        middleware=_middleware(),
+        middleware=_middleware(settings),
         exception_handlers={
             Problem: _problem,
             HTTPException: _http,
@@ -128,9 +129,10 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     )
 
 
-def _middleware() -> list[Middleware]:
+def _middleware(settings: GatewaySettings) -> list[Middleware]:
+    access_log = [Middleware(AccessLog)] if settings.access_log else []
     if not tracing_enabled():
-        return []
+        return access_log
     return [
         # The request's server span, continuing the caller's trace; probes stay untraced. Its
         # duration is casecraft.request.duration (by method, status and outcome), recorded
@@ -143,6 +145,7 @@ def _middleware() -> list[Middleware]:
             meter_provider=NoOpMeterProvider(),
         ),
         Middleware(TraceIdHeader),
+        *access_log,
     ]
 
 

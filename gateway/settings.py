@@ -29,3 +29,5 @@ class GatewaySettings(BaseSettings):
     # Seconds a SIGTERM waits for open requests before the gateway exits.
     shutdown_grace_s: float = Field(default=20.0, ge=0)
     log_level: LogLevel = "INFO"
+    # One JSON line per request (method, path, status, duration_ms, trace_id) at INFO.
+    access_log: bool = True
