@@ -197,7 +197,6 @@ class RunningServer:
     server: grpc.aio.Server
     port: int
     health: health.aio.HealthServicer
-    service_names: tuple[str, ...]
     grace_s: float
     host: str = "127.0.0.1"
     metrics_port: int = 0
@@ -246,7 +245,6 @@ async def start_server(
         server,
         port,
         health_servicer,
-        names,
         settings.shutdown_grace_s,
         settings.host,
         settings.metrics_port,

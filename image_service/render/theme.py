@@ -18,7 +18,6 @@ Weight = Literal["regular", "semibold", "bold"]
 INK: Color = (15, 23, 42)
 TEXT: Color = (51, 65, 85)
 MUTED: Color = (100, 116, 139)
-FAINT: Color = (148, 163, 184)
 RULE: Color = (226, 232, 240)
 CANVAS: Color = (241, 245, 249)
 CARD: Color = (255, 255, 255)
@@ -146,15 +145,6 @@ def paragraph(
 def ellipsize(text: str, fc: Face, max_width: int) -> str:
     """`text` cut to fit `max_width`, ending with an ellipsis when it was cut."""
     return _one_line(text, fc, max_width, cut=False)
-
-
-def wrap(text: str, fc: Face, max_width: int, max_lines: int | None = None) -> list[str]:
-    """Greedy word wrap; words wider than a line are split, the last kept line gets an ellipsis."""
-    collapsed = " ".join(text.split())
-    if max_lines is None:
-        return _lines(collapsed, fc, max_width, limit=None)
-    room = room_for(fc, max_width, max_lines + 1)
-    return _wrap(collapsed[:room], fc, max_width, max_lines, cut=len(collapsed) > room)
 
 
 def _wrap(text: str, fc: Face, max_width: int, max_lines: int, *, cut: bool) -> list[str]:
