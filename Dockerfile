@@ -12,17 +12,20 @@ FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
-# The dependencies first, in a layer of their own: a change to the sources reuses it.
+# A wheel for every dependency first, in a layer of their own: a change to the sources reuses it.
 COPY constraints.txt ./
-RUN python -m venv /opt/casecraft \
- && /opt/casecraft/bin/pip install --requirement constraints.txt
-# Then the project itself, against the same pins (nothing new is resolved).
+RUN python -m pip wheel --wheel-dir /wheels --requirement constraints.txt
+# Then the project's wheel, and a self-contained virtualenv from the wheels alone, held to the
+# same pins (nothing new is resolved or downloaded).
 COPY pyproject.toml README.md ./
 COPY casecraft ./casecraft
 COPY gateway ./gateway
 COPY structurer_service ./structurer_service
 COPY image_service ./image_service
-RUN /opt/casecraft/bin/pip install --constraint constraints.txt . \
+RUN python -m pip wheel --wheel-dir /wheels --no-deps . \
+ && python -m venv /opt/casecraft \
+ && /opt/casecraft/bin/pip install --no-index --find-links /wheels \
+      --constraint constraints.txt casecraft \
  && /opt/casecraft/bin/pip check \
  && /opt/casecraft/bin/pip uninstall --yes pip
 
