@@ -134,7 +134,7 @@ def _skip_message(name: str, cooldown: Cooldown) -> str:
         "provider_skipped",
         {"casecraft.provider": name, "casecraft.cooldown_remaining_s": round(remaining, 3)},
     )
-    if remaining > 0:
+    if cooldown.state(name) == "open":
         return f"{name}: cooling down for {remaining:.0f}s after repeated failures"
     return f"{name}: cooling down; another call is checking whether it is back"
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from casecraft.cooldown import Cooldown
-from casecraft.errors import ProviderError
+from casecraft.errors import AllProvidersFailed, ProviderError
 from casecraft.http_errors import error_from_http
 from casecraft.retry import ChainResult, RetryPolicy, run_chain
 from tests.fakes.clock import Clock, Sleeps
@@ -105,6 +107,8 @@ async def test_after_the_rest_one_call_probes_while_the_others_keep_skipping() -
     # Five more requests while the probe is out: none of them calls a.
     others = await asyncio.gather(*(chain_call(a, cooldown) for _ in range(5)))
     assert [(r.provider, r.skipped) for r in others] == [("b", ("a",))] * 5
+    with pytest.raises(AllProvidersFailed, match="another call is checking whether it is back"):
+        await run_chain([("a", a)], policy=RetryPolicy(), cooldown=cooldown, attempt_timeout_s=5)
     assert a.calls == 1 and not probe.done()
 
     a.gate.set()
