@@ -10,6 +10,8 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY casecraft ./casecraft
+# casecraft/examples links here: the example notes ship inside the package.
+COPY examples ./examples
 COPY gateway ./gateway
 COPY structurer_service ./structurer_service
 COPY image_service ./image_service

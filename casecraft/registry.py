@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
+from casecraft.errors import ConfigurationError
+
 S = TypeVar("S")
 P = TypeVar("P")
 
@@ -15,7 +17,7 @@ def build_providers(
     """The named providers in order; an unknown name (or none) is an error at start-up."""
     unknown = [name for name in names if name not in factories]
     if unknown or not names:
-        raise ValueError(
+        raise ConfigurationError(
             f"{variable}={','.join(names)!r}: unknown provider(s) "
             f"{unknown or '(none given)'}; choose from {', '.join(factories)}"
         )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from pydantic import SecretStr
 
+from casecraft.errors import ConfigurationError
 from casecraft.registry import build_providers
 from image_service.image_check import ImageLimits
 from image_service.providers import ImageProvider
@@ -68,7 +69,7 @@ def image_limits(settings: ImageSettings) -> ImageLimits:
 
 def _key(key: SecretStr | None, provider: str, variable: str) -> SecretStr:
     if key is None or not key.get_secret_value().strip():
-        raise ValueError(
+        raise ConfigurationError(
             f"CASECRAFT_IMAGE_PROVIDERS names {provider!r} but {variable} is not set; "
             f"set {variable} or remove {provider} from CASECRAFT_IMAGE_PROVIDERS"
         )

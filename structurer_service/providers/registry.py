@@ -7,6 +7,7 @@ from collections.abc import Callable
 import httpx
 from pydantic import SecretStr
 
+from casecraft.errors import ConfigurationError
 from casecraft.registry import build_providers
 from casecraft.resilience import Cooldown, RetryPolicy
 from structurer_service.providers import StructurerProvider
@@ -17,7 +18,7 @@ from structurer_service.settings import StructurerSettings
 
 def _key(secret: SecretStr | None, env: str, provider: str) -> str:
     if secret is None or not secret.get_secret_value():
-        raise ValueError(
+        raise ConfigurationError(
             f"CASECRAFT_STRUCTURER_PROVIDERS names {provider!r} but {env} is not set; "
             f"set {env}, or remove {provider!r} from the chain"
         )
