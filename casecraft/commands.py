@@ -13,7 +13,7 @@ from typing import Any
 from casecraft.cli_errors import CommandError, UsageError
 from casecraft.components import NAMES
 from casecraft.examples import default_example
-from casecraft.gateway_client import gateway
+from casecraft.gateway_client import gateway, gateway_of
 from casecraft.launcher import LaunchError, PortInUse, Stack
 from casecraft.notes_input import Notes, check_out, parse_components, read_notes, request_body
 from casecraft.outputs import write_outputs
@@ -107,10 +107,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     out = check_out(args.out)
+    is_url = args.job.startswith(("http://", "https://"))
+    base_url = gateway_of(args.job) if is_url else args.gateway
 
     async def follow() -> tuple[dict[str, Any], dict[str, bytes], list[str]]:
         with progress_for(NAMES) as progress:
-            async with gateway(args.gateway, args.timeout) as client:
+            async with gateway(base_url, args.timeout) as client:
                 answer = await client.follow(client.job_url(args.job), progress.handle)
                 return answer, *await client.image_bytes(answer)
 

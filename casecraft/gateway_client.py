@@ -69,6 +69,12 @@ def problem_detail(response: httpx.Response) -> str:
     return text[:300] or response.reason_phrase
 
 
+def gateway_of(job_url: str) -> str:
+    """The gateway that serves a job's URL (where its images are too)."""
+    url = httpx.URL(job_url)
+    return f"{url.scheme}://{url.netloc.decode()}"
+
+
 class GatewayClient:
     """Talks to one gateway at ``base_url`` (``http://host:port``)."""
 

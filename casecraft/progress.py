@@ -136,9 +136,9 @@ class Progress:
             title = f"title: {fields.get('title') or '(untitled)'}"
             return [title + (f" ({who})" if who else "")]
         if group == "metrics":
-            return [f"{len(fields.get('metrics') or [])} metrics"]
+            return [f"metrics: {len(fields.get('metrics') or [])}"]
         if group == "phases":
-            return [f"{len(fields.get('phases') or [])} phases"]
+            return [f"phases: {len(fields.get('phases') or [])}"]
         return [f"{group} written"]
 
     def _image(self, data: dict[str, Any]) -> str:
