@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -10,6 +11,9 @@ from pathlib import Path
 from casecraft.examples import default_example, examples
 
 ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ("pyproject.toml", "README.md", "casecraft", "examples", "gateway")
+SOURCES += ("structurer_service", "image_service")
+JUNK = shutil.ignore_patterns("__pycache__", "*.egg-info")
 
 
 def test_the_examples_are_the_repositorys_examples() -> None:
@@ -25,10 +29,17 @@ def test_an_installed_wheel_finds_its_examples(tmp_path: Path) -> None:
     """The wheel pip builds for `pip install .` (pipx, the container) holds the examples, and the
     lookup finds them there: the wheel is unpacked as site-packages would hold it and imported
     from there, away from the checkout."""
+    source = tmp_path / "source"  # what the container copies; the build leaves no trace here
+    source.mkdir()
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, symlinks=True, ignore=JUNK)
+        else:
+            shutil.copy(ROOT / name, source / name)
     subprocess.run(
         [
             *(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"),
-            *("--wheel-dir", str(tmp_path / "dist"), str(ROOT)),
+            *("--wheel-dir", str(tmp_path / "dist"), str(source)),
         ],
         check=True,
         capture_output=True,
