@@ -102,7 +102,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     request = _Request(args, read_notes(args.notes))
     if args.no_wait:
         return asyncio.run(_submit_only(args, request))
-    return _produce(args.gateway, args, request)
+    return _produce(args.gateway, args, request, outlives_us=True)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -119,14 +119,19 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return _written(out, *asyncio.run(follow()))
 
 
-def _produce(base_url: str, args: argparse.Namespace, request: _Request) -> int:
-    """Send the request, follow the job, write the outputs and print the summary."""
+def _produce(
+    base_url: str, args: argparse.Namespace, request: _Request, *, outlives_us: bool = False
+) -> int:
+    """Send the request, follow the job, write the outputs and print the summary. When the job
+    ``outlives_us`` (a gateway we did not start), a Ctrl-C says how to follow it again."""
+    started: list[str] = []
 
     async def run() -> tuple[dict[str, Any], dict[str, bytes], list[str]]:
         with progress_for(request.components) as progress:
             async with gateway(base_url, args.timeout) as client:
                 submitted = await client.submit(request.body)
                 if submitted.job_url is not None:
+                    started.append(submitted.job_url)
                     progress.note(f"job {submitted.job_url}")
                     answer = await client.follow(submitted.job_url, progress.handle)
                 else:
@@ -135,7 +140,12 @@ def _produce(base_url: str, args: argparse.Namespace, request: _Request) -> int:
                     progress.answered(answer)
                 return answer, *await client.image_bytes(answer)
 
-    return _written(request.out, *asyncio.run(run()))
+    try:
+        return _written(request.out, *asyncio.run(run()))
+    except KeyboardInterrupt:
+        if outlives_us and started:
+            _notify(f"the job goes on; follow it again with: casecraft watch {started[0]}")
+        raise
 
 
 async def _submit_only(args: argparse.Namespace, request: _Request) -> int:

@@ -135,12 +135,14 @@ class GatewayClient:
                         on_event(sse.event, data)
                         if sse.event in _ENDS:
                             return self._ended(job_url, sse.event, data)
+                why = "it ended before the job did"
             except (httpx.RemoteProtocolError, httpx.ReadError, SSEError) as exc:
-                if breaks >= MAX_RECONNECTS:
-                    raise GatewayUnreachable(
-                        f"the event stream of {job_url} kept breaking ({exc}); "
-                        f"follow it again with: casecraft watch {job_url}"
-                    ) from None
+                why = str(exc) or type(exc).__name__
+            if breaks >= MAX_RECONNECTS:
+                raise GatewayUnreachable(
+                    f"the event stream of {job_url} kept breaking ({why}); "
+                    f"follow it again with: casecraft watch {job_url}"
+                )
             breaks += 1
             await asyncio.sleep(0.1 * breaks)
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +17,7 @@ import pytest
 from rich.console import Console
 
 from casecraft.cli import main
+from casecraft.gateway_client import MAX_RECONNECTS
 from casecraft.progress import LiveProgress
 from tests.fakes.jobs_gateway import (
     HEADLINE,
@@ -146,7 +151,7 @@ def test_a_timeout_says_the_gateway_did_not_answer_in_time(
     mode: str, fake: JobsGateway, gateway_url: str
 ) -> None:
     fake.mode = mode
-    fake.script = []  # the stream stays open with nothing to say: keep-alives only
+    fake.script, fake.hold_open = done_script()[:3], True  # a job that never ends
 
     message = exit_message(["generate", str(NOTES), "--gateway", gateway_url, "--timeout", "0.5"])
 
@@ -179,3 +184,45 @@ def test_on_a_terminal_each_step_has_a_live_line() -> None:
     for component in ("hero", "metrics", "timeline"):
         assert f"image {component}" in final
     assert final.count("✓") == 4 and "160x90 from local" in final
+
+
+def test_a_stream_that_keeps_ending_early_is_given_up_on(
+    fake: JobsGateway, gateway_url: str
+) -> None:
+    fake.script = done_script()[:3]
+
+    message = exit_message(["generate", str(NOTES), "--gateway", gateway_url])
+
+    job_url = f"{gateway_url}/v1/case-studies/{JOB_ID}"
+    assert message == (
+        f"casecraft: the event stream of {job_url} kept breaking (it ended before the job did); "
+        f"follow it again with: casecraft watch {job_url}"
+    )
+    assert len(fake.event_requests) == 1 + MAX_RECONNECTS
+
+
+def test_ctrl_c_leaves_the_job_running_and_says_how_to_follow_it(
+    fake: JobsGateway, gateway_url: str
+) -> None:
+    fake.script, fake.hold_open = done_script()[:3], True
+    process = subprocess.Popen(
+        [sys.executable, "-m", "casecraft.cli", "generate", str(NOTES), "--gateway", gateway_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    with process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if "title:" in line:
+                break
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 130
+    assert stderr == (
+        "casecraft: the job goes on; follow it again with: casecraft watch "
+        f"{gateway_url}/v1/case-studies/{JOB_ID}\ncasecraft: interrupted\n"
+    )

@@ -156,6 +156,8 @@ class JobsGateway:
     mode: str = "jobs"
     # Cut the first event stream after this many events (the client should resume).
     drop_after: int | None = None
+    # Keep the stream open after the script, as a job still running does.
+    hold_open: bool = False
     posts: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
     event_requests: list[dict[str, str]] = field(default_factory=list)
     image_requests: list[str] = field(default_factory=list)
@@ -215,6 +217,8 @@ class JobsGateway:
                     raise DropConnection
                 payload = json.dumps({"job_id": JOB_ID, "trace_id": "0" * 32, **data})
                 yield f"id: {number}\nevent: {kind}\ndata: {payload}\n\n".encode()
+            if self.hold_open:
+                await self._hang()
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
