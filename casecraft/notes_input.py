@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from casecraft.cli_errors import UsageError
 from casecraft.components import NAMES
+from casecraft.documents import DocumentError, read_document
 from casecraft.limits import notes_problem
 
 STDIN = "-"
@@ -26,30 +27,32 @@ class Notes:
 
 
 def read_notes(path: str, stdin: TextIO | None = None) -> Notes:
-    """The notes in ``path`` (``-``: standard input); UsageError says why they cannot be used."""
+    """The notes in ``path`` (``-``: standard input), read by content (text, Word, PDF, HTML,
+    e-mail); UsageError says why they cannot be used."""
     if path == STDIN:
         stream = stdin if stdin is not None else sys.stdin
-        return _checked(stream.read(), "standard input")
+        binary = getattr(stream, "buffer", None)
+        data = binary.read() if binary is not None else stream.read().encode("utf-8")
+        return _checked(data, "standard input", "notes")
     notes = Path(path)
     if notes.is_dir():
         raise UsageError(f"{notes} is a folder; pass a notes file (or - for standard input)")
     try:
-        text = notes.read_text(encoding="utf-8")
+        data = notes.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"{notes}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"{notes} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
-            f"offset {exc.start}); save the notes as UTF-8"
-        ) from None
     except OSError as exc:
         raise UsageError(f"{notes}: {exc.strerror or exc}") from None
-    return _checked(text, str(notes))
+    return _checked(data, str(notes), notes.name)
 
 
-def _checked(text: str, source: str) -> Notes:
-    if not text.strip():
+def _checked(data: bytes, source: str, name: str) -> Notes:
+    if not data.strip():
         raise UsageError(f"{source} is empty; write the consultant's notes in it")
+    try:
+        text = read_document(data, name).text
+    except DocumentError as exc:
+        raise UsageError(f"{source}: {str(exc).partition(': ')[2]}") from None
     problem = notes_problem(text)
     if problem is not None:
         raise UsageError(f"{source}: {problem.removeprefix('notes: ')}")

@@ -67,7 +67,7 @@ def test_generate_follows_the_job_title_first_then_each_image(
     assert main(["generate", str(NOTES), "--gateway", gateway_url, "--out", str(out)]) == 0
 
     headers, body = fake.posts[0]
-    assert headers["prefer"] == "respond-async" and body["notes"] == NOTES.read_text()
+    assert headers["prefer"] == "respond-async" and body["notes"] == NOTES.read_text().strip()
     printed = capsys.readouterr().out
     lines = [re.sub(r"^ *\d+\.\d s  ", "", line) for line in printed.splitlines()]
     title = lines.index(f"title: {HEADLINE['title']} (Harbor Freightways, Logistics)")
