@@ -64,7 +64,6 @@ class Child:
     name: str
     module: str
     env: dict[str, str]
-    port_variable: str
     process: subprocess.Popen[str] | None = None
     port: Future[int] = field(default_factory=Future)
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=20))
@@ -206,19 +205,16 @@ class Stack:
             if self._stopping.is_set():
                 return
             self._launch(child)
-        port = child.port
-        port.add_done_callback(
-            lambda done: (
-                None
-                if done.exception() is not None
-                else self._notify(f"{child.name} is serving again on port {done.result()}")
-            )
-        )
+        child.port.add_done_callback(lambda port: self._serving_again(child, port))
+
+    def _serving_again(self, child: Child, port: Future[int]) -> None:
+        if port.exception() is None:
+            self._notify(f"{child.name} is serving again on port {port.result()}")
 
     def _spawn(self, name: str, module: str, env: dict[str, str], port_variable: str = "") -> int:
         """Start ``python -m module`` and wait until it serves; returns its port. A restart
         listens on the same port (``port_variable`` names the setting for it)."""
-        child = Child(name, module, env, port_variable)
+        child = Child(name, module, env)
         with self._lock:
             self.children.append(child)
             self._launch(child)
