@@ -168,6 +168,8 @@ class PlainProgress(Progress):
             print(f"{self.elapsed():6.1f} s  {line}", file=self._out, flush=True)
 
 
+# News printed above the live lines and kept; the rest shows in the lines themselves.
+_KEPT = ("title:", "note:", "failed:", "job ")
 _ICONS = {"pending": ("·", "dim"), "done": ("✓", "green"), "failed": ("✗", "red")}
 
 
@@ -184,7 +186,7 @@ class LiveProgress(Progress):
 
     def show(self, news: list[str]) -> None:
         for line in news:
-            if line.startswith(("title:", "note:", "failed:")) or " failed: " in line:
+            if line.startswith(_KEPT) or " failed: " in line:
                 self._live.console.print(Text(line, style="bold" if line[:6] == "title:" else ""))
         self._live.refresh()
 
