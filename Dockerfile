@@ -19,6 +19,8 @@ RUN python -m pip wheel --wheel-dir /wheels --requirement constraints.txt
 # same pins (nothing new is resolved or downloaded).
 COPY pyproject.toml README.md ./
 COPY casecraft ./casecraft
+# casecraft/examples links here: the example notes ship inside the package.
+COPY examples ./examples
 COPY gateway ./gateway
 COPY structurer_service ./structurer_service
 COPY image_service ./image_service

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings
 
 from casecraft.cooldown import Cooldown
+from casecraft.errors import ConfigurationError
 from casecraft.retry import RetryPolicy
 
 S = TypeVar("S")
@@ -66,7 +67,7 @@ def build_providers(
     """The named providers in order; an unknown name (or none) is an error at start-up."""
     unknown = [name for name in names if name not in factories]
     if unknown or not names:
-        raise ValueError(
+        raise ConfigurationError(
             f"{variable}={','.join(names)!r}: unknown provider(s) "
             f"{unknown or '(none given)'}; choose from {', '.join(factories)}"
         )
@@ -77,7 +78,7 @@ def required_key(secret: SecretStr | None, *, provider: str, key: str, chain: st
     """The key a provider named in the chain needs; its absence is an error at start-up that
     names the variable to set (``key``) and the chain's variable (``chain``)."""
     if secret is None or not secret.get_secret_value().strip():
-        raise ValueError(
+        raise ConfigurationError(
             f"{chain} names {provider!r} but {key} is not set; "
             f"set {key}, or remove {provider!r} from {chain}"
         )

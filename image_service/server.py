@@ -8,7 +8,7 @@ import grpc
 
 from casecraft import eventloop
 from casecraft.components import NAMES
-from casecraft.config import load_settings
+from casecraft.config import exit_on_configuration_error, load_settings
 from casecraft.grpc_server import RunningServer, serve_until_signalled, start_server
 from casecraft.jsonlog import configure_logging
 from casecraft.telemetry import configure_tracing
@@ -64,7 +64,8 @@ def _chain(
 async def main() -> None:
     settings = load_settings(ImageSettings)
     configure_logging(SERVICE, settings.log_level)
-    running = await start(settings)
+    with exit_on_configuration_error():
+        running = await start(settings)
     await serve_until_signalled(running, SERVICE)
 
 
