@@ -20,6 +20,7 @@ from starlette.routing import Route
 from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, tracing_enabled
 from gateway import routes_jobs
+from gateway.access_log import AccessLog
 from gateway.backends import Backends
 from gateway.jobrunner import Jobs
 from gateway.openapi import openapi_document
@@ -76,7 +77,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
-        middleware=_middleware(),
+        middleware=_middleware(settings),
         exception_handlers={
             Problem: _problem,
             HTTPException: _http,
@@ -87,9 +88,10 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     )
 
 
-def _middleware() -> list[Middleware]:
+def _middleware(settings: GatewaySettings) -> list[Middleware]:
+    access_log = [Middleware(AccessLog)] if settings.access_log else []
     if not tracing_enabled():
-        return []
+        return access_log
     return [
         # The request's server span, continuing the caller's trace; probes stay untraced. Its
         # duration is casecraft.request.duration (by method, status and outcome), recorded
@@ -102,6 +104,7 @@ def _middleware() -> list[Middleware]:
             meter_provider=NoOpMeterProvider(),
         ),
         Middleware(TraceIdHeader),
+        *access_log,
     ]
 
 

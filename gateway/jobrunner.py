@@ -302,7 +302,7 @@ class Jobs:
         try:
             with tracer.start_as_current_span("refine"):
                 response = await self.backends.refine(
-                    request, timeout_s=self.settings.structure_timeout_s
+                    request, timeout_s=self.settings.gateway_structure_deadline_s
                 )
         except grpc.aio.AioRpcError as error:
             if error.code() is grpc.StatusCode.FAILED_PRECONDITION:
@@ -390,9 +390,9 @@ class Jobs:
             logo_media_type=job.request.logo_media_type,
             fast=job.request.fast,
             early_fanout=settings.early_fanout,
-            structure_timeout_s=settings.structure_timeout_s,
-            images_timeout_s=settings.images_timeout_s,
-            per_image_timeout_s=settings.per_image_timeout_s,
+            structure_deadline_s=settings.gateway_structure_deadline_s,
+            images_deadline_s=settings.gateway_images_deadline_s,
+            per_image_deadline_s=settings.gateway_per_image_deadline_s,
         )
 
     # -- limits --------------------------------------------------------------------------------

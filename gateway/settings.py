@@ -17,11 +17,12 @@ class GatewaySettings(BaseSettings):
     # gRPC targets; `dns:///name:port` balances across every address the name resolves to.
     structurer_target: str = "127.0.0.1:50051"
     image_target: str = "127.0.0.1:50052"
-    # Deadline of the structuring call and of the whole image stream.
-    structure_timeout_s: float = Field(default=300.0, gt=0)
-    images_timeout_s: float = Field(default=300.0, gt=0)
-    # Per-image deadline sent with each job; 0 lets the image service apply its own default.
-    per_image_timeout_s: float = Field(default=0.0, ge=0)
+    # Deadlines of the gateway's calls: the structuring call, and the whole image stream of a case
+    # study (the services' own per-call timeouts are theirs, e.g. CASECRAFT_STRUCTURER_*).
+    gateway_structure_deadline_s: float = Field(default=300.0, gt=0)
+    gateway_images_deadline_s: float = Field(default=300.0, gt=0)
+    # Deadline the gateway sends with each image job; 0 lets the image service apply its own.
+    gateway_per_image_deadline_s: float = Field(default=0.0, ge=0)
     # Start each image as soon as its fields are ready (false: after the whole case study).
     early_fanout: bool = True
     max_message_bytes: int = Field(default=32 * MiB, ge=MiB)
@@ -37,3 +38,5 @@ class GatewaySettings(BaseSettings):
     image_store_bytes: int = Field(default=512 * MiB, ge=1)
     # A comment line on an event stream this often while nothing happens.
     events_keepalive_s: float = Field(default=15.0, gt=0)
+    # One JSON line per request (method, path, status, duration_ms, trace_id) at INFO.
+    access_log: bool = True
