@@ -147,7 +147,7 @@ def test_a_provider_without_its_key_stops_up_and_demo_with_one_line() -> None:
     message = (
         "casecraft: structurer_service exited with code 1 before serving: "
         "CASECRAFT_STRUCTURER_PROVIDERS names 'anthropic' but ANTHROPIC_API_KEY is not set; "
-        "set ANTHROPIC_API_KEY, or remove 'anthropic' from the chain"
+        "set ANTHROPIC_API_KEY, or remove 'anthropic' from CASECRAFT_STRUCTURER_PROVIDERS"
     )
     with casecraft("demo", env=env) as process:
         _, stderr = process.communicate(timeout=WAIT_S)
