@@ -18,6 +18,7 @@ from opentelemetry.metrics import NoOpMeterProvider
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -29,6 +30,7 @@ from casecraft.telemetry import configure_tracing, span_capture, to_records, tra
 from casecraft.v1 import image_pb2
 from gateway import orchestrator
 from gateway.backends import Backends
+from gateway.hygiene import HttpHygiene
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
 from gateway.settings import GatewaySettings
@@ -116,7 +118,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
-        middleware=_middleware(),
+        middleware=_middleware(settings),
         exception_handlers={
             Problem: _problem,
             HTTPException: _http,
@@ -127,10 +129,28 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     )
 
 
-def _middleware() -> list[Middleware]:
+def _middleware(settings: GatewaySettings) -> list[Middleware]:
+    outer = [Middleware(HttpHygiene)]
+    if settings.cors_origins:
+        outer.append(
+            Middleware(
+                CORSMiddleware,  # type: ignore[arg-type]
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Idempotency-Key",
+                    "Last-Event-ID",
+                    "Prefer",
+                ],
+                expose_headers=["Location", "Retry-After", "X-Request-Id", "X-Trace-Id"],
+            )
+        )
     if not tracing_enabled():
-        return []
+        return outer
     return [
+        *outer,
         # The request's server span, continuing the caller's trace; probes stay untraced. Its
         # duration is casecraft.request.duration (by method, status and outcome), recorded
         # when the span ends (casecraft/prometheus.py): one histogram point per request, where

@@ -13,6 +13,7 @@ from casecraft.config import load_settings
 from casecraft.jsonlog import configure_logging
 from casecraft.telemetry import shutdown_telemetry
 from gateway.app import SERVICE, create_app
+from gateway.hygiene import RequestIdFilter
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ def bind(settings: GatewaySettings) -> socket.socket:
 async def main() -> None:
     settings = load_settings(GatewaySettings)
     configure_logging(SERVICE, settings.log_level)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RequestIdFilter())
     sock = bind(settings)
     log.info(
         "serving",

@@ -28,3 +28,10 @@ class GatewaySettings(BaseSettings):
     # Seconds a SIGTERM waits for open requests before the gateway exits.
     shutdown_grace_s: float = Field(default=20.0, ge=0)
     log_level: LogLevel = "INFO"
+    # Origins whose pages may call the API from a browser (CORS), comma-separated, e.g.
+    # "https://intranet.example.com"; empty (the default): none but the gateway's own page.
+    cors_allow_origins: str = ""
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]
