@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from casecraft import keys as api_keys
 from casecraft.documents import DocumentError, read_document
 from casecraft.launcher import LaunchError, Stack
 from casecraft.outputs import write_outputs
@@ -181,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--gateway", required=True, help="e.g. http://127.0.0.1:8080")
     _request_options(generate)
     generate.set_defaults(run=cmd_generate)
+    keys = commands.add_parser("keys", help="manage the gateway's API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    new_key = key_commands.add_parser("new", help="make a key, print it once, and its file line")
+    new_key.add_argument("name", help="who the key is for, e.g. marketing")
+    new_key.set_defaults(run=lambda args: api_keys.new(args.name))
     args = parser.parse_args(argv)
     return int(args.run(args))
 

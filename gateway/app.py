@@ -29,6 +29,7 @@ from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
 from casecraft.v1 import image_pb2
 from gateway import orchestrator
+from gateway.auth import RequireApiKey, load_keys
 from gateway.backends import Backends
 from gateway.hygiene import HttpHygiene
 from gateway.openapi import openapi_document
@@ -147,8 +148,13 @@ def _middleware(settings: GatewaySettings) -> list[Middleware]:
                 expose_headers=["Location", "Retry-After", "X-Request-Id", "X-Trace-Id"],
             )
         )
+    inner = (
+        [Middleware(RequireApiKey, keys=load_keys(settings.api_keys_file))]  # type: ignore[arg-type]
+        if settings.api_keys_file is not None
+        else []
+    )
     if not tracing_enabled():
-        return outer
+        return [*outer, *inner]
     return [
         *outer,
         # The request's server span, continuing the caller's trace; probes stay untraced. Its
@@ -162,6 +168,7 @@ def _middleware(settings: GatewaySettings) -> list[Middleware]:
             meter_provider=NoOpMeterProvider(),
         ),
         Middleware(TraceIdHeader),
+        *inner,
     ]
 
 

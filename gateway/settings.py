@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,6 +30,9 @@ class GatewaySettings(BaseSettings):
     # Seconds a SIGTERM waits for open requests before the gateway exits.
     shutdown_grace_s: float = Field(default=20.0, ge=0)
     log_level: LogLevel = "INFO"
+    # The API keys file (one "NAME SHA256 [rpm=N] [in_flight=N]" line per key; see
+    # `casecraft keys new`); unset: no key needed, as for a local `casecraft up`.
+    api_keys_file: Path | None = None
     # Origins whose pages may call the API from a browser (CORS), comma-separated, e.g.
     # "https://intranet.example.com"; empty (the default): none but the gateway's own page.
     cors_allow_origins: str = ""
