@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -29,11 +30,12 @@ from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
 from casecraft.v1 import image_pb2
 from gateway import orchestrator
-from gateway.auth import RequireApiKey, load_keys
+from gateway.auth import ApiKey, RequireApiKey, caller, load_keys
 from gateway.backends import Backends
 from gateway.hygiene import HttpHygiene
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
+from gateway.quotas import Admission, EnforceQuotas, Quotas
 from gateway.settings import GatewaySettings
 from gateway.timings import report
 from gateway.tracing import TraceIdHeader
@@ -57,6 +59,12 @@ class OrjsonResponse(JSONResponse):
 def create_app(settings: GatewaySettings | None = None) -> Starlette:
     settings = settings or GatewaySettings()
     configure_tracing(SERVICE)
+    quotas = Quotas(
+        rpm=settings.quota_requests_per_minute,
+        in_flight=settings.quota_in_flight,
+        storage_uri=settings.quota_storage_url,
+    )
+    admission = Admission(max_in_flight=settings.max_in_flight, max_queued=settings.max_queued)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -79,7 +87,9 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             images_timeout_s=settings.images_timeout_s,
             per_image_timeout_s=settings.per_image_timeout_s,
         )
-        work = asyncio.create_task(_produce(request.app.state.backends, plan))
+        work = asyncio.create_task(
+            _admitted(admission, quotas, caller(request.scope), request.app.state.backends, plan)
+        )
         disconnected = asyncio.create_task(_client_gone(request))
         try:
             await asyncio.wait({work, disconnected}, return_when=asyncio.FIRST_COMPLETED)
@@ -119,7 +129,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
-        middleware=_middleware(settings),
+        middleware=_middleware(settings, quotas),
         exception_handlers={
             Problem: _problem,
             HTTPException: _http,
@@ -130,7 +140,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     )
 
 
-def _middleware(settings: GatewaySettings) -> list[Middleware]:
+def _middleware(settings: GatewaySettings, quotas: Quotas) -> list[Middleware]:
     outer = [Middleware(HttpHygiene)]
     if settings.cors_origins:
         outer.append(
@@ -149,7 +159,10 @@ def _middleware(settings: GatewaySettings) -> list[Middleware]:
             )
         )
     inner = (
-        [Middleware(RequireApiKey, keys=load_keys(settings.api_keys_file))]  # type: ignore[arg-type]
+        [
+            Middleware(RequireApiKey, keys=load_keys(settings.api_keys_file)),  # type: ignore[arg-type]
+            Middleware(EnforceQuotas, quotas=quotas),  # type: ignore[arg-type]
+        ]
         if settings.api_keys_file is not None
         else []
     )
@@ -170,6 +183,21 @@ def _middleware(settings: GatewaySettings) -> list[Middleware]:
         Middleware(TraceIdHeader),
         *inner,
     ]
+
+
+async def _admitted(
+    admission: Admission,
+    quotas: Quotas,
+    key: ApiKey | None,
+    backends: Backends,
+    plan: orchestrator.Plan,
+) -> dict[str, Any]:
+    """The case study, once the gateway's ceiling and the key's quota admit it."""
+    async with contextlib.AsyncExitStack() as held:
+        if key is not None:
+            await held.enter_async_context(quotas.case_study(key))
+        await held.enter_async_context(admission.slot())
+        return await _produce(backends, plan)
 
 
 async def _produce(backends: Backends, plan: orchestrator.Plan) -> dict[str, Any]:
