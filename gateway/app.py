@@ -73,6 +73,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             yield
         finally:
             await app.state.backends.close()
+            await quotas.aclose()
 
     async def create_case_study(request: Request) -> Response:
         checked = await checked_request(request)

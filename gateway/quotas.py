@@ -20,8 +20,8 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import redis.asyncio
 from limits import RateLimitItemPerMinute
-from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.datastructures import MutableHeaders
@@ -38,8 +38,23 @@ class Quotas:
     def __init__(self, *, rpm: int, in_flight: int, storage_uri: str = "memory://") -> None:
         self._rpm = rpm
         self._in_flight = in_flight
-        self._limiter = MovingWindowRateLimiter(_storage(storage_uri))
+        self._pool: redis.asyncio.ConnectionPool | None = None
+        if storage_uri.startswith("memory://"):
+            storage = storage_from_string(f"async+{storage_uri}")
+        else:
+            # A pool of our own, so the connections close with the gateway.
+            self._pool = redis.asyncio.ConnectionPool.from_url(storage_uri)
+            storage = storage_from_string(
+                f"async+{storage_uri}",
+                implementation="redispy",
+                connection_pool=self._pool,  # type: ignore[arg-type]
+            )
+        self._limiter = MovingWindowRateLimiter(storage)  # type: ignore[arg-type]
         self._running: Counter[str] = Counter()
+
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
 
     def limits_of(self, key: ApiKey) -> tuple[int, int]:
         return key.rpm or self._rpm, key.in_flight or self._in_flight
@@ -107,13 +122,6 @@ class Admission:
                 yield
         finally:
             self._admitted -= 1
-
-
-def _storage(uri: str) -> Storage:
-    """The asyncio storage ``limits`` keeps the counts in: memory, or Redis through redis-py."""
-    if uri.startswith("memory://"):
-        return storage_from_string(f"async+{uri}")  # type: ignore[return-value]
-    return storage_from_string(f"async+{uri}", implementation="redispy")  # type: ignore[return-value]
 
 
 class EnforceQuotas:
