@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from casecraft import keys as api_keys
+from casecraft import api_keys
 from casecraft.documents import DocumentError, read_document
 from casecraft.launcher import LaunchError, Stack
 from casecraft.outputs import write_outputs

@@ -23,7 +23,7 @@ from opentelemetry import trace
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from casecraft.keys import digest, valid_name
+from casecraft.api_keys import digest, valid_name
 from gateway.problems import Problem
 
 _HASH = re.compile(r"[0-9a-f]{64}")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from casecraft.api_keys import digest, key_line, new_key
 from casecraft.cli import main
-from casecraft.keys import digest, key_line, new_key
 from gateway.auth import KeysFileError, load_keys
 from tests.conftest import stack
 from tests.support.spans import exported_spans

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from casecraft.keys import key_line, new_key
+from casecraft.api_keys import key_line, new_key
 from tests.conftest import gateway_client, running_images, running_structurer, stack
 from tests.support.providers import ScriptedStructurer
 
