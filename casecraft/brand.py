@@ -155,7 +155,8 @@ def dominant_colour(logo: bytes) -> Color | None:
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Warning):
         return None
     image.thumbnail((_LOGO_SIDE, _LOGO_SIDE), Image.Resampling.BOX)
-    opaque = [(r, g, b) for r, g, b, a in image.get_flattened_data() if a >= 128]
+    raw = image.tobytes()
+    opaque = [(raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 4) if raw[i + 3] >= 128]
     coloured = [p for p in opaque if _is_coloured(p)]
     if not coloured or len(coloured) < 0.03 * len(opaque):
         return None
