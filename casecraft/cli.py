@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import signal
 import sys
 import threading
@@ -12,8 +13,10 @@ from typing import Any
 
 import httpx
 
+from casecraft import brand
+from casecraft.exports import FORMATS, ExportOptions
 from casecraft.launcher import LaunchError, Stack
-from casecraft.outputs import write_outputs
+from casecraft.outputs import DEFAULT_FORMATS, write_outputs
 from casecraft.waterfall import waterfall
 
 DEFAULT_NOTES = "logistics_dispatch.md"
@@ -63,6 +66,10 @@ def _body(args: argparse.Namespace, notes_path: Path) -> dict[str, Any]:
         body["components"] = args.components.split(",")
     if args.fast:
         body["options"] = {"fast": True}
+    if args.accent:
+        if problem := brand.accent_problem(args.accent):
+            raise SystemExit(f"casecraft: --accent: {problem}")
+        body.setdefault("options", {})["accent_color"] = args.accent
     return body
 
 
@@ -82,9 +89,29 @@ def _generate(gateway: str, args: argparse.Namespace, body: dict[str, Any]) -> i
         print(response.text, file=sys.stderr)
         return 1
     answer = response.json()
-    written = write_outputs(answer, out)
+    written = write_outputs(answer, out, options=_export_options(args, body), formats=args.formats)
     _summary(answer, written)
     return 0
+
+
+def _export_options(args: argparse.Namespace, body: dict[str, Any]) -> ExportOptions:
+    logo = body.get("logo")
+    return ExportOptions(
+        accent_color=args.accent,
+        logo=base64.b64decode(logo.partition(",")[2]) if logo else None,
+        page_size=args.page_size,
+        template_dir=Path(args.template) if args.template else None,
+    )
+
+
+def _formats(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in FORMATS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {', '.join(unknown)}; use some of {','.join(FORMATS)}"
+        )
+    return names
 
 
 def _summary(answer: dict[str, Any], written: list[Path]) -> None:
@@ -161,6 +188,20 @@ def _request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--logo", help="the client's logo, a .png or .jpg file")
     parser.add_argument("--components", help="comma-separated subset of hero,metrics,timeline")
     parser.add_argument("--fast", action="store_true", help="faster models, smaller images")
+    parser.add_argument("--accent", help="brand accent of every image and export, e.g. #0A7C66")
+    parser.add_argument(
+        "--formats",
+        type=_formats,
+        default=list(DEFAULT_FORMATS),
+        help=f"exports to write, comma-separated from {','.join(FORMATS)} "
+        f"(default {','.join(DEFAULT_FORMATS)})",
+    )
+    parser.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="PDF paper")
+    parser.add_argument(
+        "--template",
+        default=os.environ.get("CASECRAFT_TEMPLATE_DIR"),
+        help="folder with a page.html.j2 for index.html (default: CASECRAFT_TEMPLATE_DIR)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=600.0, help="seconds to wait for the answer"
     )
