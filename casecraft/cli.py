@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import os
 import signal
 import sys
 import threading
@@ -15,9 +14,11 @@ import httpx
 
 from casecraft import brand
 from casecraft.exports import FORMATS, ExportOptions
+from casecraft.exports.web_page import TemplateProblem, load_template
 from casecraft.launcher import LaunchError, Stack
 from casecraft.outputs import DEFAULT_FORMATS, write_outputs
 from casecraft.waterfall import waterfall
+from gateway.settings import GatewaySettings
 
 DEFAULT_NOTES = "logistics_dispatch.md"
 _LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
@@ -73,7 +74,9 @@ def _body(args: argparse.Namespace, notes_path: Path) -> dict[str, Any]:
     return body
 
 
-def _generate(gateway: str, args: argparse.Namespace, body: dict[str, Any]) -> int:
+def _generate(
+    gateway: str, args: argparse.Namespace, body: dict[str, Any], options: ExportOptions
+) -> int:
     out = Path(args.out)
     try:
         response = httpx.post(
@@ -89,18 +92,30 @@ def _generate(gateway: str, args: argparse.Namespace, body: dict[str, Any]) -> i
         print(response.text, file=sys.stderr)
         return 1
     answer = response.json()
-    written = write_outputs(answer, out, options=_export_options(args, body), formats=args.formats)
+    try:
+        written = write_outputs(answer, out, options=options, formats=args.formats)
+    except ValueError as exc:  # a template that fails only on this answer's data
+        print(f"casecraft: {exc}; case_study.json and the images are in {out}", file=sys.stderr)
+        return 1
     _summary(answer, written)
     return 0
 
 
 def _export_options(args: argparse.Namespace, body: dict[str, Any]) -> ExportOptions:
+    """The exports' options: the flags, else the settings the gateway reads (CASECRAFT_*)."""
+    settings = GatewaySettings()
     logo = body.get("logo")
+    template_dir = Path(args.template) if args.template else settings.template_dir
+    if "html" in args.formats or "zip" in args.formats:
+        try:
+            load_template(template_dir)
+        except TemplateProblem as exc:
+            raise SystemExit(f"casecraft: --template: {exc}") from exc
     return ExportOptions(
         accent_color=args.accent,
         logo=base64.b64decode(logo.partition(",")[2]) if logo else None,
-        page_size=args.page_size,
-        template_dir=Path(args.template) if args.template else None,
+        page_size=args.page_size or settings.export_page_size,
+        template_dir=template_dir,
     )
 
 
@@ -167,11 +182,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not notes.is_file():
         raise SystemExit(f"casecraft: {notes}: no such file")
     body = _body(args, notes)
+    options = _export_options(args, body)
     log_lines: list[str] = []
     stack = _stack_or_exit(args, log_lines.append)
     try:
         print(f"casecraft: services up, gateway at {stack.gateway_url}; structuring {notes}")
-        return _generate(stack.gateway_url, args, body)
+        return _generate(stack.gateway_url, args, body, options)
     finally:
         stack.stop()
 
@@ -180,7 +196,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     notes = Path(args.notes)
     if not notes.is_file():
         raise SystemExit(f"casecraft: {notes}: no such file")
-    return _generate(args.gateway, args, _body(args, notes))
+    body = _body(args, notes)
+    return _generate(args.gateway, args, body, _export_options(args, body))
 
 
 def _request_options(parser: argparse.ArgumentParser) -> None:
@@ -196,11 +213,9 @@ def _request_options(parser: argparse.ArgumentParser) -> None:
         help=f"exports to write, comma-separated from {','.join(FORMATS)} "
         f"(default {','.join(DEFAULT_FORMATS)})",
     )
-    parser.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="PDF paper")
+    parser.add_argument("--page-size", choices=("A4", "Letter"), help="PDF paper (default A4)")
     parser.add_argument(
-        "--template",
-        default=os.environ.get("CASECRAFT_TEMPLATE_DIR"),
-        help="folder with a page.html.j2 for index.html (default: CASECRAFT_TEMPLATE_DIR)",
+        "--template", help="folder with a page.html.j2 for index.html (CASECRAFT_TEMPLATE_DIR)"
     )
     parser.add_argument(
         "--timeout", type=float, default=600.0, help="seconds to wait for the answer"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,3 +31,6 @@ class GatewaySettings(BaseSettings):
     # Seconds a SIGTERM waits for open requests before the gateway exits.
     shutdown_grace_s: float = Field(default=20.0, ge=0)
     log_level: LogLevel = "INFO"
+    # Exports: a folder with page.html.j2 replacing the web page's template, and the PDF's paper.
+    template_dir: Path | None = None
+    export_page_size: Literal["A4", "Letter"] = "A4"

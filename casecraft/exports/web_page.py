@@ -16,10 +16,33 @@ TEMPLATE = "page.html.j2"
 _EXTENSIONS = {b"\x89PNG": ("image/png", "png"), b"\xff\xd8\xff": ("image/jpeg", "jpg")}
 
 
+class TemplateProblem(ValueError):
+    """The page template cannot be used: missing, or Jinja2 cannot parse or render it."""
+
+
 def render(src: Source) -> Export:
-    template = _environment(src.options.template_dir).get_template(TEMPLATE)
-    page = template.render(page_context(src))
+    template = load_template(src.options.template_dir)
+    try:
+        page = template.render(page_context(src))
+    except jinja2.TemplateError as exc:
+        raise TemplateProblem(f"{template.filename}: {exc}") from exc
     return Export(page.encode("utf-8"), "text/html; charset=utf-8", f"{src.slug}.html")
+
+
+def load_template(template_dir: Path | None) -> jinja2.Template:
+    """The page template: ``page.html.j2`` in `template_dir`, else the built-in one.
+
+    Raises TemplateProblem naming the file and the fix.
+    """
+    if template_dir is not None and not (template_dir / TEMPLATE).is_file():
+        raise TemplateProblem(
+            f"{template_dir / TEMPLATE}: no such file; put a {TEMPLATE} in the template folder "
+            "(start from casecraft/exports/templates/page.html.j2)"
+        )
+    try:
+        return _environment(template_dir).get_template(TEMPLATE)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateProblem(f"{exc.filename}, line {exc.lineno}: {exc.message}") from exc
 
 
 def image_file(component: str, data: bytes) -> str:
