@@ -231,7 +231,7 @@ class _Deck:
             return
         slide = self._slide()
         top = self._heading(slide, heading)
-        size = _font_size(text, largest=24, smallest=12, chars_at_largest=420)
+        size = _font_size(text, largest=28, smallest=12, chars_at_largest=300)
         self._text(
             slide,
             (_MARGIN, top, WIDTH - 2 * _MARGIN, HEIGHT - top - _MARGIN),
@@ -344,6 +344,7 @@ class _Deck:
         )
         line.line.color.rgb = _rgb(p.accent_soft if p.accent_soft != theme.WHITE else theme.RULE)
         line.line.width = Pt(4)
+        line.shadow.inherit = False
         for offset, phase in enumerate(phases):
             index = first + offset
             colour = brand.mix(p.accent, p.accent_ink, index / (total - 1) if total > 1 else 0)
