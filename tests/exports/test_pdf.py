@@ -83,3 +83,8 @@ def test_a_case_study_message_renders_like_its_json(case_study: case_study_pb2.C
     from_message = render_export("pdf", case_study)
     from_json = render_export("pdf", answer_for(case_study, {}))
     assert from_message.data == from_json.data
+
+
+def test_an_anonymous_case_study_keeps_the_client_off_the_page(answer: dict[str, Any]) -> None:
+    _, text = text_of(render_export("pdf", {**answer, "anonymized": True}).data)
+    assert "HARBOR FREIGHTWAYS" not in text and "CASE STUDY · LOGISTICS" in text
