@@ -6,59 +6,32 @@ shrinks to fit it, down to a floor, then is cut with an ellipsis: the page never
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 from io import BytesIO
-from typing import Literal
-from xml.sax.saxutils import escape
 
 from PIL import Image
-from reportlab.lib.colors import Color as PdfColor
 from reportlab.lib.pagesizes import A4, LETTER
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph
 
 from casecraft import brand
+from casecraft.exports.pdf_text import Weight, fit, font, pdf_colour, register_fonts
 from casecraft.exports.source import Export, Source
 from casecraft.v1 import case_study_pb2
 from image_service.render import decode_logo, theme
 from image_service.render.dashboard import bar_values
 
-Weight = Literal["regular", "semibold", "bold", "italic"]
 PAGES = {"A4": A4, "Letter": LETTER}
 _MARGIN = 36.0
 _GUTTER = 14.0
 _PHASES_PER_ROW = 8
-_FONTS: dict[Weight, tuple[str, str]] = {
-    "regular": ("CasecraftSans", "SourceSansPro-Regular.ttf"),
-    "semibold": ("CasecraftSans-Semibold", "SourceSansPro-Semibold.ttf"),
-    "bold": ("CasecraftSans-Bold", "SourceSansPro-Bold.ttf"),
-    "italic": ("CasecraftSans-Italic", "SourceSansPro-It.ttf"),
-}
 _MUTED = (100, 116, 139)
 _TRACK = (238, 242, 247)
 _BEFORE = (160, 174, 192)
 
 
-@lru_cache(maxsize=1)
-def _register_fonts() -> None:
-    folder = resources.files("font_source_sans_pro") / "files"
-    for name, file in _FONTS.values():
-        pdfmetrics.registerFont(TTFont(name, BytesIO((folder / file).read_bytes())))
-
-
-def font(weight: Weight) -> str:
-    return _FONTS[weight][0]
-
-
 def render(src: Source) -> Export:
-    _register_fonts()
+    register_fonts()
     buffer = BytesIO()
     width, height = PAGES[src.options.page_size]
     canvas = Canvas(
@@ -77,76 +50,6 @@ def render(src: Source) -> Export:
     return Export(buffer.getvalue(), "application/pdf", f"{src.slug}.pdf")
 
 
-def _colour(rgb: Sequence[int]) -> PdfColor:
-    return PdfColor(rgb[0] / 255, rgb[1] / 255, rgb[2] / 255)
-
-
-def _text(text: str, weight: Weight = "regular") -> str:
-    """`text` in glyphs the typeface has, escaped for a Paragraph."""
-    glyphs: theme.Weight = "regular" if weight == "italic" else weight
-    return escape(theme.displayable(" ".join(text.split()), glyphs))
-
-
-@dataclass(frozen=True)
-class _Fitted:
-    paragraph: Paragraph
-    height: float
-
-
-def fit(
-    text: str,
-    width: float,
-    height: float,
-    *,
-    max_size: float,
-    min_size: float,
-    weight: Weight = "regular",
-    colour: Sequence[int] = theme.TEXT,
-    leading: float = 1.28,
-    align: Literal[0, 1, 2] = 0,
-) -> _Fitted | None:
-    """`text` as a paragraph at the largest size (max to min) that fits the box; below that, at
-    `min_size` cut at a word with an ellipsis. None when not even one line fits."""
-    shown = _text(text, weight)
-    if not shown:
-        return None
-    size = max_size
-    while True:
-        style = ParagraphStyle(
-            "fit",
-            fontName=font(weight),
-            fontSize=size,
-            leading=size * leading,
-            textColor=_colour(colour),
-            alignment=align,
-        )
-        paragraph = Paragraph(shown, style)
-        _, used = paragraph.wrap(width, height)
-        if used <= height:
-            return _Fitted(paragraph, used)
-        if size <= min_size:
-            break
-        size = max(min_size, size - 0.5)
-    words = shown.split(" ")
-    low, high = 0, len(words)
-    best: _Fitted | None = None
-    while low < high:  # the most words that fit with an ellipsis
-        middle = (low + high + 1) // 2
-        paragraph = Paragraph(" ".join(words[:middle]).rstrip(",;:.") + "…", style)
-        _, used = paragraph.wrap(width, height)
-        if used <= height:
-            low, best = middle, _Fitted(paragraph, used)
-        else:
-            high = middle - 1
-    if best is None and shown:  # one long word: cut it by characters
-        for length in range(len(shown) - 1, 0, -1):
-            paragraph = Paragraph(shown[:length] + "…", style)
-            _, used = paragraph.wrap(width, height)
-            if used <= height:
-                return _Fitted(paragraph, used)
-    return best
-
-
 class _Page:
     def __init__(self, canvas: Canvas, src: Source, width: float, height: float) -> None:
         self.c = canvas
@@ -160,7 +63,7 @@ class _Page:
     def draw(self) -> None:
         """Top to bottom; the story takes the height left over by the fixed blocks at most."""
         c, p = self.c, self.p
-        c.setFillColor(_colour(p.accent))
+        c.setFillColor(pdf_colour(p.accent))
         c.rect(0, self.height - 8, self.width, 8, stroke=0, fill=1)
         y = self._header(self.height - _MARGIN)
         y = self._row(y - 10) - 14
@@ -325,11 +228,11 @@ class _Page:
             (metric.before, values[0] if values else None, _BEFORE),
             (metric.after, values[1] if values else None, p.accent),
         ):
-            c.setFillColor(_colour(_TRACK))
+            c.setFillColor(pdf_colour(_TRACK))
             c.roundRect(x, y, track_w, bar_h, bar_h / 3, stroke=0, fill=1)
             scale = max(values) if values else 0
             if value is not None and scale > 0 and value > 0:
-                c.setFillColor(_colour(colour))
+                c.setFillColor(pdf_colour(colour))
                 c.roundRect(
                     x,
                     y,
@@ -456,7 +359,7 @@ class _Page:
         column_w = self.inner / (_PHASES_PER_ROW if brief else columns)
         radius = 7.0 if not brief else 5.5
         axis_y = top - radius
-        c.setStrokeColor(_colour(p.accent_soft))
+        c.setStrokeColor(pdf_colour(p.accent_soft))
         c.setLineWidth(2)
         c.line(self.left + radius, axis_y, self.left + (columns - 1) * column_w + radius, axis_y)
         for offset, phase in enumerate(phases):
@@ -515,9 +418,9 @@ class _Page:
 
     def _marker(self, cx: float, cy: float, radius: float, label: str, colour: brand.Color) -> None:
         c = self.c
-        c.setFillColor(_colour(colour))
+        c.setFillColor(pdf_colour(colour))
         c.circle(cx, cy, radius, stroke=0, fill=1)
-        c.setFillColor(_colour(brand.text_on(colour)))
+        c.setFillColor(pdf_colour(brand.text_on(colour)))
         c.setFont(font("bold"), radius * 1.2)
         c.drawCentredString(cx, cy - radius * 0.42, label)
 
@@ -526,9 +429,9 @@ class _Page:
 
     def _quote(self, bottom: float, h: float) -> None:
         c, p, quote = self.c, self.p, self.study.quote
-        c.setFillColor(_colour(p.accent_soft))
+        c.setFillColor(pdf_colour(p.accent_soft))
         c.roundRect(self.left, bottom, self.inner, h, 6, stroke=0, fill=1)
-        c.setFillColor(_colour(p.accent))
+        c.setFillColor(pdf_colour(p.accent))
         c.rect(self.left, bottom, 4, h, stroke=0, fill=1)
         who = ", ".join(x for x in (quote.author, quote.role) if x.strip())
         pad = 12.0
