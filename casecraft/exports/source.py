@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
+
+from PIL import Image
 
 from casecraft import brand, protojson
 from casecraft.v1 import case_study_pb2
@@ -94,7 +98,31 @@ def make_source(
     return Source(
         answer=answer,
         study=study,
-        images={k: v for k, v in images.items() if k in COMPONENTS and v},
+        images=_usable(images),
         options=options,
         palette=brand.palette(accent),
     )
+
+
+def _usable(images: Mapping[str, bytes]) -> dict[str, bytes]:
+    """The images every format can place: PNG and JPEG as they are, other formats Pillow reads
+    (WebP) as PNG; bytes that are not an image are left out, as if the image had not been made."""
+    usable: dict[str, bytes] = {}
+    for component in COMPONENTS:
+        data = images.get(component)
+        if not data:
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(BytesIO(data), formats=("PNG", "JPEG", "WEBP")) as opened:
+                    if opened.format in ("PNG", "JPEG"):
+                        opened.verify()
+                        usable[component] = data
+                        continue
+                    buffer = BytesIO()
+                    opened.convert("RGB").save(buffer, format="PNG")
+                    usable[component] = buffer.getvalue()
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Warning):
+            continue
+    return usable

@@ -151,3 +151,21 @@ def test_an_unknown_format_names_the_valid_ones(answer: dict[str, Any]) -> None:
         render_export("docx", answer)
     with pytest.raises(brand.InvalidAccent, match="#RRGGBB"):
         render_export("pdf", answer, options=ExportOptions(accent_color="teal"))
+
+
+@pytest.mark.parametrize("format", FORMATS)
+def test_an_empty_case_study_and_unreadable_images_still_export(format: str) -> None:
+    webp = BytesIO()
+    Image.new("RGB", (160, 90), (9, 9, 200)).save(webp, format="WEBP")
+    images = {"hero": b"not an image", "metrics": webp.getvalue()}
+    export = render_export(
+        format, study_from({}), images, options=ExportOptions(logo=b"not a logo")
+    )
+    assert export.data and export.filename.startswith("case-study")
+    if format == "zip":
+        with zipfile.ZipFile(BytesIO(export.data)) as archive:
+            assert "metrics.png" in archive.namelist() and "hero.png" not in archive.namelist()
+
+
+def study_from(fields: dict[str, Any]) -> dict[str, Any]:
+    return {"case_study": fields}
