@@ -46,6 +46,8 @@ _MARGIN = inch(0.6)
 _BLANK = 6
 _CHARTS_PER_SLIDE = 6
 _PHASES_PER_SLIDE = 6
+# About what a slide's body holds at 12 pt, the smallest size prose is set in.
+_PROSE_PER_SLIDE = 3000
 # Fixed document dates: the same case study always gives the same file.
 _DATE = datetime(2000, 1, 1)
 
@@ -227,19 +229,20 @@ class _Deck:
         return y + h + 2 * pad
 
     def prose_slide(self, heading: str, text: str) -> None:
-        if not text.strip():
-            return
-        slide = self._slide()
-        top = self._heading(slide, heading)
-        size = _font_size(text, largest=28, smallest=12, chars_at_largest=300)
-        self._text(
-            slide,
-            (_MARGIN, top, WIDTH - 2 * _MARGIN, HEIGHT - top - _MARGIN),
-            text,
-            size=size,
-            colour=theme.TEXT,
-        )
-        self._notes(slide, text)
+        """One slide of the text, or more when it would not fit one at the smallest size."""
+        parts = _pages(" ".join(text.split()), _PROSE_PER_SLIDE)
+        for index, part in enumerate(parts):
+            slide = self._slide()
+            top = self._heading(slide, heading if index == 0 else f"{heading} (continued)")
+            size = _font_size(part, largest=28, smallest=12, chars_at_largest=300)
+            self._text(
+                slide,
+                (_MARGIN, top, WIDTH - 2 * _MARGIN, HEIGHT - top - _MARGIN),
+                part,
+                size=size,
+                colour=theme.TEXT,
+            )
+            self._notes(slide, part)
 
     def metrics_slides(self) -> None:
         metrics = list(self.study.metrics)
@@ -424,6 +427,17 @@ class _Deck:
                 bold=True,
             )
         self._notes(slide, f"Quoted as written: {text} — {who}".strip(" —"))
+
+
+def _pages(text: str, limit: int) -> list[str]:
+    """`text` in parts of at most `limit` characters, split between words."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind(" ", 0, limit + 1)
+        cut = cut if cut > 0 else limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*parts, text] if text else parts
 
 
 def _sources(metrics: list[case_study_pb2.Metric]) -> str:

@@ -9,7 +9,7 @@ from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from casecraft.exports import ExportOptions, render_export
-from tests.exports.conftest import logo_png
+from tests.exports.conftest import answer_for, logo_png, study
 
 
 def deck(answer: dict[str, Any], **options: Any) -> Any:
@@ -68,3 +68,16 @@ def test_the_title_slide_has_the_hero_and_logo_and_the_timeline_is_native_shapes
     ]
     assert [m.text_frame.text for m in markers] == ["1", "2", "3"]
     assert not [s for s in timeline.shapes if s.shape_type == MSO_SHAPE_TYPE.PICTURE]
+
+
+def test_prose_too_long_for_one_slide_continues_on_the_next() -> None:
+    cs = study()
+    cs.challenge = " ".join(f"word{index}" for index in range(1500))
+    slides = list(deck(answer_for(cs, {})).slides)
+    parts = [slide_text(s) for s in slides if "The challenge" in slide_text(s)]
+    assert len(parts) == 5  # 12,389 characters, at most 3,000 a slide
+    assert all("The challenge (continued)" in part for part in parts[1:])
+    words = " ".join(
+        p.replace("The challenge (continued)", "").replace("The challenge", "") for p in parts
+    )
+    assert words.split() == cs.challenge.split()
