@@ -72,6 +72,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             logo=checked.logo,
             logo_media_type=checked.logo_media_type,
             fast=checked.fast,
+            accent_color=checked.accent_color,
             early_fanout=settings.early_fanout,
             structure_deadline_s=settings.gateway_structure_deadline_s,
             images_deadline_s=settings.gateway_images_deadline_s,

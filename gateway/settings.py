@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,3 +34,6 @@ class GatewaySettings(BaseSettings):
     log_level: LogLevel = "INFO"
     # One JSON line per request (method, path, status, duration_ms, trace_id) at INFO.
     access_log: bool = True
+    # Exports: a folder with page.html.j2 replacing the web page's template, and the PDF's paper.
+    template_dir: Path | None = None
+    export_page_size: Literal["A4", "Letter"] = "A4"
