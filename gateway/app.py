@@ -30,6 +30,7 @@ from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
 from casecraft.v1 import image_pb2
 from gateway import orchestrator
+from gateway.access_log import AccessLog
 from gateway.auth import ApiKey, RequireApiKey, caller, load_keys
 from gateway.backends import Backends
 from gateway.hygiene import HttpHygiene
@@ -83,10 +84,11 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             logo=checked.logo,
             logo_media_type=checked.logo_media_type,
             fast=checked.fast,
+            accent_color=checked.accent_color,
             early_fanout=settings.early_fanout,
-            structure_timeout_s=settings.structure_timeout_s,
-            images_timeout_s=settings.images_timeout_s,
-            per_image_timeout_s=settings.per_image_timeout_s,
+            structure_deadline_s=settings.gateway_structure_deadline_s,
+            images_deadline_s=settings.gateway_images_deadline_s,
+            per_image_deadline_s=settings.gateway_per_image_deadline_s,
         )
         work = asyncio.create_task(
             _admitted(admission, quotas, caller(request.scope), request.app.state.backends, plan)
@@ -167,8 +169,9 @@ def _middleware(settings: GatewaySettings, quotas: Quotas) -> list[Middleware]:
         if settings.api_keys_file is not None
         else []
     )
+    access_log = [Middleware(AccessLog)] if settings.access_log else []
     if not tracing_enabled():
-        return [*outer, *inner]
+        return [*outer, *access_log, *inner]
     return [
         *outer,
         # The request's server span, continuing the caller's trace; probes stay untraced. Its
@@ -182,6 +185,7 @@ def _middleware(settings: GatewaySettings, quotas: Quotas) -> list[Middleware]:
             meter_provider=NoOpMeterProvider(),
         ),
         Middleware(TraceIdHeader),
+        *access_log,
         *inner,
     ]
 
