@@ -105,4 +105,6 @@ async def answer(job: JobRecord, images: ImageStore, *, inline: bool = False) ->
 def problem_from(data: dict[str, Any]) -> Problem:
     """The Problem a failed job kept (``Problem.body()``), to answer a synchronous request."""
     extra = {k: v for k, v in data.items() if k not in ("title", "status", "detail", "type")}
-    return Problem(data["status"], data["title"], data["detail"], **extra)
+    retry_after = extra.pop("retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return Problem(data["status"], data["title"], data["detail"], headers=headers, **extra)

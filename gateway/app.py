@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from opentelemetry.metrics import NoOpMeterProvider
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,10 +23,13 @@ from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, tracing_enabled
 from gateway import routes_jobs
 from gateway.access_log import AccessLog
+from gateway.auth import ApiKey, RequireApiKey, load_keys
 from gateway.backends import Backends
+from gateway.hygiene import HttpHygiene
 from gateway.jobrunner import Jobs
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
+from gateway.quotas import Admission, EnforceQuotas, Quotas
 from gateway.settings import GatewaySettings
 from gateway.tracing import TraceIdHeader
 
@@ -38,16 +43,32 @@ _UNTRACED_PATHS = "/healthz,/readyz,/metrics"
 def create_app(settings: GatewaySettings | None = None) -> Starlette:
     settings = settings or GatewaySettings()
     configure_tracing(SERVICE)
+    quotas = Quotas(
+        rpm=settings.quota_requests_per_minute,
+        in_flight=settings.quota_in_flight,
+        storage_uri=settings.quota_storage_url,
+    )
+    admission = Admission(max_in_flight=settings.max_in_flight, max_queued=settings.max_queued)
+
+    @asynccontextmanager
+    async def admitted(key: ApiKey | None) -> AsyncIterator[None]:
+        """A job's work runs once the key's quota and the gateway's ceiling admit it."""
+        async with contextlib.AsyncExitStack() as held:
+            if key is not None:
+                await held.enter_async_context(quotas.case_study(key))
+            await held.enter_async_context(admission.slot())
+            yield
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.backends = Backends(settings)
-        app.state.jobs = Jobs(app.state.backends, settings)
+        app.state.jobs = Jobs(app.state.backends, settings, admit=admitted)
         try:
             yield
         finally:
             await app.state.jobs.close()
             await app.state.backends.close()
+            await quotas.aclose()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -77,7 +98,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
-        middleware=_middleware(settings),
+        middleware=_middleware(settings, quotas),
         exception_handlers={
             Problem: _problem,
             HTTPException: _http,
@@ -88,11 +109,37 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     )
 
 
-def _middleware(settings: GatewaySettings) -> list[Middleware]:
+def _middleware(settings: GatewaySettings, quotas: Quotas) -> list[Middleware]:
+    outer = [Middleware(HttpHygiene)]
+    if settings.cors_origins:
+        outer.append(
+            Middleware(
+                CORSMiddleware,  # type: ignore[arg-type]
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Idempotency-Key",
+                    "Last-Event-ID",
+                    "Prefer",
+                ],
+                expose_headers=["Location", "Retry-After", "X-Request-Id", "X-Trace-Id"],
+            )
+        )
+    inner = (
+        [
+            Middleware(RequireApiKey, keys=load_keys(settings.api_keys_file)),  # type: ignore[arg-type]
+            Middleware(EnforceQuotas, quotas=quotas),  # type: ignore[arg-type]
+        ]
+        if settings.api_keys_file is not None
+        else []
+    )
     access_log = [Middleware(AccessLog)] if settings.access_log else []
     if not tracing_enabled():
-        return access_log
+        return [*outer, *access_log, *inner]
     return [
+        *outer,
         # The request's server span, continuing the caller's trace; probes stay untraced. Its
         # duration is casecraft.request.duration (by method, status and outcome), recorded
         # when the span ends (casecraft/prometheus.py): one histogram point per request, where
@@ -105,6 +152,7 @@ def _middleware(settings: GatewaySettings) -> list[Middleware]:
         ),
         Middleware(TraceIdHeader),
         *access_log,
+        *inner,
     ]
 
 

@@ -47,6 +47,8 @@ class JobRecorder:
                 500, "Internal error", "an unexpected error occurred; it has been logged"
             )
         job.problem = error.body()
+        if "Retry-After" in error.headers:  # a refusal (quota, busy): say when to come back
+            job.problem["retry_after"] = error.headers["Retry-After"]
         await self.end(job, "failed")
 
     async def end(self, job: JobRecord, status: Status) -> None:

@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +92,7 @@ class Jobs:
         settings: GatewaySettings,
         stores: Stores | None = None,
         clock: Callable[[], float] = time.time,
+        admit: Callable[[Any], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
         self.backends = backends
         self.settings = settings
@@ -102,6 +103,9 @@ class Jobs:
         self._clock = clock
         self._running = _Running()
         self._record = JobRecorder(self.store, self.log, self.images, clock)
+        # Held while a job structures and makes its images: the caller's quota and the
+        # gateway's ceiling on case studies at once (gateway/quotas.py).
+        self._admission = admit or (lambda caller: nullcontext())
 
     # -- starting and finding jobs -------------------------------------------------------------
 
@@ -129,6 +133,7 @@ class Jobs:
         background: bool,
         fingerprint: str = "",
         idempotency_key: str | None = None,
+        caller: Any = None,
     ) -> tuple[JobRecord, asyncio.Task[None]]:
         """Record a new job and start its work: under the current span (the request's), or as
         a trace of its own linked to it when ``background``."""
@@ -144,6 +149,7 @@ class Jobs:
                 logo_base64=base64.b64encode(checked.logo).decode(),
                 logo_media_type=checked.logo_media_type,
                 fast=checked.fast,
+                accent_color=checked.accent_color,
             ),
             fingerprint=fingerprint,
             idempotency_key=idempotency_key,
@@ -152,7 +158,7 @@ class Jobs:
         job.trace_id = _trace_id(span or trace.get_current_span())
         await self.store.add(job)
         await self._record.emit(job, "status", {"status": "queued"})
-        task = asyncio.create_task(self._produce(job, span))
+        task = asyncio.create_task(self._produce(job, span, self._admission(caller)))
         self._running.add(job, task)
         return job, task
 
@@ -329,15 +335,18 @@ class Jobs:
 
     # -- the work ------------------------------------------------------------------------------
 
-    async def _produce(self, job: JobRecord, span: trace.Span | None) -> None:
+    async def _produce(
+        self, job: JobRecord, span: trace.Span | None, admitted: AbstractAsyncContextManager[None]
+    ) -> None:
         root = span or trace.get_current_span()
         try:
             with span_capture().capture(root) as spans:
                 with _current(span):
-                    await self._record.set_status(job, "structuring")
-                    outcome = await orchestrator.run(
-                        self.backends, self._plan(job, _components(job)), self._record.sink(job)
-                    )
+                    async with admitted:
+                        await self._record.set_status(job, "structuring")
+                        outcome = await orchestrator.run(
+                            self.backends, self._plan(job, _components(job)), self._record.sink(job)
+                        )
                     with tracer.start_as_current_span("respond"):
                         job.version = 1
                         await self._record.set_status(job, "done", save=False)
@@ -389,6 +398,7 @@ class Jobs:
             logo=base64.b64decode(job.request.logo_base64),
             logo_media_type=job.request.logo_media_type,
             fast=job.request.fast,
+            accent_color=job.request.accent_color,
             early_fanout=settings.early_fanout,
             structure_deadline_s=settings.gateway_structure_deadline_s,
             images_deadline_s=settings.gateway_images_deadline_s,

@@ -23,6 +23,7 @@ class JobRequest(BaseModel):
     logo_base64: str = ""
     logo_media_type: str = ""
     fast: bool = False
+    accent_color: str = ""
 
 
 class Change(BaseModel):

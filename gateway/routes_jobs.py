@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.answers import CASE_STUDIES, accepted, problem_from
+from gateway.auth import caller
 from gateway.body import read_body
 from gateway.edits import MERGE_PATCH, apply_patch, refine_request
 from gateway.images import IMAGE_PATH
@@ -71,7 +72,11 @@ async def create_case_study(request: Request) -> Response:
     task = None
     if job is None:
         job, task = await jobs.start(
-            checked, background=background, fingerprint=fingerprint, idempotency_key=key
+            checked,
+            background=background,
+            fingerprint=fingerprint,
+            idempotency_key=key,
+            caller=caller(request.scope),
         )
     location = {"Location": CASE_STUDIES + job.id}
     if streamed:
