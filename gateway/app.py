@@ -19,6 +19,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from casecraft.admission import Admission, Overloaded
 from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, tracing_enabled
 from gateway import routes_jobs
@@ -29,7 +30,7 @@ from gateway.hygiene import HttpHygiene
 from gateway.jobrunner import Jobs
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
-from gateway.quotas import Admission, EnforceQuotas, Quotas
+from gateway.quotas import EnforceQuotas, Quotas
 from gateway.settings import GatewaySettings
 from gateway.tracing import TraceIdHeader
 
@@ -48,7 +49,11 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
         in_flight=settings.quota_in_flight,
         storage_uri=settings.quota_storage_url,
     )
-    admission = Admission(max_in_flight=settings.max_in_flight, max_queued=settings.max_queued)
+    admission = Admission(
+        "the gateway's case studies in flight",
+        max_in_flight=settings.max_in_flight,
+        max_queued=settings.max_queued,
+    )
 
     @asynccontextmanager
     async def admitted(key: ApiKey | None) -> AsyncIterator[None]:
@@ -56,7 +61,12 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
         async with contextlib.AsyncExitStack() as held:
             if key is not None:
                 await held.enter_async_context(quotas.case_study(key))
-            await held.enter_async_context(admission.slot())
+            try:
+                await held.enter_async_context(admission.slot())
+            except Overloaded as exc:
+                raise Problem(
+                    503, "Busy", str(exc), headers={"Retry-After": str(exc.retry_after_s)}
+                ) from exc
             yield
 
     @asynccontextmanager
