@@ -8,16 +8,9 @@ from casecraft.v1.case_study_pb2 import Metric
 
 from .document import Document, clean_markup
 from .keywords import keywords
-from .numbers import QUANTITY, Quantity, change_percent, format_number, quantity_pattern, reconcile
+from .numbers import QUANTITY, Quantity, change_percent, format_number, parse_number, reconcile
+from .pairs import Pair, pairs
 
-_ARROW = re.compile(
-    quantity_pattern("b") + r"\s{0,3}(?:->|-->|=>|→|⟶|➜|➔|—>|–>)\s{0,3}" + quantity_pattern("a"),
-    re.IGNORECASE,
-)
-_FROM_TO = re.compile(
-    r"\bfrom\s{1,3}" + quantity_pattern("b") + r"\s{1,3}to\s{1,3}" + quantity_pattern("a"),
-    re.IGNORECASE,
-)
 _STATED = re.compile(
     r"\s{0,2}[(\[,;:—–-]{0,2}\s{0,2}(?:(?:a|an)\s)?"
     r"(?P<imp>[+\-−–]?\s?\d{1,5}(?:\.\d{1,2})?\s?(?:%|x|×|pts?\b|pp\b|percentage points?\b)"
@@ -25,7 +18,16 @@ _STATED = re.compile(
     r"|decrease|drop|better|gain|lift|up|down|cut))?)",
     re.IGNORECASE,
 )
-_DIGIT = re.compile(r"\d")  # _ARROW and _FROM_TO both need one
+_DIGIT = re.compile(r"\d")
+# Notes that write "8,1" or "1.234,5" write thousands with a dot: "1.900" is then 1900.
+_DECIMAL_COMMA = re.compile(r"\d,\d{1,2}(?![\d,])|\d\.\d{3},\d")
+_DOT_THOUSANDS = re.compile(r"[1-9]\d{0,2}\.\d{3}(?![\d.,])")
+_LABEL_TAIL = re.compile(
+    r"(?:\s(?:used to(?: be| take)?|had been|had averaged|averaged|takes|take|took|was|were|is"
+    r"|are|now|stood at|stands at|came in at|went|came|(?:down|up)(?: to| from)?|to|from|at"
+    r"|about|around|roughly|approximately|some|nearly|almost|over|under|~))+$",
+    re.IGNORECASE,
+)
 _WINDOW = 160
 _LIST_MARKER = re.compile(r"^(?:[-*•+>#]|\d{1,2}[.)])\s{0,4}")
 _CLAUSE_MARK = re.compile(r"[();!?.,]")  # parentheses, and what can end a clause
@@ -83,17 +85,15 @@ def extract_metrics(doc: Document) -> tuple[list[Metric], list[str]]:
             seen.add(key)
             metrics.append(metric)
 
+    dot_thousands = _DECIMAL_COMMA.search(doc.text) is not None
     for unit in doc.units:
         if not _DIGIT.search(unit.text):
             continue
-        matches = sorted(
-            [*_ARROW.finditer(unit.text), *_FROM_TO.finditer(unit.text)], key=lambda m: m.start()
-        )
         consumed = 0
-        for match in matches:
-            if match.start() < consumed:
+        for pair in pairs(unit.text):
+            if min(pair.before.start, pair.after.start) < consumed:
                 continue
-            metric, problem, consumed = _from_prose(unit.text, match, consumed)
+            metric, problem, consumed = _from_prose(unit.text, pair, consumed, dot_thousands)
             add(metric, problem)
     for table in doc.tables:
         for label, before, after, stated, header_unit in _table_rows(table):
@@ -105,22 +105,40 @@ def extract_metrics(doc: Document) -> tuple[list[Metric], list[str]]:
 
 
 def _from_prose(
-    text: str, match: re.Match[str], consumed: int
+    text: str, pair: Pair, consumed: int, dot_thousands: bool
 ) -> tuple[Metric | None, str | None, int]:
-    """The metric at ``match``; the label is looked for between ``consumed`` and the numbers."""
-    left = text[max(consumed, match.start() - _WINDOW) : match.start()]
+    """The metric of ``pair``; the label is looked for between ``consumed`` and the numbers."""
+    start = min(pair.before.start, pair.after.start)
+    end = max(pair.before.end, pair.after.end)
+    left = _LABEL_TAIL.sub("", text[max(consumed, start - _WINDOW) : start].rstrip(" :"))
     label, verb = clean_label(left)
     if not label:
-        right = text[match.end() : match.end() + 80]
+        right = text[end : end + 80]
         label, verb = clean_label(re.split(r"[.;,(]", right, maxsplit=1)[0])
-    stated = _STATED.match(text, match.end())
-    end = stated.end() if stated else match.end()
-    before = Quantity.from_match(match, "b")
-    after = Quantity.from_match(match, "a")
+    stated = _STATED.match(text, end)
+    if stated:
+        end = stated.end()
+    before, after = pair.before.quantity, pair.after.quantity
     if not before.unit and after.kind in ("", "other") and _looks_like_years(before, after):
         return None, None, end
+    before, after = _thousands(before, after, dot_thousands), _thousands(after, before, dot_thousands)
     metric, problem = _metric(label, before, after, stated["imp"].strip() if stated else "", verb)
     return metric, problem, end
+
+
+def _thousands(quantity: Quantity, other: Quantity, dot_thousands: bool) -> Quantity:
+    """``quantity`` with "1.900" read as 1900 when the notes or the other side say it is."""
+    match = _DOT_THOUSANDS.search(quantity.text)
+    if match is None or quantity.kind == "time":
+        return quantity
+    other_is_too = _DOT_THOUSANDS.search(other.text) is not None
+    if not (dot_thousands or other_is_too or abs(other.value) >= 100):
+        return quantity
+    value = parse_number(match[0], dot_thousands=True)
+    scale = quantity.value / parse_number(match[0]) if parse_number(match[0]) else 1.0
+    return quantity._replace(value=value * scale) if hasattr(quantity, "_replace") else Quantity(
+        quantity.text, value * scale, quantity.unit, quantity.kind, quantity.seconds
+    )
 
 
 def build_metric(
@@ -187,6 +205,7 @@ def clean_label(window: str) -> tuple[str, str]:
             break
     while words and words[-1].lower() in _TRAILING_FILLERS:
         words.pop()
+    words = _LABEL_TAIL.sub("", " ".join(words)).split()
     while words and words[0].lower() in _LEADING_FILLERS:
         words.pop(0)
     return _tidy_label(" ".join(words[-8:]).strip(" ,;:—–-")), verb
