@@ -52,8 +52,8 @@ FIELDS = ("client", "industry", "metrics", "phases", "quote")
 
 _NUMBER = re.compile(r"[-+−]?\d[\d.,\s]*\d|[-+−]?\d")
 _DURATION = re.compile(
-    r"(\d+(?:[.,]\d+)?)\s?(ms|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|días|tage"
-    r"|wks?|weeks?|stunden|months?)\b",
+    r"(\d+(?:[.,]\d+)?)[\s-]?(ms|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|días|tage"
+    r"|wks?|weeks?|stunden|months?)(?![a-z])",
     re.IGNORECASE,
 )
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "t": 86400}
@@ -212,6 +212,9 @@ def metric_matches(pair: dict[str, Any], metric: Metric) -> bool:
     if not (_same(truth_before, found_before) and _same(truth_after, found_after)):
         return False
     if metric.HasField("before_value") and metric.before_value and truth_before[0]:
+        if truth_before[1] != truth_after[1]:  # "12 hours" -> "3": the bare side takes the unit
+            truth_before = (_raw(pair["before"]), False)
+            truth_after = (_raw(pair["after"]), False)
         truth_ratio = _ratio(truth_before, truth_after)
         found_ratio = metric.after_value / metric.before_value
         return abs(found_ratio - truth_ratio) <= 0.02 * max(abs(truth_ratio), 1e-9)
@@ -228,6 +231,11 @@ def _same(a: tuple[float, bool], b: tuple[float, bool]) -> bool:
 
 def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 0.005 * max(abs(a), abs(b), 1e-9)
+
+
+def _raw(text: str) -> float:
+    match = _NUMBER.search(text)
+    return _number(match[0]) if match else 0.0
 
 
 def amount(text: str) -> tuple[float, bool] | None:

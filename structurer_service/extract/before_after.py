@@ -10,6 +10,7 @@ from .document import Document, clean_markup
 from .keywords import keywords
 from .numbers import QUANTITY, Quantity, change_percent, format_number, parse_number, reconcile
 from .pairs import Pair, pairs
+from .plain_tables import plain_tables
 
 _STATED = re.compile(
     r"\s{0,2}[(\[,;:—–-]{0,2}\s{0,2}(?:(?:a|an)\s)?"
@@ -24,6 +25,7 @@ _DECIMAL_COMMA = re.compile(r"\d,\d{1,2}(?![\d,])|\d\.\d{3},\d")
 _DOT_THOUSANDS = re.compile(r"[1-9]\d{0,2}\.\d{3}(?![\d.,])")
 _LABEL_TAIL = re.compile(
     r"(?:\s(?:used to(?: be| take)?|had been|had averaged|averaged|takes|take|took|was|were|is"
+    r"|before|baseline|previously|formerly|originally|then"
     r"|are|now|stood at|stands at|came in at|went|came|(?:down|up)(?: to| from)?|to|from|at"
     r"|about|around|roughly|approximately|some|nearly|almost|over|under|~))+$",
     re.IGNORECASE,
@@ -34,13 +36,14 @@ _CLAUSE_MARK = re.compile(r"[();!?.,]")  # parentheses, and what can end a claus
 _VERBS = frozenset(
     """reduced cut dropped fell decreased lowered shrank shortened slashed rose grew increased
     improved climbed jumped raised boosted lifted went moved brought took got halved doubled
-    tripled sped""".split()
+    tripled sped going falling rising dropping climbing""".split()
 )
 _LOWER_VERBS = frozenset(
     "reduced cut dropped fell decreased lowered shrank shortened slashed halved".split()
 )
 _LEADING_FILLERS = frozenset(
-    "and but so also then while meanwhile overall plus with the our their its a an his her we".split()
+    """and but so also then while meanwhile overall plus with the our their its a an his her we
+    yes no ok okay well honestly actually""".split()
 )
 _TRAILING_FILLERS = frozenset("was were has have had is are been down up from by".split())
 _HIGHER_FIRST = re.compile(
@@ -98,6 +101,9 @@ def extract_metrics(doc: Document) -> tuple[list[Metric], list[str]]:
     for table in doc.tables:
         for label, before, after, stated, header_unit in _table_rows(table):
             add(*build_metric(label, before, after, stated, header_unit=header_unit))
+    for rows in plain_tables(doc.lines):
+        for label, before, after, stated, header_unit in _rows_of(rows):
+            add(*build_metric(label, before, after, stated, header_unit=header_unit))
     listed = list(warnings)[:MAX_WARNINGS]
     if len(warnings) > MAX_WARNINGS:
         listed.append(f"and {len(warnings) - MAX_WARNINGS:,} more figures that were skipped")
@@ -110,7 +116,9 @@ def _from_prose(
     """The metric of ``pair``; the label is looked for between ``consumed`` and the numbers."""
     start = min(pair.before.start, pair.after.start)
     end = max(pair.before.end, pair.after.end)
-    left = _LABEL_TAIL.sub("", text[max(consumed, start - _WINDOW) : start].rstrip(" :"))
+    left = text[max(consumed, start - _WINDOW) : start]
+    for _ in range(2):
+        left = _LABEL_TAIL.sub("", left.rstrip(" :,;—–-")).rstrip(" :,;—–-")
     label, verb = clean_label(left)
     if not label:
         right = text[end : end + 80]
@@ -187,15 +195,41 @@ def _metric(
 
 
 def clean_label(window: str) -> tuple[str, str]:
-    """The metric name at the end of ``window`` and the verb that introduced the numbers."""
-    clause = _last_clause(clean_markup(window))
+    """The metric name at the end of ``window`` and the verb that introduced the numbers.
+
+    When the last clause names nothing ("..., was cut", "..., which had averaged"), the clause
+    before it is tried: "Prescription turnaround, counter to bag, was cut from ..."."""
+    text = clean_markup(window)
+    for _ in range(3):
+        clause = _last_clause(text)
+        label, verb = _label_of(clause)
+        relative = clause.strip().split(" ", 1)[0].lower() in _RELATIVES
+        if label and not relative:
+            return label, verb
+        text = text[: len(text) - len(clause)].rstrip(" ,;")
+        if not text:
+            break
+    return "", ""
+
+
+_RELATIVES = frozenset("which that who whose where".split())
+_CONJUNCTIONS = frozenset("while whereas but because although though since so".split())
+_DASH = re.compile(r"\s[—–-]\s")
+
+
+def _label_of(clause: str) -> tuple[str, str]:
     clause = clause.strip().rstrip(":=|—–-").strip()
     if ":" in clause:
         head, _, tail = clause.rpartition(":")
         clause = tail.strip() or head.strip()
+    clause = _DASH.split(clause)[-1]
     words = _LIST_MARKER.sub("", clause).split()
     if not words:
         return "", ""
+    for index in range(len(words) - 2, 0, -1):
+        if words[index].lower() in _CONJUNCTIONS:
+            words = words[index + 1 :]
+            break
     verb = ""
     for index in range(len(words) - 1, -1, -1):
         if words[index].lower() in _VERBS:
@@ -273,8 +307,12 @@ def describe_change(metric: Metric, kind: str) -> str:
     return f"{format_number(abs(change))}% {word}"
 
 
-_BEFORE_COL = re.compile(r"\b(?:before|baseline|pre|old|was|previous|prior|start|then)\b")
-_AFTER_COL = re.compile(r"\b(?:after|now|post|current|new|result|today|end)\b")
+_BEFORE_COL = re.compile(
+    r"\b(?:before|baseline|pre|old|was|previous|prior|start|then|vorher|antes|avant)\b"
+)
+_AFTER_COL = re.compile(
+    r"\b(?:after|now|post|current|new|result|today|end|nachher|después|despues|après)\b"
+)
 _CHANGE_COL = re.compile(r"\b(?:change|improvement|delta|impact|diff\w*|gain|δ|lift|reduction)\b")
 _HEADER_UNIT = re.compile(r"\(([^)]{1,20})\)")
 
@@ -282,6 +320,11 @@ _HEADER_UNIT = re.compile(r"\(([^)]{1,20})\)")
 def _table_rows(table: tuple[str, ...]) -> list[tuple[str, str, str, str, str]]:
     rows = [_cells(line) for line in table]
     rows = [row for row in rows if not all(re.fullmatch(r":?-{2,}:?", c) for c in row if c)]
+    return _rows_of(rows)
+
+
+def _rows_of(rows: list[list[str]]) -> list[tuple[str, str, str, str, str]]:
+    """(label, before, after, change, unit) of each row under a header with before/after columns."""
     if len(rows) < 2:
         return []
     header = [cell.lower() for cell in rows[0]]

@@ -37,9 +37,9 @@ def quantity_pattern(prefix: str = "") -> str:
         rf"(?<![\w.])(?P<{p}sign>[-+−](?=\d))?(?P<{p}cur>[$€£¥₹](?:\s(?=\d))?)?"
         rf"(?P<{p}num>\d{{1,3}}(?:[,.]\d{{3}}){{1,5}}(?:[.,]\d{{1,6}})?|\d{{1,15}}(?:[.,]\d{{1,6}})?)"
         rf"(?:(?P<{p}mult>bn|[kmb])(?![a-z])|\s?(?P<{p}multw>thousand|million|billion|mio)\b\.?)?"
-        rf"(?:\s?(?P<{p}unit>%|/\d{{1,3}}(?![\d.,])|/[a-z]{{1,12}}|per\s[a-z]{{1,15}}\b"
+        rf"(?:[\s-]?(?P<{p}unit>%|/\d{{1,3}}(?![\d.,])|/[a-z]{{1,12}}|per\s[a-z]{{1,15}}\b"
         rf"|(?=[a-z])(?!(?:{_NOT_UNITS_ALT})\b)(?:(?:business|working|calendar)\s)?"
-        rf"[a-z][a-z-]{{0,24}}(?:/[a-z]{{1,12}})?))?"
+        rf"[a-z][a-z-]{{0,24}}[²³]?(?:/[a-z]{{1,12}})?))?"
     )
 
 

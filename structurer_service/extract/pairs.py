@@ -19,7 +19,8 @@ _ARROW = re.compile(r"(?:->|-->|=>|→|⟶|➜|➔|—>|–>|>|»)")
 _FROM_END = re.compile(rf"\bfrom\s{_APPROX}$")
 _TO_END = re.compile(r"\bto\s$")
 _BEFORE_END = re.compile(r"\b(?:before|baseline|previously|pre)\s?:?\s$")
-_GAP_TO = re.compile(rf"to\s{_APPROX}")
+_GAP_TO = re.compile(rf"{_FILLER}to\s{_APPROX}")
+_SIDE_WORDS = re.compile(r"\b(?:before|after|was|now|then|today)\b")
 _GAP_BACK = re.compile(
     rf"{_FILLER}(?:(?:up|down)\sfrom|from|was|were|previously|formerly|having been|had been"
     r"|compared (?:with|to)|instead of|rather than|against|before that)\s" + _APPROX
@@ -115,7 +116,7 @@ def judge(text: str, first: Token, second: Token) -> bool | None:
     tail = _normal(text[second.end : second.end + 30])
     if _FROM_END.search(gap) and tail.startswith("to "):
         return None  # "per 10,000 items fell from 14 to 3": the pair is the next two
-    if len(raw_gap) <= 6 and _ARROW.fullmatch(gap.strip()):
+    if len(raw_gap) <= 16 and _ARROW.fullmatch(_SIDE_WORDS.sub("", gap).strip()):
         return True
     if _FROM_END.search(head) and _GAP_TO.fullmatch(gap):
         return True
