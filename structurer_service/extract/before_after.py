@@ -84,20 +84,32 @@ def extract_metrics(doc: Document) -> tuple[list[Metric], list[str]]:
         if metric is None:
             return
         key = (metric.before.lower(), metric.after.lower())
+        if not metric.before and not metric.after:
+            key = (metric.label.lower(), metric.improvement.lower())
         if key not in seen:
             seen.add(key)
             metrics.append(metric)
 
     dot_thousands = _DECIMAL_COMMA.search(doc.text) is not None
+    question = ""
     for unit in doc.units:
-        if not _DIGIT.search(unit.text):
-            continue
-        consumed = 0
-        for pair in pairs(unit.text):
-            if min(pair.before.start, pair.after.start) < consumed:
-                continue
-            metric, problem, consumed = _from_prose(unit.text, pair, consumed, dot_thousands)
-            add(metric, problem)
+        spans: list[tuple[int, int]] = []
+        if _DIGIT.search(unit.text):
+            consumed = 0
+            for pair in pairs(unit.text):
+                start = min(pair.before.start, pair.after.start)
+                if start < consumed:
+                    continue
+                metric, problem, consumed = _from_prose(
+                    unit.text, pair, consumed, dot_thousands, question
+                )
+                spans.append((start, consumed))
+                add(metric, problem)
+        for match in _IMPROVEMENT.finditer(unit.text):
+            if not any(start <= match.end() and match.start() <= end for start, end in spans):
+                floor = max((end for _, end in spans if end <= match.start()), default=0)
+                add(*_improvement(unit.text, match, floor))
+        question = unit.text if unit.text.endswith("?") else ""
     for table in doc.tables:
         for label, before, after, stated, header_unit in _table_rows(table):
             add(*build_metric(label, before, after, stated, header_unit=header_unit))
@@ -111,7 +123,7 @@ def extract_metrics(doc: Document) -> tuple[list[Metric], list[str]]:
 
 
 def _from_prose(
-    text: str, pair: Pair, consumed: int, dot_thousands: bool
+    text: str, pair: Pair, consumed: int, dot_thousands: bool, question: str = ""
 ) -> tuple[Metric | None, str | None, int]:
     """The metric of ``pair``; the label is looked for between ``consumed`` and the numbers."""
     start = min(pair.before.start, pair.after.start)
@@ -123,13 +135,20 @@ def _from_prose(
     if not label:
         right = text[end : end + 80]
         label, verb = clean_label(re.split(r"[.;,(]", right, maxsplit=1)[0])
+    if (
+        not label and question
+    ):  # "and waiting time for a first appointment?" / "3 weeks down to 6 days"
+        label, verb = clean_label(question.rstrip("?"))
     stated = _STATED.match(text, end)
     if stated:
         end = stated.end()
     before, after = pair.before.quantity, pair.after.quantity
     if not before.unit and after.kind in ("", "other") and _looks_like_years(before, after):
         return None, None, end
-    before, after = _thousands(before, after, dot_thousands), _thousands(after, before, dot_thousands)
+    before, after = (
+        _thousands(before, after, dot_thousands),
+        _thousands(after, before, dot_thousands),
+    )
     metric, problem = _metric(label, before, after, stated["imp"].strip() if stated else "", verb)
     return metric, problem, end
 
@@ -144,9 +163,54 @@ def _thousands(quantity: Quantity, other: Quantity, dot_thousands: bool) -> Quan
         return quantity
     value = parse_number(match[0], dot_thousands=True)
     scale = quantity.value / parse_number(match[0]) if parse_number(match[0]) else 1.0
-    return quantity._replace(value=value * scale) if hasattr(quantity, "_replace") else Quantity(
-        quantity.text, value * scale, quantity.unit, quantity.kind, quantity.seconds
+    return (
+        quantity._replace(value=value * scale)
+        if hasattr(quantity, "_replace")
+        else Quantity(quantity.text, value * scale, quantity.unit, quantity.kind, quantity.seconds)
     )
+
+
+_DOWN_VERBS = "fell|dropped|cut|reduced|decreased|lowered|shrank|shrunk|went down|down|declined"
+_IMPROVEMENT = re.compile(
+    rf"\b(?P<verb>{_DOWN_VERBS}|improved|increased|rose|grew|climbed|went up|up|raised|lifted)"
+    r"\s(?:(?P<by>by)\s)?(?:about\s|around\s|roughly\s|nearly\s|almost\s|over\s|more than\s)?"
+    r"(?P<imp>\d{1,3}(?:[.,]\d{1,2})?\s?%|a (?:third|quarter|half|fifth)|half"
+    r"|\d{1,3}(?:,\d{3}){0,3}\s[a-z]{2,20})(?![\w.,]*\s(?:to|from)\s\d)"
+    r"|(?P<imp2>\d{1,3}(?:[.,]\d{1,2})?\s?%)\s(?P<dir>more|fewer|less|higher|lower|faster)\s"
+    r"(?P<label>[a-z][a-z -]{2,40}?)(?=\s(?:with|than|in|at|on|for|because|by|across)\b|[.,;)]|$)",
+    re.IGNORECASE,
+)
+_DOWN = re.compile(rf"(?:{_DOWN_VERBS})$|fewer|less|lower|faster", re.IGNORECASE)
+
+
+def _improvement(text: str, match: re.Match[str], floor: int) -> tuple[Metric | None, str | None]:
+    """A change stated without a before value: "churn fell 38%", "22% more containers per day"."""
+    if match["imp2"]:
+        label, verb, amount, direction = (
+            _tidy_label(match["label"]),
+            "",
+            match["imp2"],
+            match["dir"],
+        )
+    else:
+        amount, verb = match["imp"], match["verb"].lower()
+        if not amount.rstrip().endswith("%") and not match["by"] and not amount[0].isalpha():
+            return None, None  # "up 400 people" is a count, not a change; "up by 400" is one
+        label, _ = clean_label(text[max(floor, match.start() - _WINDOW) : match.start()])
+        direction = verb
+    if not label:
+        return None, None
+    down = _DOWN.match(direction) is not None
+    if direction in ("improved",):
+        down = lower_is_better(label, "", "", 1.0, 1.0)
+    metric = Metric(label=label, improvement=f"{amount} {'lower' if down else 'higher'}")
+    metric.lower_is_better = lower_is_better(
+        label, "", verb if down else "", 1.0, 0.0 if down else 2.0
+    )
+    if amount.rstrip().endswith("%"):
+        value = float(amount.rstrip(" %").replace(",", "."))
+        metric.change_percent = -value if down else value
+    return metric, None
 
 
 def build_metric(

@@ -66,6 +66,10 @@ _NOT_NAMES = frozenset(
 )
 
 
+_TITLE_CHARS = 300  # a title is a line of a few words; past this it is not a title
+_MAX_CANDIDATES = 200  # each is judged against the whole notes once
+
+
 @dataclass(frozen=True)
 class ClientGuess:
     """The client's name, and how sure the finder is (an explicit line is sure)."""
@@ -87,14 +91,27 @@ def find_client(doc: Document) -> ClientGuess:
             return ClientGuess(value, True)
     scores: dict[str, float] = {}
     order: dict[str, int] = {}
+    judged: dict[str, bool] = {}
     consultancy = _consultancy_names(doc)
+
+    def acceptable(name: str) -> bool:
+        squashed = re.sub(r"[^a-z0-9]", "", name.casefold())
+        return (
+            bool(name)
+            and _plausible(name)
+            and not _is_person(text, name)
+            and not any(
+                domain.startswith(squashed) or squashed.startswith(domain) for domain in consultancy
+            )
+        )
 
     def add(name: str, weight: float, position: int) -> None:
         name = _tidy(name)
-        squashed = re.sub(r"[^a-z0-9]", "", name.casefold())
-        if not name or not _plausible(name) or _is_person(text, name) or any(
-            domain.startswith(squashed) or squashed.startswith(domain) for domain in consultancy
-        ):
+        if name not in judged:
+            if len(judged) >= _MAX_CANDIDATES:
+                return
+            judged[name] = acceptable(name)
+        if not judged[name]:
             return
         if _ORG_WORDS.search(name):
             weight += 2
@@ -184,7 +201,10 @@ def _plausible(name: str) -> bool:
     if _ROLE.search(name) or _CONSULTANCY.search(name):
         return False
     words = name.split()
-    if any(not (w[:1].isupper() or w[:1].isdigit() or w in ("of", "and", "de", "&", "the")) for w in words):
+    if any(
+        not (w[:1].isupper() or w[:1].isdigit() or w in ("of", "and", "de", "&", "the"))
+        for w in words
+    ):
         return False
     return len(name) >= 3 and not any(char.isdigit() for char in name[:1])
 
@@ -207,6 +227,7 @@ def _title_lines(lines: tuple[str, ...]) -> list[str]:
 
 def _heading_names(line: str) -> list[str]:
     """Names in a title such as "Harbourview Hotels — housekeeping" or "Notes for the X study"."""
+    line = line[:_TITLE_CHARS]
     line = re.sub(r"^\s*(?:subject:|re:|fwd?:|\#{1,6})\s*", "", line.strip(), flags=re.IGNORECASE)
     line = _PARENS.sub(" ", line)
     names = []

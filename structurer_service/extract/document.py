@@ -52,6 +52,13 @@ _COLON_HEADING = re.compile(r"(?P<t>[A-Za-z][A-Za-z &/'-]{0,40}?)\s?:(?:\s{1,3}(
 _PHASE_LIKE = re.compile(r"(?:phase|stage|step|weeks?|months?|sprints?|days?)\s?\d", re.I)
 _ITEM = re.compile(r"\s{0,8}(?:[-*•+]|\d{1,2}[.)])\s{1,4}(?=\S)")
 _MARKUP = re.compile(r"\*\*|__|`")
+# Who spoke and when, before each line of a chat export: "[09:02] lena.m: ", "<mira> ",
+# "12/05/2026, 18:02 - Irene: ". What they said is the notes; the prefix is not.
+_CHAT_PREFIX = re.compile(
+    r"\s{0,4}(?:\[[^\]\n]{1,30}\]\s?(?:[\w.@-]{1,30}(?:\s[\w.@-]{1,30})?:\s)?"
+    r"|<[\w.@-]{1,30}>\s"
+    r"|\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4},?\s\d{1,2}:\d{2}(?:\s?[AP]M)?\s[-–]\s[^:\n]{1,40}:\s)"
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s{1,8}(?=[\"“(A-Za-z0-9])")
 _ABBREVIATIONS = re.compile(
     r"(?:\b(?:Dr|Mr|Mrs|Ms|St|Inc|Co|Corp|Ltd|vs|approx|e\.g|i\.e|etc|Jr|Sr|No)|\b[A-Z])\.$"
@@ -189,6 +196,9 @@ def _units(lines: list[str], section: int) -> list[Unit]:
             parts.clear()
 
     for line in lines:
+        if line[:1] in "[<0123456789" and (chat := _CHAT_PREFIX.match(line)):
+            flush()
+            line = line[chat.end() :]
         stripped = line.strip()
         if not stripped or stripped.startswith("|"):
             flush()

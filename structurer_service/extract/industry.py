@@ -51,7 +51,10 @@ _INDUSTRIES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"fintech|bank\w*|lend\w*|loans?|kyc|payments?|credit|merchants?|mortgages?"
             r"|chargebacks?|financ\w*|deposits?",
         ),
-        ("Insurance", r"insur\w*|claims?|policyholders?|adjusters?|premiums?|underwrit\w*|brokers?"),
+        (
+            "Insurance",
+            r"insur\w*|claims?|policyholders?|adjusters?|premiums?|underwrit\w*|brokers?",
+        ),
         (
             "Manufacturing",
             r"manufactur\w*|plants?|factory|factories|oee|scrap|changeovers?|assembly"

@@ -57,9 +57,19 @@ _CROSSING = 90  # the most text between two sides a sentence apart ("...; it is 
 
 
 class Token(NamedTuple):
+    """A quantity's place in the text; its value is parsed only if it joins a pair."""
+
     start: int
     end: int
-    quantity: Quantity
+    match: re.Match[str] | None = None
+    compound: Quantity | None = None
+
+    @property
+    def quantity(self) -> Quantity:
+        if self.compound is not None:
+            return self.compound
+        assert self.match is not None
+        return Quantity.from_match(self.match)
 
 
 class Pair(NamedTuple):
@@ -69,23 +79,29 @@ class Pair(NamedTuple):
 
 def tokens(text: str) -> list[Token]:
     """The quantities of ``text`` in order; a compound duration is one token, in its smaller unit."""
-    found: list[Token] = []
-    taken_until = -1
+    compounds: list[Token] = []
     for match in _COMPOUND.finditer(text):
         big, small = _TIME_UNITS.get(match["ua"].lower()), _TIME_UNITS.get(match["ub"].lower())
         if big is None or small is None or small[1] >= big[1]:
             continue
         value = int(match["a"]) * big[1] / small[1] + int(match["b"])
         quantity = Quantity(match[0], value, small[0], "time", small[1])
-        found.append(Token(match.start(), match.end(), quantity))
-    compounds = list(found)
+        compounds.append(Token(match.start(), match.end(), None, quantity))
+    if not compounds:
+        return [Token(m.start(), m.end(), m) for m in QUANTITY.finditer(text)]
+    found: list[Token] = []
+    pending = iter(compounds)
+    compound = next(pending, None)
     for match in QUANTITY.finditer(text):
-        if any(c.start <= match.start() < c.end for c in compounds):
+        while compound is not None and compound.end <= match.start():
+            found.append(compound)
+            compound = next(pending, None)
+        if compound is not None and compound.start <= match.start() < compound.end:
             continue
-        if match.start() < taken_until:
-            continue
-        found.append(Token(match.start(), match.end(), Quantity.from_match(match)))
-    found.sort(key=lambda token: token.start)
+        found.append(Token(match.start(), match.end(), match))
+    if compound is not None:
+        found.append(compound)
+    found.extend(pending)
     return found
 
 
@@ -112,12 +128,16 @@ def judge(text: str, first: Token, second: Token) -> bool | None:
     if any(char.isdigit() for char in raw_gap):
         return None
     gap = _normal(raw_gap)
+    if not gap:
+        return None  # "1 1" or "12 | 14": numbers side by side, nothing joins them
     head = _normal(text[max(0, first.start - 40) : first.start])
     tail = _normal(text[second.end : second.end + 30])
     if _FROM_END.search(gap) and tail.startswith("to "):
         return None  # "per 10,000 items fell from 14 to 3": the pair is the next two
     if len(raw_gap) <= 16 and _ARROW.fullmatch(_SIDE_WORDS.sub("", gap).strip()):
         return True
+    if not any(char.isalpha() for char in gap):
+        return None
     if _FROM_END.search(head) and _GAP_TO.fullmatch(gap):
         return True
     if _TO_END.search(head) and _GAP_BACK.fullmatch(gap):
