@@ -181,6 +181,16 @@ def _body(outcome: orchestrator.Outcome, plan: orchestrator.Plan) -> dict[str, A
         "skipped": [{"component": n, "reason": r} for n, r in outcome.skipped.items()],
         "warnings": outcome.warnings,
         "usage": protojson.to_dict(outcome.usage),
+        **_needs_review(outcome),
+    }
+
+
+def _needs_review(outcome: orchestrator.Outcome) -> dict[str, Any]:
+    """What a person should check before publishing (always present, may be empty)."""
+    return {
+        "needs_review": [
+            {"field": item.field, "reason": item.reason} for item in outcome.needs_review
+        ]
     }
 
 

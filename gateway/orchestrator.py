@@ -45,6 +45,7 @@ class Outcome:
     images: dict[str, image_pb2.ImageResult] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     spans: list[case_study_pb2.SpanRecord] = field(default_factory=list)
+    needs_review: list[structurer_pb2.ReviewItem] = field(default_factory=list)
 
 
 def job_data(component: ComponentSpec, case_study: case_study_pb2.CaseStudy) -> Message | str:
@@ -212,6 +213,7 @@ async def run(backends: Backends, plan: Plan, sink: EventSink = _ignore) -> Outc
         images=images.results,
         skipped=skipped,
         spans=spans,
+        needs_review=list(final.needs_review),
     )
 
 

@@ -18,6 +18,7 @@ from casecraft.telemetry import capture_prompts, span_capture, to_records
 from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
 from structurer_service.field_groups import FieldGroupTracker
 from structurer_service.providers import Draft, StructurerProvider
+from structurer_service.review import needs_review
 
 FieldGroup = structurer_pb2.FieldGroup
 FieldGroupReady = structurer_pb2.FieldGroupReady
@@ -127,6 +128,7 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                             usage=item.usage,
                             warnings=item.warnings,
                             spans=to_records(list(spans), SERVICE),
+                            needs_review=needs_review(item.case_study, item.needs_review),
                         )
                     )
                     return

@@ -9,7 +9,7 @@ from casecraft.v1.case_study_pb2 import Metric
 
 from .client import find_client
 from .document import Document, split_sentences
-from .industry import find_industry
+from .industry import inferred_industry, stated_industry
 from .numbers import format_number
 
 _VALUE_END = re.compile(r"\s\(|\s[—–|-]\s|[,;]|\s{2}")
@@ -23,6 +23,7 @@ class Headline:
     client_name: str = ""
     client_sure: bool = False
     industry: str = ""
+    industry_sure: bool = False
     title: str = ""
     subtitle: str = ""
 
@@ -31,10 +32,14 @@ def extract_headline(doc: Document, metrics: list[Metric], solution: str) -> Hea
     """Client and industry from the notes; title and subtitle composed from the facts found."""
     guess = find_client(doc)
     client = guess.name
-    industry = find_industry(doc)
+    industry = stated_industry(doc)
+    industry_sure = bool(industry)
+    if not industry:
+        industry = inferred_industry(doc)
     return Headline(
         client_name=client,
         client_sure=guess.sure,
+        industry_sure=industry_sure,
         industry=industry,
         title=compose_title(client, industry, metrics, solution),
         subtitle=compose_subtitle(industry, solution),

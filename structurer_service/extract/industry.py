@@ -124,9 +124,19 @@ _TITLE_LINES = 3  # the notes' first lines name the client and what it does: the
 
 def find_industry(doc: Document) -> str:
     """From an "Industry:" line, else the industry whose keywords the notes use most (or "")."""
+    return stated_industry(doc) or inferred_industry(doc)
+
+
+def stated_industry(doc: Document) -> str:
+    """The industry an "Industry:" (or "Sector:", "ind:") line names, or ""."""
     for line in doc.lines:
         if len(line) < 300 and (match := _INDUSTRY_LINE.match(line)):
             return _value(match["v"])
+    return ""
+
+
+def inferred_industry(doc: Document) -> str:
+    """The industry whose keywords the notes use most, or "" when none is used enough."""
     folded = doc.text.translate(_CASE_FOLD)
     title = " ".join([line for line in doc.lines if line.strip()][:_TITLE_LINES])[:1000]
     folded_title = title.translate(_CASE_FOLD)

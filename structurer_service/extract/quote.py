@@ -49,11 +49,13 @@ _TITLES = frozenset(
     """vp svp evp ceo coo cfo cto cio cmo director head manager chief executive lead
     superintendent chef president founder owner partner principal""".split()
 )
-_SPEAKER = re.compile(rf"(?m)^\s{{0,4}}(?P<name>{_NAME})(?:\s\([^()\n]{{1,60}}\))?\s{{1,4}}\d{{1,2}}:\d{{2}}")
+_SPEAKER = re.compile(
+    rf"(?m)^\s{{0,4}}(?P<name>{_NAME})(?:\s\([^()\n]{{1,60}}\))?\s{{1,4}}\d{{1,2}}:\d{{2}}"
+)
 
 
 def _without_title(name: str) -> str:
-    """"VP Carla Mendes" -> "Carla Mendes"; "Dr. Paul Menon" keeps its "Dr."."""
+    """ "VP Carla Mendes" -> "Carla Mendes"; "Dr. Paul Menon" keeps its "Dr."."""
     words = name.split()
     while len(words) > 2 and words[0].lower().strip(".") in _TITLES:
         words.pop(0)
