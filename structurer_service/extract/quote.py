@@ -21,6 +21,7 @@ _BEFORE = re.compile(
     r"(?:\s{0,2},?\s{0,2}(?:said|says|told us|put it|noted|added|wrote|explained)\b[^\"“\n]{0,20}?"
     r"|\s{0,2},?\s{0,2}:)\s{0,2}$"
 )
+_SAID = re.compile(r"(?:said|says|told|put|noted|added|wrote|explained)\b", re.IGNORECASE)
 _NOT_NAMES = frozenset("The We Our It They This That He She I You In On At".split())
 _BLOCKQUOTE = re.compile(r"(?m)^[ ]{0,3}>[ ]?")
 _MIN_WORDS = 5
@@ -106,5 +107,7 @@ def _is_name(name: str) -> bool:
 
 def _clean_role(role: str) -> str:
     role = role.strip().rstrip(".,;:—–-").strip()
+    if _SAID.match(role):
+        return ""  # "Lars Eide, told us:": the words after the name are not a job title
     role = re.split(r"\s(?:at|@)\s", role, maxsplit=1)[0]
     return role.strip()

@@ -21,7 +21,10 @@ TRUTH = {
         {"label": "Dispatch time", "before": "94 min", "after": "31 min"},
         {"label": "Empty miles", "before": "18%", "after": "11%"},
     ],
-    "phases": [{"period": "Weeks 1-2", "name": "Discovery"}, {"period": "Weeks 3-6", "name": "Build"}],
+    "phases": [
+        {"period": "Weeks 1-2", "name": "Discovery"},
+        {"period": "Weeks 3-6", "name": "Build"},
+    ],
     "quote": None,
 }
 
@@ -37,14 +40,24 @@ def test_a_tiny_corpus_is_scored_per_field_with_its_misses(
     scores = report["scores"]
     assert set(scores) == {"client", "industry", "metrics", "phases", "quote"}
     assert scores["client"] == scores["phases"] == scores["quote"] == 1.0
-    assert scores["metrics"] == pytest.approx(2 / 3, abs=1e-4)  # one of two pairs found, nothing invented
+    assert scores["metrics"] == pytest.approx(
+        2 / 3, abs=1e-4
+    )  # one of two pairs found, nothing invented
     assert [miss["field"] for miss in report["misses"]] == ["metrics"]
 
 
 def test_the_table_names_each_corpus(capsys: pytest.CaptureFixture[str]) -> None:
     extraction.main(["--corpus", "examples", "--no-misses"])
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["corpus", "notes", "client", "industry", "metrics", "phases", "quote"]
+    assert lines[0].split() == [
+        "corpus",
+        "notes",
+        "client",
+        "industry",
+        "metrics",
+        "phases",
+        "quote",
+    ]
     assert lines[2].split()[:2] == ["examples", "7"]
 
 
