@@ -35,9 +35,11 @@ _LIST_MARKER = re.compile(r"^(?:[-*•+>#]|\d{1,2}[.)])\s{0,4}")
 _CLAUSE_MARK = re.compile(r"[();!?.,]")  # parentheses, and what can end a clause
 _VERBS = frozenset(
     """reduced cut dropped fell decreased lowered shrank shortened slashed rose grew increased
-    improved climbed jumped raised boosted lifted went moved brought took got halved doubled
+    improved climbed jumped raised boosted lifted went moved brought took takes take got halved
+    doubled
     tripled sped going falling rising dropping climbing""".split()
 )
+_TAKES = frozenset("took takes take".split())
 _LOWER_VERBS = frozenset(
     "reduced cut dropped fell decreased lowered shrank shortened slashed halved".split()
 )
@@ -218,6 +220,9 @@ def build_metric(
 ) -> tuple[Metric | None, str | None]:
     """A Metric from a label and the before/after texts as written (e.g. a table row)."""
     before_match, after_match = QUANTITY.search(before), QUANTITY.search(after)
+    if in_label := _LABEL_UNIT.search(label):
+        header_unit = header_unit or in_label[1]
+        label = label[: in_label.start()]  # "first response time (hours)": the unit of the row
     label = _tidy_label(label)
     if before_match is None or after_match is None:
         metric = Metric(label=label, before=before.strip(), after=after.strip(), improvement=stated)
@@ -299,7 +304,11 @@ def _label_of(clause: str) -> tuple[str, str]:
         if words[index].lower() in _VERBS:
             verb = words[index].lower()
             after_verb = words[index + 1 :]
-            words = after_verb if after_verb else words[:index]
+            if verb in _TAKES and index > 0:
+                # "Ordering took each store 6 hours": the measure is how long ordering takes
+                words = [*words[:index], "time"]
+            else:
+                words = after_verb if after_verb else words[:index]
             break
     while words and words[-1].lower() in _TRAILING_FILLERS:
         words.pop()
@@ -379,6 +388,7 @@ _AFTER_COL = re.compile(
 )
 _CHANGE_COL = re.compile(r"\b(?:change|improvement|delta|impact|diff\w*|gain|δ|lift|reduction)\b")
 _HEADER_UNIT = re.compile(r"\(([^)]{1,20})\)")
+_LABEL_UNIT = re.compile(r"\s?\(([a-z%$€£/ ]{1,12})\)$", re.IGNORECASE)
 
 
 def _table_rows(table: tuple[str, ...]) -> list[tuple[str, str, str, str, str]]:

@@ -87,15 +87,34 @@ def compose_subtitle(industry: str, solution: str) -> str:
     return phrase or (f"{industry} engagement" if industry else "")
 
 
+# A label in front of the solution ("What we built:", "soln:") and connectives that start a
+# sentence ("Then", "First,") are not part of what was done.
+_LEAD_IN = re.compile(
+    r"^(?:(?:[\w-]+\s){0,3}[\w-]+:\s|(?:then|first|next|finally|after that|so),?\s)", re.IGNORECASE
+)
+_WE_AFTER_LEAD = re.compile(
+    r"(?P<lead>(?:in|during|over|after|once|when|by|from|at)\s(?:[^,.]{0,60}?,?\s)?)"
+    r"(?=(?:we|our team)\s)",
+    re.IGNORECASE,
+)
+
+
+_NEW_CLAUSE = re.compile(r",\s(?=(?:the|a|an|it|this|they|we|our|their|which)\s)", re.IGNORECASE)
+
+
 def solution_phrase(solution: str, *, max_words: int) -> tuple[str, bool]:
     """The first clause of the solution, without a leading "We", and whether it had one."""
     sentences = split_sentences(solution)
     if not sentences:
         return "", False
-    text = sentences[0].rstrip(".!?")
+    text = _LEAD_IN.sub("", sentences[0].rstrip(".!?"))
+    if we := _WE_AFTER_LEAD.match(text):
+        text = text[we.end("lead") :]  # "In the second month we piloted ..." -> "we piloted ..."
     led_by_we = re.match(r"(?:we|our team)\s", text, re.IGNORECASE) is not None
     if led_by_we:
         text = text.split(None, 2 if text.lower().startswith("our team") else 1)[-1]
+    if (new_clause := _NEW_CLAUSE.search(text)) and len(text[: new_clause.start()].split()) >= 3:
+        text = text[: new_clause.start()]  # "automated X, the close takes 5 days": two clauses
     words = text.split()
     if len(words) > max_words:
         clause = re.split(r"[,;:]|\s[—–-]\s", text, maxsplit=1)[0].split()

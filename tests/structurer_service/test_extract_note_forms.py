@@ -353,3 +353,40 @@ def test_quotes_attributed_before_after_or_by_the_speaker(
 ) -> None:
     quote = study(notes).quote
     assert (quote.author, quote.role) == (author, role)
+
+
+# --- titles and subtitles read as a person writes them -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("solution", "subtitle"),
+    [
+        ("What we built: one enquiry hub with a knowledge base.", "Education — one enquiry hub"),
+        (
+            "Then we built a booking portal for hauliers.",
+            "Logistics — built a booking portal for hauliers",
+        ),
+        (
+            "In the second month we piloted the pooled list in two wards.",
+            "Healthcare — piloted the pooled list in two wards",
+        ),
+        (
+            "After we automated the reconciliations, the close takes 5 days.",
+            "Manufacturing — automated the reconciliations",
+        ),
+    ],
+)
+def test_the_subtitle_drops_lead_ins_and_stops_at_the_end_of_a_clause(
+    solution: str, subtitle: str
+) -> None:
+    from structurer_service.extract.headline import compose_subtitle
+
+    industry = subtitle.split(" — ", 1)[0]
+    assert compose_subtitle(industry, solution).startswith(subtitle)
+
+
+def test_a_duration_that_took_names_what_took_it() -> None:
+    notes = "Client: Cornerstone\nOrdering took each store about 6 hours a week. Now it's a 30-minute review."
+    result = study(notes)
+    assert result.metrics[0].label == "Ordering time"
+    assert result.title == "How Cornerstone cut ordering time by 92%"
