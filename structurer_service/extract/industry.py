@@ -113,6 +113,14 @@ _INDUSTRIES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"cosmetics|beauty|consumer goods|cpg|fmcg|trade promotions?|brands?",
         ),
         (
+            "Leisure & recreation",
+            r"leisure|marinas?|berths?|gyms?|fitness|skippers?|sports? centres?|swimming",
+        ),
+        (
+            "Facilities services",
+            r"cleaning|cleaners?|janitorial|facilities management|security guards?",
+        ),
+        (
             "Food & beverage",
             r"bakery|bakeries|bread|food manufacturer|beverages?|brewer\w*|frozen food|dairy",
         ),

@@ -36,6 +36,8 @@ _MARKER = re.compile(
     r"|fourth|fifth|sixth)))?\s(?P<ounit>(?i:month|week|quarter|sprint|phase|wave|stage|term))s?"
     r")(?(paren)\s?\))"
 )
+# "last winter", "this spring", "next month": when something was measured, not a phase.
+_DEICTIC = re.compile(r"\b(?:last|this|next|each|every|per)\s$", re.IGNORECASE)
 _STRONG = re.compile(r"[.;|](?:\s|$)|\s\|\s")
 _MEDIUM = re.compile(r",\s|:\s|\s[—–-]\s|\s=\s")
 _WEAK = re.compile(r"\s(?:and|then)\s")
@@ -84,7 +86,11 @@ def inline_phases(doc: Document) -> list[Phase]:
 
 
 def _markers(text: str) -> list[_Marker]:
-    found = [_marker(match) for match in _MARKER.finditer(text)]
+    found = [
+        _marker(match)
+        for match in _MARKER.finditer(text)
+        if not _DEICTIC.search(text, max(0, match.start() - 7), match.start())
+    ]
     by_family: dict[str, list[_Marker]] = {}
     for marker in found:
         by_family.setdefault(marker.family, []).append(marker)

@@ -17,7 +17,8 @@ _MONTH = (
 _PERIOD = (
     rf"(?:(?:weeks?|wks?|months?|days?|sprints?|quarters?)\s{{0,2}}{_RANGE}"
     rf"|q[1-4](?:\s{{0,2}}[-–]\s{{0,2}}q[1-4])?(?:\s{{0,2}}\d{{4}})?"
-    rf"|{_MONTH}(?:\s\d{{4}})?(?:\s{{0,2}}[-–—]\s{{0,2}}{_MONTH}(?:\s\d{{4}})?)?)"
+    rf"|{_MONTH}(?:\s\d{{4}})?(?:\s{{0,2}}[-–—]\s{{0,2}}{_MONTH}(?:\s\d{{4}})?)?"
+    r"|(?:spring|summer|autumn|winter|fall)(?:\s(?:term|quarter|\d{4}))?)"
 )
 _ORDINAL = (
     r"(?:phase|stage|step|wave|milestone|workstream|season|term)\s{0,2}"

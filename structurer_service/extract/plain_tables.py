@@ -40,7 +40,7 @@ def plain_tables(lines: tuple[str, ...]) -> list[list[list[str]]]:
 def _table_at(lines: tuple[str, ...], index: int) -> list[list[str]] | None:
     for separator in _SEPARATORS:
         header = _split(lines[index], separator)
-        if len(header) < 2:
+        if len(header) < 2 or not all(_is_header_cell(cell) for cell in header):
             continue
         rows = []
         for line in lines[index + 1 : index + 60]:
@@ -61,6 +61,11 @@ def _table_at(lines: tuple[str, ...], index: int) -> list[list[str]] | None:
             continue
         return [header, *rows]
     return None
+
+
+def _is_header_cell(cell: str) -> bool:
+    """A column title: a few words, no figures ("Vorher (before)", "Metric")."""
+    return len(cell.split()) <= 5 and not any(char.isdigit() for char in cell)
 
 
 def _split(line: str, separator: str) -> list[str]:

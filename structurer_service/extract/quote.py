@@ -21,8 +21,14 @@ _BEFORE = re.compile(
     r"(?:\s{0,2},?\s{0,2}(?:said|says|told us|put it|noted|added|wrote|explained)\b[^\"“\n]{0,20}?"
     r"|\s{0,2},?\s{0,2}:)\s{0,2}$"
 )
+_PAREN_BEFORE = re.compile(
+    rf"\((?P<name>{_NAME})\)\s{{0,2}},?\s{{0,2}}(?:said|says|told us|put it|noted|added|wrote)\b"
+    r"[^\"“\n]{0,20}?\s{0,2}:?\s{0,2}$"
+)
 _SAID = re.compile(r"(?:said|says|told|put|noted|added|wrote|explained)\b", re.IGNORECASE)
-_NOT_NAMES = frozenset("The We Our It They This That He She I You In On At".split())
+_NOT_NAMES = frozenset(
+    "The We Our It They This That He She I You In On At Their His Her Its Your".split()
+)
 _BLOCKQUOTE = re.compile(r"(?m)^[ ]{0,3}>[ ]?")
 _MIN_WORDS = 5
 
@@ -35,7 +41,10 @@ def extract_quote(doc: Document) -> Quote | None:
         if len(words.split()) < _MIN_WORDS:
             continue
         after = _AFTER.match(text, match.end())
-        before = _BEFORE.search(text[max(0, match.start() - 160) : match.start()])
+        window = text[max(0, match.start() - 160) : match.start()]
+        if paren := _PAREN_BEFORE.search(window):  # "their head of growth (Dana Ortiz) said"
+            return _full(doc.text, Quote(text=words, author=paren["name"]))
+        before = _before(window)
         for attribution in (after, before):
             if attribution and _is_name(attribution["name"]):
                 role = attribution["role"] or attribution["role2"] or ""
@@ -53,6 +62,29 @@ _TITLES = frozenset(
 _SPEAKER = re.compile(
     rf"(?m)^\s{{0,4}}(?P<name>{_NAME})(?:\s\([^()\n]{{1,60}}\))?\s{{1,4}}\d{{1,2}}:\d{{2}}"
 )
+
+
+def _before(window: str) -> re.Match[str] | None:
+    """The attribution that ends ``window`` ("Ines Duarte, Head of X:"), tried from each capital
+    so that "Their COO, Hannah Price, said:" is not read as a person called "Their COO"."""
+    for start in re.finditer(r"(?<![\w'’.-])[A-ZÀ-Ý]", window):
+        found = _BEFORE.match(window, start.start())
+        if found is None:
+            continue
+        role = (found["role"] or "").strip()
+        role_is_a_person = (
+            len(role.split()) >= 2 and re.fullmatch(_NAME, role) is not None and not _titled(role)
+        )
+        if role_is_a_person and (len(found["name"].split()) == 1 or _titled(found["name"])):
+            return _BEFORE.match(window, found.start("role") + len(found["role"]) - len(role))
+        if _is_name(found["name"]) and not _titled(found["name"]):
+            return found
+    return None
+
+
+def _titled(name: str) -> bool:
+    """Whether ``name`` holds a job title ("COO", "Head of X"): a role, not a person."""
+    return any(word.lower().strip(".") in _TITLES for word in name.split())
 
 
 def _without_title(name: str) -> str:

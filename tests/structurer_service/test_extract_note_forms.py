@@ -390,3 +390,40 @@ def test_a_duration_that_took_names_what_took_it() -> None:
     result = study(notes)
     assert result.metrics[0].label == "Ordering time"
     assert result.title == "How Cornerstone cut ordering time by 92%"
+
+
+def test_season_lines_are_phases_and_last_winter_is_not() -> None:
+    lines = "Plan\n- Winter: booking system\n- Spring: four pilot marinas\n- Summer: all marinas\n"
+    assert [p.period for p in study(lines).phases] == ["Winter", "Spring", "Summer"]
+    measured = "Last winter we logged 380 complaints a month; this spring it was 90 a month.\n"
+    assert list(study(measured).phases) == []
+
+
+def test_a_sentence_naming_before_and_after_is_not_a_table_header() -> None:
+    notes = (
+        "[14:23] tom: complaints per quarter: 58 before, 12 after\n"
+        "[14:24] ana: what were the phases, before and after the app\n"
+        "[14:25] tom: month 1 setup, month 2 pilot\n"
+    )
+    assert pairs(notes) == [("Complaints per quarter", "58", "12")]
+
+
+@pytest.mark.parametrize(
+    ("notes", "author"),
+    [
+        (
+            'their ops manager (Grace Obi) said "I stopped spending Sunday nights on the phone"',
+            "Grace Obi",
+        ),
+        (
+            'Their COO, Hannah Price, said: "Our front desks finally have time for patients."',
+            "Hannah Price",
+        ),
+        (
+            'Their Head of Leisure, Rachel Dunn, said: "Members get a fair chance at classes."',
+            "Rachel Dunn",
+        ),
+    ],
+)
+def test_a_job_title_before_the_name_is_not_the_author(notes: str, author: str) -> None:
+    assert study(notes).quote.author == author
