@@ -132,12 +132,12 @@ def find_client(doc: Document) -> ClientGuess:
         for offset, line in enumerate(lines[first : first + 6]):
             if offset and not _is_title_line(line):
                 continue
-            for name in _heading_names(line):
+            for name in dict.fromkeys(_heading_names(line)):
                 add(name, 5 if offset == 0 else 3, first + offset)
             if offset == 0:
                 break
     for line in _title_lines(lines):
-        for name in _heading_names(line):
+        for name in dict.fromkeys(_heading_names(line)):
             add(name, 3, 0)
     for match in _NAME.finditer(text):
         after = text[match.end() : match.end() + 40]
