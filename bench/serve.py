@@ -23,6 +23,7 @@ import asyncio
 import io
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from PIL import Image
 from casecraft import eventloop
 from casecraft.grpc_server import serve_until_signalled
 from casecraft.jsonlog import configure_logging
-from casecraft.launcher import Stack
+from casecraft.launcher import START_TIMEOUT_S, Stack
 from casecraft.v1 import case_study_pb2, image_pb2, structurer_pb2
 from image_service import server as image_server
 from image_service.providers import GeneratedImage
@@ -213,6 +214,23 @@ class Fleet(Stack):
         port = self._spawn(name, "bench.serve", env)
         self.pids[name] = self.children[-1].process.pid
         return port
+
+    def kill_and_restart(self, name: str, port_variable: str, port: int) -> float:
+        """SIGKILL the named child (no drain, as a crash), start it again listening on ``port``
+        (``port_variable`` names the setting) and wait until it serves; returns the seconds it
+        was down."""
+        child = next(child for child in self.children if child.name == name)
+        assert child.process is not None
+        began = time.monotonic()
+        child.process.kill()
+        child.process.wait()
+        child.env = {**child.env, port_variable: str(port)}
+        with self._lock:
+            self._launch(child)
+        child.port.result(timeout=START_TIMEOUT_S)
+        assert child.process is not None
+        self.pids[name] = child.process.pid
+        return time.monotonic() - began
 
     def otlp_sink(self, name: str) -> str:
         """A loopback OTLP/gRPC receiver (bench/otlp_sink.py); processes started after it export
