@@ -37,10 +37,19 @@ MAX_FILE_BYTES = 10_000_000
 MAX_EXPANDED_BYTES = 100_000_000
 MAX_EXPANSION_RATIO = 200
 MAX_PDF_PAGES = 300
+# How deep an HTML page's elements may nest: real pages stay far below it; a page built to make
+# the parser and converter spend seconds per request does not.
+MAX_HTML_DEPTH = 256
 
 _EMAIL_HEADER = re.compile(r"^(from|to|cc|subject|date|received|message-id|mime-version):", re.I)
 _HTML_START = re.compile(r"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
 _BLANK_RUNS = re.compile(r"\n{3,}")
+_TAG = re.compile(rb"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^<>]*?(/?)>")
+# Elements that never hold others, so never deepen the page (HTML's void elements, and those
+# whose end tag a page may leave out between siblings).
+_FLAT = frozenset(
+    b"area base br col embed hr img input link meta source track wbr p li td th tr option".split()
+)
 _OFFICE_PARTS = {
     "word/": "a Word document",
     "xl/": "a spreadsheet (.xlsx)",
@@ -212,7 +221,28 @@ def _read_text(data: bytes, name: str) -> str:
 
 
 def _read_html(data: bytes, name: str) -> str:
+    depth = html_depth(data)
+    if depth > MAX_HTML_DEPTH:
+        raise DocumentError(
+            name,
+            "html",
+            f"the page's elements nest {depth:,} levels deep, over the limit of "
+            f"{MAX_HTML_DEPTH}; save the page again from a browser or send the text",
+            status=422,
+        )
     return html_text(_decode(data, name))
+
+
+def html_depth(data: bytes) -> int:
+    """How deep an HTML page's elements nest, read from its tags alone (quickly, before a parser
+    builds the tree)."""
+    depth = deepest = 0
+    for closing, tag, self_closing in _TAG.findall(data):
+        if tag.lower() in _FLAT or self_closing:
+            continue
+        depth = max(depth - 1, 0) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def html_text(html: str) -> str:

@@ -129,6 +129,10 @@ def _options(form: FormData) -> dict[str, Any]:
             options = json.loads(given)
         except ValueError as exc:
             raise _invalid("options", 'not JSON; send an object like {"fast": true}') from exc
+        except RecursionError as exc:
+            raise _invalid(
+                "options", 'nests too deeply; send an object like {"fast": true}'
+            ) from exc
         if not isinstance(options, dict):
             raise _invalid("options", 'not a JSON object; send an object like {"fast": true}')
     for key in _option_keys():
@@ -144,8 +148,8 @@ def _list(value: str) -> list[str]:
     if value.strip().startswith("["):
         try:
             items = json.loads(value)
-        except ValueError as exc:
-            raise _invalid("components", 'not a JSON list; send ["hero", "metrics"]') from exc
+        except (ValueError, RecursionError) as exc:
+            raise _invalid("components", 'not a flat JSON list; send ["hero", "metrics"]') from exc
         return [str(item) for item in items] if isinstance(items, list) else [value]
     return [part.strip() for part in value.split(",") if part.strip()]
 
