@@ -28,7 +28,7 @@ from gateway.auth import ApiKey, RequireApiKey, load_keys
 from gateway.backends import Backends
 from gateway.hygiene import HttpHygiene
 from gateway.jobrunner import Jobs
-from gateway.openapi import openapi_document
+from gateway.openapi import openapi_document, with_api_keys
 from gateway.problems import Problem
 from gateway.quotas import EnforceQuotas, Quotas
 from gateway.settings import GatewaySettings
@@ -93,8 +93,12 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             ).response()
         return JSONResponse({"status": "ready", "backends": statuses})
 
+    document = openapi_document()
+    if settings.api_keys_file is not None:
+        document = with_api_keys(document)
+
     async def openapi(request: Request) -> Response:
-        return JSONResponse(openapi_document())
+        return JSONResponse(document)
 
     async def metrics(request: Request) -> Response:
         body, content_type = prometheus_text()

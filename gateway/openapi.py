@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 from typing import Any
 
@@ -126,7 +127,32 @@ _INLINE = {
     "schema": {"type": "boolean", "default": False},
     "description": "Put each image's bytes into the answer as a data URL.",
 }
-_EVENT_STREAM: dict[str, Any] = {"schema": {"type": "string"}}
+_EVENT_TYPES = [
+    "status",
+    "field_group",
+    "image",
+    "case_study",
+    "warning",
+    "done",
+    "failed",
+    "cancelled",
+]
+# One server-sent event (docs/jobs.md): an id counting from 1, its type, one JSON object.
+_EVENT_STREAM: dict[str, Any] = {
+    "schema": {
+        "type": "object",
+        "required": ["id", "event", "data"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[1-9][0-9]*$"},
+            "event": {"type": "string", "enum": _EVENT_TYPES},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {"type": "object", "required": ["job_id", "trace_id"]},
+            },
+        },
+    }
+}
 _EVENTS = {
     "description": "Server-sent events: status, field_group, image, case_study, warning, then "
     "done, failed or cancelled (see docs/jobs.md). Every event has an increasing id; "
@@ -180,7 +206,11 @@ def _add_job_paths(document: dict[str, Any]) -> None:
             "summary": "The job: its status and whatever is ready so far",
             "operationId": "getCaseStudy",
             "parameters": [_INLINE],
-            "responses": {"200": _job_answer("The job."), "404": missing},
+            "responses": {
+                "200": _job_answer("The job."),
+                "404": missing,
+                "422": _problem("inline is not a boolean."),
+            },
         },
         "delete": {
             "summary": "Cancel a running job, upstream work included",
@@ -201,6 +231,7 @@ def _add_job_paths(document: dict[str, Any]) -> None:
             "responses": {
                 "200": _job_answer("Nothing changed."),
                 "202": _job_answer("A new version; its images are being made (follow events)."),
+                "400": _problem("The body is not JSON, not UTF-8, or nested too deeply to read."),
                 "404": missing,
                 "409": busy,
                 "415": _problem("Not sent as application/merge-patch+json."),
@@ -263,7 +294,10 @@ def _add_job_paths(document: dict[str, Any]) -> None:
             },
             "responses": {
                 "202": _job_answer("A new version; images made again if their fields changed."),
-                "400": _problem("An unknown section (the detail names the valid ones)."),
+                "400": _problem(
+                    "An unknown section (the detail names the valid ones), or a body that is "
+                    "not JSON."
+                ),
                 "404": missing,
                 "409": _problem(
                     "The job is busy, or only the local provider is configured: configure an "
@@ -295,3 +329,33 @@ def _add_job_paths(document: dict[str, Any]) -> None:
             },
         }
     }
+
+
+def with_api_keys(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` as a gateway with a keys file (CASECRAFT_API_KEYS_FILE) serves it: every
+    ``/v1/`` operation needs the bearer key, and may answer 401 (no key, or one the gateway does
+    not know) and 429 (over the key's quota)."""
+    keyed = copy.deepcopy(document)
+    keyed["components"].setdefault("securitySchemes", {}).setdefault(
+        "apiKey",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key made by `casecraft keys new`.",
+        },
+    )
+    for path, item in keyed["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            operation.setdefault("security", [{"apiKey": []}])
+            responses = operation["responses"]
+            responses.setdefault(
+                "401", _problem("No API key, or one the gateway does not know (WWW-Authenticate).")
+            )
+            responses.setdefault(
+                "429", _problem("Over the API key's quota; Retry-After says when to try again.")
+            )
+    return keyed

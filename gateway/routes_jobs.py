@@ -42,9 +42,8 @@ class OrjsonResponse(JSONResponse):
 def routes() -> list[Route]:
     return [
         Route("/v1/case-studies", create_case_study, methods=["POST"]),
-        Route("/v1/case-studies/{id}", get_case_study, methods=["GET"]),
-        Route("/v1/case-studies/{id}", cancel_case_study, methods=["DELETE"]),
-        Route("/v1/case-studies/{id}", patch_case_study, methods=["PATCH"]),
+        # One route for the three methods, so that a 405 lists them all in Allow.
+        Route("/v1/case-studies/{id}", case_study, methods=["GET", "DELETE", "PATCH"]),
         Route("/v1/case-studies/{id}/events", case_study_events, methods=["GET"]),
         Route("/v1/case-studies/{id}/images/{component}", make_image, methods=["POST"]),
         Route("/v1/case-studies/{id}/refine", refine, methods=["POST"]),
@@ -123,6 +122,14 @@ async def _client_gone(request: Request) -> None:
         message = await request.receive()
         if message["type"] == "http.disconnect":
             return
+
+
+async def case_study(request: Request) -> Response:
+    if request.method == "DELETE":
+        return await cancel_case_study(request)
+    if request.method == "PATCH":
+        return await patch_case_study(request)
+    return await get_case_study(request)
 
 
 async def get_case_study(request: Request) -> Response:

@@ -150,7 +150,9 @@ class CaseStudyPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     case_study: dict[str, Any] = Field(
-        description="CaseStudy fields to change; the result must match the CaseStudy schema."
+        default_factory=dict,
+        description="CaseStudy fields to change; the result must match the CaseStudy schema. "
+        "Left out (an empty merge patch), nothing changes.",
     )
 
 
