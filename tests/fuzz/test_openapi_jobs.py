@@ -1,108 +1,29 @@
-"""schemathesis against every route of the gateway's OpenAPI document, job routes included.
+"""schemathesis against every job route of the gateway's OpenAPI document.
 
-The gateway and both services run with their local providers on 127.0.0.1 (uvicorn in a thread of
-its own), once without API keys and once with a keys file. A job is made first and its id, and one
-of its images' sha256, are what the generated requests name half of the time (random ids the rest),
-so PATCH, refine, DELETE, the events and the images by address are reached past their 404. Each
-answer must not be a 5xx and must conform to the document (status, content type, headers, schema).
-
-schemathesis's own command runs it (its examples, coverage and fuzzing phases, its default checks);
-the bounded pass here keeps to a few examples per operation, ``python -m bench.openapi_fuzz`` runs
-the long one and prints its case count.
+The gateway and both services run with their local providers on 127.0.0.1
+(tests/support/live_gateway.py), once without API keys and once with a keys file (requests with
+the key, and without it). A job is made first, and its id and one of its images' sha256 are what
+half of the generated requests name (random ones the rest), so PATCH, refine, DELETE, the events
+and the images by address are reached past their 404. schemathesis's own command runs the
+examples, coverage, fuzzing and stateful phases with its checks: no 5xx, and every answer's status,
+content type, headers and body as the document says. The bounded pass here keeps to a few examples
+per operation; ``python -m bench.openapi_fuzz`` runs the long one and prints its case count.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from casecraft.api_keys import digest
-from gateway.app import create_app
-from gateway.server import bind
-from gateway.settings import GatewaySettings
-from tests.conftest import running_images, running_structurer
+from tests.support.live_gateway import LiveGateway, schemathesis_run
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "casecraft-fuzz-key"
-# The routes of a job (tests/gateway/test_openapi_conformance.py holds POST /v1/case-studies, the
-# health routes and the document's top to it).
-JOB_ROUTES = "^/v1/(case-studies/|images/)"
 # Examples per operation in the CI pass (bench/openapi_fuzz.py runs many more).
 BOUNDED = 20
-NOTES = "Acme Freight: dispatch time 94 min -> 31 min over twelve weeks in three phases."
-
-
-class LiveGateway:
-    """The three services in a thread's event loop, the gateway on a real socket, and one job
-    already done."""
-
-    def __init__(self, **settings: object) -> None:
-        self.url = ""
-        self.job_id = ""
-        self.image_sha256 = ""
-        self.headers: dict[str, str] = {}
-        self._settings = settings
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="live-gateway", daemon=True)
-
-    def __enter__(self) -> LiveGateway:
-        self._thread.start()
-        if not self._ready.wait(60) or self._error is not None:
-            raise RuntimeError(f"the gateway did not start: {self._error!r}")
-        done = httpx.post(
-            f"{self.url}/v1/case-studies", json={"notes": NOTES}, headers=self.headers, timeout=60
-        )
-        assert done.status_code == 200, done.text
-        self.job_id = done.json()["id"]
-        self.image_sha256 = done.json()["images"][0]["sha256"]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:  # reported to the test by __enter__
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with running_structurer() as structurer, running_images() as images:
-            settings = GatewaySettings(
-                gateway_host="127.0.0.1",
-                gateway_port=0,
-                structurer_target=f"127.0.0.1:{structurer.port}",
-                image_target=f"127.0.0.1:{images.port}",
-                access_log=False,
-                events_keepalive_s=0.5,
-                **self._settings,  # type: ignore[arg-type]
-            )
-            sock = bind(settings)
-            config = uvicorn.Config(create_app(settings), log_config=None, lifespan="on")
-            server = uvicorn.Server(config)
-            serving = asyncio.create_task(server.serve(sockets=[sock]))
-            self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-            self._ready.set()
-            await self._stop.wait()
-            server.should_exit = True
-            await serving
 
 
 @pytest.fixture(scope="module")
@@ -119,45 +40,6 @@ def keyed_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGate
     gateway.headers = {"Authorization": f"Bearer {KEY}"}
     with gateway:
         yield gateway
-
-
-def schemathesis_run(
-    gateway: LiveGateway, *options: str, max_examples: int, cwd: Path
-) -> subprocess.CompletedProcess[str]:
-    """schemathesis's own command against ``gateway``: every operation of its document, the
-    real job and image named by the hooks (tests/fuzz/openapi_hooks.py)."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "schemathesis.cli",
-            "run",
-            f"{gateway.url}/openapi.json",
-            f"--max-examples={max_examples}",
-            "--request-timeout=30",
-            "--workers=1",
-            "--seed=23",
-            "--suppress-health-check=all",
-            f"--include-path-regex={JOB_ROUTES}",
-            # A request valid by the schema may still be refused for the job's state or content
-            # (a section the structurer cannot refine, an image with nothing to draw, a patch
-            # whose result is no case study): every other check stays on.
-            # DELETE cancels a job; the job, cancelled, stays readable (docs/jobs.md).
-            "--exclude-checks=positive_data_acceptance,use_after_free",
-            *options,
-        ],
-        cwd=cwd,
-        env={
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-            "SCHEMATHESIS_HOOKS": "tests.fuzz.openapi_hooks",
-            "CASECRAFT_FUZZ_JOB_ID": gateway.job_id,
-            "CASECRAFT_FUZZ_IMAGE_SHA256": gateway.image_sha256,
-        },
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def test_every_route_keeps_the_document_without_keys(
