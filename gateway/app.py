@@ -176,11 +176,12 @@ def _body(outcome: orchestrator.Outcome, plan: orchestrator.Plan) -> dict[str, A
     ]
     return {
         "id": uuid.uuid4().hex,
-        "case_study": protojson.to_dict(outcome.case_study),
+        # Every field, empty ones included: the schema of the answer requires them.
+        "case_study": protojson.to_dict(outcome.case_study, with_defaults=True),
         "images": images,
         "skipped": [{"component": n, "reason": r} for n, r in outcome.skipped.items()],
         "warnings": outcome.warnings,
-        "usage": protojson.to_dict(outcome.usage),
+        "usage": protojson.to_dict(outcome.usage, with_defaults=True),
     }
 
 

@@ -58,14 +58,19 @@ def openapi_document() -> dict[str, Any]:
                             },
                         },
                         "400": _problem(
-                            "The body is not JSON, not UTF-8, or nested too deeply to read."
+                            "The body is not JSON, not UTF-8, nested too deeply to read, or "
+                            "holds an integer too long to read."
                         ),
                         "413": _problem(
                             f"The notes are over {MAX_NOTES_BYTES:,} bytes, "
                             f"or the body over {MAX_BODY_BYTES:,}."
                         ),
                         "415": _problem("The body is compressed (Content-Encoding)."),
-                        "422": _problem("A field is missing, of the wrong type or invalid."),
+                        "422": _problem(
+                            "A field is missing, of the wrong type, unknown, given twice or "
+                            "invalid (for instance a logo that does not decode as its type); "
+                            "`errors` lists the first ten."
+                        ),
                         "503": _problem("A backend is unavailable; the detail names it."),
                         "504": _problem("A backend did not answer in time."),
                     },
