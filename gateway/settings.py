@@ -12,19 +12,40 @@ from casecraft.grpc_server import MiB
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CASECRAFT_")
 
-    gateway_host: str = "127.0.0.1"
-    gateway_port: int = Field(default=8080, ge=0, le=65535)
-    # gRPC targets; `dns:///name:port` balances across every address the name resolves to.
-    structurer_target: str = "127.0.0.1:50051"
-    image_target: str = "127.0.0.1:50052"
-    # Deadline of the structuring call and of the whole image stream.
-    structure_timeout_s: float = Field(default=300.0, gt=0)
-    images_timeout_s: float = Field(default=300.0, gt=0)
-    # Per-image deadline sent with each job; 0 lets the image service apply its own default.
-    per_image_timeout_s: float = Field(default=0.0, ge=0)
-    # Start each image as soon as its fields are ready (false: after the whole case study).
-    early_fanout: bool = True
-    max_message_bytes: int = Field(default=32 * MiB, ge=MiB)
-    # Seconds a SIGTERM waits for open requests before the gateway exits.
-    shutdown_grace_s: float = Field(default=20.0, ge=0)
-    log_level: LogLevel = "INFO"
+    gateway_host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
+    gateway_port: int = Field(
+        default=8080, ge=0, le=65535, description="Port the gateway listens on (0: any free port)."
+    )
+    structurer_target: str = Field(
+        default="127.0.0.1:50051",
+        description="gRPC target of the structurer; `dns:///name:port` balances across every "
+        "address the name resolves to.",
+    )
+    image_target: str = Field(
+        default="127.0.0.1:50052", description="gRPC target of the image service, as above."
+    )
+    structure_timeout_s: float = Field(
+        default=300.0, gt=0, description="Deadline of the structuring call, in seconds."
+    )
+    images_timeout_s: float = Field(
+        default=300.0, gt=0, description="Deadline of a case study's whole image stream."
+    )
+    per_image_timeout_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="Deadline sent with each image job; 0 lets the image service apply its own.",
+    )
+    early_fanout: bool = Field(
+        default=True,
+        description="Start each image as soon as its fields are ready; false waits for the "
+        "whole case study.",
+    )
+    max_message_bytes: int = Field(
+        default=32 * MiB, ge=MiB, description="The gateway's gRPC message limit, both ways."
+    )
+    shutdown_grace_s: float = Field(
+        default=20.0,
+        ge=0,
+        description="How long open requests may finish after SIGTERM before the gateway exits.",
+    )
+    log_level: LogLevel = Field(default="INFO", description="The gateway's log level.")

@@ -20,56 +20,113 @@ def _plain(name: str) -> AliasChoices:
 class StructurerSettings(GrpcServerSettings):
     model_config = SettingsConfigDict(env_prefix="CASECRAFT_STRUCTURER_")
 
-    port: int = 50051
-    # Prometheus text at /metrics on this port (0: any free port, logged at start-up).
-    metrics_port: int = 9464
-    # Ordered provider chain; the first that succeeds wins.
-    providers: str = "local"
-
-    anthropic_api_key: SecretStr | None = Field(None, validation_alias=_plain("ANTHROPIC_API_KEY"))
-    # As the SDK reads it: without /v1.
-    anthropic_base_url: str = Field(
-        "https://api.anthropic.com", validation_alias=_plain("ANTHROPIC_BASE_URL")
+    port: int = Field(default=50051, description="Port the structurer listens on.")
+    metrics_port: int = Field(
+        default=9464,
+        description="Prometheus text at /metrics on this port (0: any free port, logged at "
+        "start-up).",
     )
-    anthropic_model: str = "claude-sonnet-5-5"
-    anthropic_fast_model: str = "claude-haiku-5-5"
-    # Estimated cost, US dollars per million tokens: Anthropic's list prices for the two models
-    # above (Haiku 5.5's for prompts up to 100K tokens; it costs 5 x that above).
-    anthropic_input_usd_per_mtok: float = Field(default=2.0, ge=0)
-    anthropic_output_usd_per_mtok: float = Field(default=10.0, ge=0)
-    anthropic_fast_input_usd_per_mtok: float = Field(default=0.10, ge=0)
-    anthropic_fast_output_usd_per_mtok: float = Field(default=0.50, ge=0)
+    providers: str = Field(
+        default="local",
+        description="Ordered provider chain, comma-separated (`anthropic`, `openai_compatible`, "
+        "`local`); the first that succeeds wins.",
+    )
+
+    anthropic_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_plain("ANTHROPIC_API_KEY"),
+        description="Claude API key; required when `anthropic` is in the chain.",
+    )
+    anthropic_base_url: str = Field(
+        "https://api.anthropic.com",
+        validation_alias=_plain("ANTHROPIC_BASE_URL"),
+        description="Anthropic API base, as the SDK reads it: without `/v1`.",
+    )
+    anthropic_model: str = Field(default="claude-sonnet-5-5", description="Claude model.")
+    anthropic_fast_model: str = Field(
+        default="claude-haiku-5-5", description="Claude model in fast mode."
+    )
+    # Anthropic's list prices for the two models above (Haiku 5.5's for prompts up to 100K
+    # tokens; it costs 5 x that above).
+    anthropic_input_usd_per_mtok: float = Field(
+        default=2.0, ge=0, description="Input price, US dollars per million tokens (cost estimate)."
+    )
+    anthropic_output_usd_per_mtok: float = Field(
+        default=10.0, ge=0, description="Output price, US dollars per million tokens."
+    )
+    anthropic_fast_input_usd_per_mtok: float = Field(
+        default=0.10, ge=0, description="Input price of the fast model."
+    )
+    anthropic_fast_output_usd_per_mtok: float = Field(
+        default=0.50, ge=0, description="Output price of the fast model."
+    )
 
     openrouter_api_key: SecretStr | None = Field(
-        None, validation_alias=_plain("OPENROUTER_API_KEY")
+        None,
+        validation_alias=_plain("OPENROUTER_API_KEY"),
+        description="Key of the OpenAI-compatible API; required when `openai_compatible` is in "
+        "the chain.",
     )
-    # Any OpenAI-compatible API; requests go to {base}/chat/completions.
     openrouter_base_url: str = Field(
-        "https://openrouter.ai/api/v1", validation_alias=_plain("OPENROUTER_BASE_URL")
+        "https://openrouter.ai/api/v1",
+        validation_alias=_plain("OPENROUTER_BASE_URL"),
+        description="Any OpenAI-compatible API; requests go to `{base}/chat/completions`.",
     )
-    openai_compatible_model: str = "anthropic/claude-sonnet-4.5"
-    openai_compatible_fast_model: str = "anthropic/claude-haiku-4.5"
+    openai_compatible_model: str = Field(
+        default="anthropic/claude-sonnet-4.5", description="Model on the OpenAI-compatible API."
+    )
+    openai_compatible_fast_model: str = Field(
+        default="anthropic/claude-haiku-4.5", description="Its model in fast mode."
+    )
     # The list prices of the two models above.
-    openai_compatible_input_usd_per_mtok: float = Field(default=3.0, ge=0)
-    openai_compatible_output_usd_per_mtok: float = Field(default=15.0, ge=0)
-    openai_compatible_fast_input_usd_per_mtok: float = Field(default=1.0, ge=0)
-    openai_compatible_fast_output_usd_per_mtok: float = Field(default=5.0, ge=0)
+    openai_compatible_input_usd_per_mtok: float = Field(
+        default=3.0, ge=0, description="Input price, US dollars per million tokens."
+    )
+    openai_compatible_output_usd_per_mtok: float = Field(
+        default=15.0, ge=0, description="Output price, US dollars per million tokens."
+    )
+    openai_compatible_fast_input_usd_per_mtok: float = Field(
+        default=1.0, ge=0, description="Input price of the fast model."
+    )
+    openai_compatible_fast_output_usd_per_mtok: float = Field(
+        default=5.0, ge=0, description="Output price of the fast model."
+    )
 
-    max_output_tokens: int = Field(default=8192, ge=256, le=200_000)
-    # One provider call, streamed from first byte to last; a call past it is cut off and retried.
-    attempt_timeout_s: float = Field(default=180.0, gt=0)
-    # Longest silence between two chunks of a stream, and longest wait for a connection.
-    read_timeout_s: float = Field(default=60.0, gt=0)
-    connect_timeout_s: float = Field(default=10.0, gt=0)
-    # Retries per provider (the first call included), exponential backoff with jitter between them.
-    retry_max_attempts: int = Field(default=3, ge=1, le=10)
-    retry_base_delay_s: float = Field(default=0.5, ge=0)
-    retry_max_delay_s: float = Field(default=8.0, ge=0)
-    # A provider asking to wait longer than this (retry-after) is skipped for the next one.
-    retry_max_after_s: float = Field(default=30.0, ge=0)
-    # After this many consecutive failures a provider rests for cooldown_s.
-    cooldown_failures: int = Field(default=3, ge=1)
-    cooldown_s: float = Field(default=30.0, ge=0)
+    max_output_tokens: int = Field(
+        default=8192, ge=256, le=200_000, description="Most tokens one LLM call may write."
+    )
+    attempt_timeout_s: float = Field(
+        default=180.0,
+        gt=0,
+        description="One provider call, streamed from first byte to last; a call past it is cut "
+        "off and retried.",
+    )
+    read_timeout_s: float = Field(
+        default=60.0, gt=0, description="Longest silence between two chunks of a stream."
+    )
+    connect_timeout_s: float = Field(
+        default=10.0, gt=0, description="Longest wait for a connection to a provider."
+    )
+    retry_max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Calls per provider, the first included."
+    )
+    retry_base_delay_s: float = Field(
+        default=0.5, ge=0, description="First backoff between retries (exponential, jittered)."
+    )
+    retry_max_delay_s: float = Field(default=8.0, ge=0, description="Longest backoff.")
+    retry_max_after_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="A provider asking (`retry-after`) to wait longer than this is skipped for "
+        "the next one at once.",
+    )
+    cooldown_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Consecutive failures after which a provider rests, for every request in "
+        "the process.",
+    )
+    cooldown_s: float = Field(default=30.0, ge=0, description="How long a provider rests.")
 
     @property
     def provider_chain(self) -> list[str]:
