@@ -1,8 +1,7 @@
 """Protobuf messages to and from JSON-shaped dicts, without json_format's cost where it can.
 
-``json_format`` is pure Python: turning one case study into a dict took 0.65 M instructions, and
-parsing one field group 0.36 M, together a fifth of a whole request's CPU. The message classes
-themselves (upb, in C) do the same work for the field types the contract uses: ``ListFields``
+``json_format`` is pure Python, and on the request path it costs more than the rest of the
+answer's work (docs/performance.md). The message classes themselves (upb, in C) do the same work for the field types the contract uses: ``ListFields``
 lists the set fields, and the constructor takes nested dicts and lists. Anything else (enums, bytes,
 64-bit integers, well-known types, maps, non-finite numbers, JSON names, numbers written as
 strings, unknown keys) goes to ``json_format``, so the result is always exactly its result.

@@ -228,8 +228,7 @@ def configure_tracing(service_name: str) -> None:
 class _HashedOnce(Resource):
     """The SDK's Resource with its hash worked out once. The OTLP exporter groups every span it
     sends by resource, and ``Resource.__hash__`` serializes all the attributes to JSON each
-    time: about a tenth of the exporter's CPU. A resource never changes, so neither does its
-    hash."""
+    time, for every span. A resource never changes, so neither does its hash."""
 
     def __init__(self, resource: Resource) -> None:
         super().__init__(resource.attributes, resource.schema_url)
@@ -254,8 +253,8 @@ def _exemplar_filter() -> ExemplarFilter | None:
     """No exemplars unless OTEL_METRICS_EXEMPLAR_FILTER asks (then None: the SDK reads it).
 
     The SDK's default (trace_based) offers every measurement made in a sampled trace to each
-    reader's reservoir: about 5% of a request's CPU here, for a link Prometheus text never shows
-    and a trace id every answer already carries."""
+    reader's reservoir, a cost every request pays (docs/performance.md) for a link Prometheus
+    text never shows and a trace id every answer already carries."""
     return None if _settings.exemplar_filter else AlwaysOffExemplarFilter()
 
 
