@@ -86,19 +86,24 @@ def _to_dict(message: Message, with_defaults: bool = False) -> dict[str, Any]:
         else:
             raise _Unsupported(field.full_name)
     if with_defaults and len(out) < len(message.DESCRIPTOR.fields):
-        _add_defaults(message, out)
+        return _with_defaults(message, out)
     return out
 
 
-def _add_defaults(message: Message, out: dict[str, Any]) -> None:
-    """The unset fields without presence, at the default json_format prints for them."""
+def _with_defaults(message: Message, out: dict[str, Any]) -> dict[str, Any]:
+    """``out`` with the unset fields without presence at the default json_format prints for
+    them, in field order."""
+    full: dict[str, Any] = {}
     for field in message.DESCRIPTOR.fields:
-        if field.name in out or field.has_presence:
-            continue
         map_entry = field.message_type is not None and field.message_type.GetOptions().map_entry
-        if field.is_repeated and not map_entry:
-            out[field.name] = []
+        if field.name in out:
+            full[field.name] = out[field.name]
+        elif field.has_presence:
+            continue
+        elif field.is_repeated and not map_entry:
+            full[field.name] = []
         elif field.type in _AS_IS or field.type == FieldDescriptor.TYPE_DOUBLE:
-            out[field.name] = field.default_value
+            full[field.name] = field.default_value
         else:
             raise _Unsupported(field.full_name)
+    return full

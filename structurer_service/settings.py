@@ -55,7 +55,9 @@ class StructurerSettings(GrpcServerSettings):
         default=10.0, ge=0, description="Output price, US dollars per million tokens."
     )
     anthropic_fast_input_usd_per_mtok: float = Field(
-        default=0.10, ge=0, description="Input price of the fast model."
+        default=0.10,
+        ge=0,
+        description="Input price of the fast model (for prompts up to 100K tokens; 5 x above).",
     )
     anthropic_fast_output_usd_per_mtok: float = Field(
         default=0.50, ge=0, description="Output price of the fast model."
