@@ -169,7 +169,7 @@ class TimingsOut(BaseModel):
 
 class CaseStudyResponse(BaseModel):
     id: str
-    case_study: CaseStudyJson = Field(description="The case study (CaseStudy in protos/).")
+    case_study: CaseStudyJson  # described by the contract's own schema
     images: list[ImageOut]
     skipped: list[SkippedOut] = Field(
         description="Requested visuals that were not made, and why (e.g. no metrics in the notes)."

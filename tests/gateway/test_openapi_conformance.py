@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -21,7 +22,12 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from casecraft import casestudy_schema
+from casecraft.components import NAMES
+from casecraft.limits import MAX_NOTES_BYTES
+from casecraft.v1 import structurer_pb2
 from gateway.app import create_app
+from gateway.openapi import openapi_document
 from gateway.server import bind
 from gateway.settings import GatewaySettings
 from tests.conftest import running_images, running_structurer
@@ -108,3 +114,22 @@ def test_gateway_keeps_its_openapi_document(live_gateway: LiveGateway, tmp_path:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "No issues found" in run.stdout, run.stdout
+
+
+def test_the_answer_is_typed_by_the_contract() -> None:
+    """The answer's case_study is the CaseStudy schema generated from the proto, not a free
+    object, and the request's limits are the ones the gateway enforces."""
+    schemas = openapi_document()["components"]["schemas"]
+    case_study = dict(schemas["CaseStudyResponse"]["properties"]["case_study"])
+    case_study.pop("title")
+    assert case_study == casestudy_schema.schema()
+    usage = schemas["CaseStudyResponse"]["properties"]["usage"]
+    assert set(usage["required"]) == set(structurer_pb2.Usage.DESCRIPTOR.fields_by_name)
+    request = schemas["CaseStudyRequest"]["properties"]
+    assert request["notes"]["maxLength"] == MAX_NOTES_BYTES
+    logo = request["logo"]["anyOf"][0]
+    assert re.fullmatch(logo["pattern"], "data:image/png;base64,iVBORw0KGgo=")
+    assert not re.fullmatch(logo["pattern"], "data:image/gif;base64,R0lGOD==")
+    components = request["components"]["anyOf"][0]
+    assert components["items"]["enum"] == list(NAMES)
+    assert components["uniqueItems"] and components["minItems"] == 1
