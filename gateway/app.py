@@ -28,6 +28,7 @@ from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
 from casecraft.v1 import image_pb2
 from gateway import orchestrator
+from gateway.access_log import AccessLog
 from gateway.backends import Backends
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
@@ -72,9 +73,9 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             logo_media_type=checked.logo_media_type,
             fast=checked.fast,
             early_fanout=settings.early_fanout,
-            structure_timeout_s=settings.structure_timeout_s,
-            images_timeout_s=settings.images_timeout_s,
-            per_image_timeout_s=settings.per_image_timeout_s,
+            structure_deadline_s=settings.gateway_structure_deadline_s,
+            images_deadline_s=settings.gateway_images_deadline_s,
+            per_image_deadline_s=settings.gateway_per_image_deadline_s,
         )
         work = asyncio.create_task(_produce(request.app.state.backends, plan))
         disconnected = asyncio.create_task(_client_gone(request))
@@ -116,7 +117,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
-        middleware=_middleware(),
+        middleware=_middleware(settings),
         exception_handlers={
             Problem: _problem,
             HTTPException: _http,
@@ -127,9 +128,10 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     )
 
 
-def _middleware() -> list[Middleware]:
+def _middleware(settings: GatewaySettings) -> list[Middleware]:
+    access_log = [Middleware(AccessLog)] if settings.access_log else []
     if not tracing_enabled():
-        return []
+        return access_log
     return [
         # The request's server span, continuing the caller's trace; probes stay untraced. Its
         # duration is casecraft.request.duration (by method, status and outcome), recorded
@@ -142,6 +144,7 @@ def _middleware() -> list[Middleware]:
             meter_provider=NoOpMeterProvider(),
         ),
         Middleware(TraceIdHeader),
+        *access_log,
     ]
 
 

@@ -24,16 +24,18 @@ class GatewaySettings(BaseSettings):
     image_target: str = Field(
         default="127.0.0.1:50052", description="gRPC target of the image service, as above."
     )
-    structure_timeout_s: float = Field(
-        default=300.0, gt=0, description="Deadline of the structuring call, in seconds."
+    # The services' own per-call timeouts are theirs (CASECRAFT_STRUCTURER_*, CASECRAFT_IMAGE_*).
+    gateway_structure_deadline_s: float = Field(
+        default=300.0, gt=0, description="Deadline of the gateway's structuring call, in seconds."
     )
-    images_timeout_s: float = Field(
+    gateway_images_deadline_s: float = Field(
         default=300.0, gt=0, description="Deadline of a case study's whole image stream."
     )
-    per_image_timeout_s: float = Field(
+    gateway_per_image_deadline_s: float = Field(
         default=0.0,
         ge=0,
-        description="Deadline sent with each image job; 0 lets the image service apply its own.",
+        description="Deadline the gateway sends with each image job; 0 lets the image service "
+        "apply its own.",
     )
     early_fanout: bool = Field(
         default=True,
@@ -49,3 +51,8 @@ class GatewaySettings(BaseSettings):
         description="How long open requests may finish after SIGTERM before the gateway exits.",
     )
     log_level: LogLevel = Field(default="INFO", description="The gateway's log level.")
+    access_log: bool = Field(
+        default=True,
+        description="One JSON line per request (method, path, status, duration_ms, trace_id) "
+        "at INFO.",
+    )

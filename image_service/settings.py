@@ -6,18 +6,15 @@ Provider credentials and endpoints keep the names their providers document (``OP
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from casecraft.config import unprefixed
 from casecraft.grpc_server import GrpcServerSettings, MiB
+from casecraft.registry import ChainSettings
 
 
-def _env(name: str) -> AliasChoices:
-    """Read from the provider's own variable name; the field name still works in code."""
-    return AliasChoices(name)
-
-
-class ImageSettings(GrpcServerSettings):
+class ImageSettings(GrpcServerSettings, ChainSettings):
     model_config = SettingsConfigDict(
         env_prefix="CASECRAFT_IMAGE_", validate_by_name=True, validate_by_alias=True
     )
@@ -27,11 +24,6 @@ class ImageSettings(GrpcServerSettings):
         default=9465,
         description="Prometheus text at /metrics on this port (0: any free port, logged at "
         "start-up).",
-    )
-    providers: str = Field(
-        default="local",
-        description="Ordered provider chain, comma-separated (`openrouter`, `openai`, `local`); "
-        "the first that succeeds wins.",
     )
     concurrency: int = Field(
         default=3,
@@ -57,34 +49,15 @@ class ImageSettings(GrpcServerSettings):
         default=None, gt=0, description="Deadline of a timeline job; unset: the job timeout."
     )
 
-    attempt_timeout_s: float = Field(
-        default=60.0,
-        gt=0,
-        description="One provider call; a call that takes longer is cut off and counts as a "
-        "failed attempt.",
-    )
-    # Only retryable failures are retried (429, 408, 409, 5xx, connection errors, timeouts), then
-    # the next provider is tried.
-    max_attempts: int = Field(
-        default=2, ge=1, le=10, description="Calls per provider for one job, the first included."
-    )
-    retry_base_delay_s: float = Field(
-        default=0.5, ge=0, description="First backoff between retries (exponential, jittered)."
-    )
-    retry_max_delay_s: float = Field(default=8.0, ge=0, description="Longest backoff.")
-    retry_after_max_s: float = Field(
-        default=30.0,
-        ge=0,
-        description="A provider asking (`retry-after`) to wait longer than this is not retried: "
-        "the next one is tried at once.",
-    )
-    cooldown_failures: int = Field(
-        default=3,
+    # The other retry, cooldown and per-call timeout knobs come from ChainSettings, named as in
+    # the structurer.
+    retry_max_attempts: int = Field(
+        default=2,
         ge=1,
-        description="Consecutive failed attempts after which a provider is skipped, by every "
-        "request in the process.",
+        le=10,
+        description="Calls per provider for one job, the first included; only retryable "
+        "failures are retried, then the next provider is tried.",
     )
-    cooldown_s: float = Field(default=30.0, ge=0, description="How long a provider is skipped.")
 
     # Past these limits a returned image is refused and the next attempt made.
     max_image_bytes: int = Field(
@@ -99,12 +72,12 @@ class ImageSettings(GrpcServerSettings):
 
     openrouter_api_key: SecretStr | None = Field(
         default=None,
-        validation_alias=_env("OPENROUTER_API_KEY"),
+        validation_alias=unprefixed("OPENROUTER_API_KEY"),
         description="OpenRouter key; required when `openrouter` is in the chain.",
     )
     openrouter_base_url: str = Field(
         default="https://openrouter.ai/api/v1",
-        validation_alias=_env("OPENROUTER_BASE_URL"),
+        validation_alias=unprefixed("OPENROUTER_BASE_URL"),
         description="OpenRouter API base; requests go to `{base}/chat/completions`.",
     )
     openrouter_model: str = Field(
@@ -122,12 +95,12 @@ class ImageSettings(GrpcServerSettings):
 
     openai_api_key: SecretStr | None = Field(
         default=None,
-        validation_alias=_env("OPENAI_API_KEY"),
+        validation_alias=unprefixed("OPENAI_API_KEY"),
         description="OpenAI key; required when `openai` is in the chain.",
     )
     openai_base_url: str = Field(
         default="https://api.openai.com/v1",
-        validation_alias=_env("OPENAI_BASE_URL"),
+        validation_alias=unprefixed("OPENAI_BASE_URL"),
         description="OpenAI Images API base.",
     )
     openai_model: str = Field(default="gpt-image-2", description="OpenAI image model.")
@@ -138,10 +111,6 @@ class ImageSettings(GrpcServerSettings):
     openai_fast_quality: str = Field(
         default="low", description="OpenAI image `quality` in fast mode (which also asks for JPEG)."
     )
-
-    @property
-    def provider_chain(self) -> list[str]:
-        return [name.strip() for name in self.providers.split(",") if name.strip()]
 
     def component_timeout_s(self, component: str) -> float:
         """The deadline of a job of ``component`` when its caller sets none."""

@@ -6,19 +6,18 @@ ANTHROPIC_BASE_URL, OPENROUTER_API_KEY, OPENROUTER_BASE_URL.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from casecraft.config import unprefixed
 from casecraft.grpc_server import GrpcServerSettings
+from casecraft.registry import ChainSettings
 
 
-def _plain(name: str) -> AliasChoices:
-    """Read from the unprefixed variable ``NAME``; the field name still works as a keyword."""
-    return AliasChoices(name, name.lower())
-
-
-class StructurerSettings(GrpcServerSettings):
-    model_config = SettingsConfigDict(env_prefix="CASECRAFT_STRUCTURER_")
+class StructurerSettings(GrpcServerSettings, ChainSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CASECRAFT_STRUCTURER_", validate_by_name=True, validate_by_alias=True
+    )
 
     port: int = Field(default=50051, description="Port the structurer listens on.")
     metrics_port: int = Field(
@@ -26,28 +25,22 @@ class StructurerSettings(GrpcServerSettings):
         description="Prometheus text at /metrics on this port (0: any free port, logged at "
         "start-up).",
     )
-    providers: str = Field(
-        default="local",
-        description="Ordered provider chain, comma-separated (`anthropic`, `openai_compatible`, "
-        "`local`); the first that succeeds wins.",
-    )
 
     anthropic_api_key: SecretStr | None = Field(
         None,
-        validation_alias=_plain("ANTHROPIC_API_KEY"),
+        validation_alias=unprefixed("ANTHROPIC_API_KEY"),
         description="Claude API key; required when `anthropic` is in the chain.",
     )
     anthropic_base_url: str = Field(
         "https://api.anthropic.com",
-        validation_alias=_plain("ANTHROPIC_BASE_URL"),
+        validation_alias=unprefixed("ANTHROPIC_BASE_URL"),
         description="Anthropic API base, as the SDK reads it: without `/v1`.",
     )
     anthropic_model: str = Field(default="claude-sonnet-5-5", description="Claude model.")
     anthropic_fast_model: str = Field(
         default="claude-haiku-5-5", description="Claude model in fast mode."
     )
-    # Anthropic's list prices for the two models above (Haiku 5.5's for prompts up to 100K
-    # tokens; it costs 5 x that above).
+    # Anthropic's list prices for the two models above.
     anthropic_input_usd_per_mtok: float = Field(
         default=2.0, ge=0, description="Input price, US dollars per million tokens (cost estimate)."
     )
@@ -65,13 +58,13 @@ class StructurerSettings(GrpcServerSettings):
 
     openrouter_api_key: SecretStr | None = Field(
         None,
-        validation_alias=_plain("OPENROUTER_API_KEY"),
+        validation_alias=unprefixed("OPENROUTER_API_KEY"),
         description="Key of the OpenAI-compatible API; required when `openai_compatible` is in "
         "the chain.",
     )
     openrouter_base_url: str = Field(
         "https://openrouter.ai/api/v1",
-        validation_alias=_plain("OPENROUTER_BASE_URL"),
+        validation_alias=unprefixed("OPENROUTER_BASE_URL"),
         description="Any OpenAI-compatible API; requests go to `{base}/chat/completions`.",
     )
     openai_compatible_model: str = Field(
@@ -109,27 +102,5 @@ class StructurerSettings(GrpcServerSettings):
     connect_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest wait for a connection to a provider."
     )
-    retry_max_attempts: int = Field(
-        default=3, ge=1, le=10, description="Calls per provider, the first included."
-    )
-    retry_base_delay_s: float = Field(
-        default=0.5, ge=0, description="First backoff between retries (exponential, jittered)."
-    )
-    retry_max_delay_s: float = Field(default=8.0, ge=0, description="Longest backoff.")
-    retry_max_after_s: float = Field(
-        default=30.0,
-        ge=0,
-        description="A provider asking (`retry-after`) to wait longer than this is skipped for "
-        "the next one at once.",
-    )
-    cooldown_failures: int = Field(
-        default=3,
-        ge=1,
-        description="Consecutive failures after which a provider rests, for every request in "
-        "the process.",
-    )
-    cooldown_s: float = Field(default=30.0, ge=0, description="How long a provider rests.")
-
-    @property
-    def provider_chain(self) -> list[str]:
-        return [name.strip() for name in self.providers.split(",") if name.strip()]
+    # The retry and cooldown knobs (retry_max_attempts, retry_after_max_s, cooldown_failures ...)
+    # come from ChainSettings, named as in the image service.
