@@ -108,7 +108,7 @@ def accepts(field: FieldInfo) -> str:
         kind = typing.get_args(kind)[0]
     if typing.get_origin(kind) is typing.Literal:
         return ", ".join(f"`{choice}`" for choice in typing.get_args(kind))
-    names = {bool: "`true`/`false`", int: "integer", float: "number", str: "text"}
+    names = {bool: "`true`/`false`", int: "integer", float: "number", str: "text", Path: "path"}
     text = "secret" if kind is SecretStr else names.get(kind, str(kind))
     bounds = []
     for rule in field.metadata:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, cast
 
 from google.protobuf.descriptor import Descriptor
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from casecraft import casestudy_schema
+from casecraft.brand import accent_problem
 from casecraft.limits import LOGO_MEDIA_TYPES, MAX_LOGO_BYTES, MAX_NOTES_BYTES
 from casecraft.v1 import structurer_pb2
 
@@ -54,6 +55,19 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     fast: bool = Field(default=False, description="Faster, cheaper models and smaller images.")
+    accent_color: str | None = Field(
+        default=None,
+        pattern=r"^#[0-9A-Fa-f]{6}$",
+        description="The brand accent of every image and export, as #RRGGBB. Without it, the "
+        "logo's dominant colour when a logo is given, else the default palette.",
+    )
+
+    @field_validator("accent_color", mode="before")
+    @classmethod
+    def _accent(cls, value: object) -> object:
+        if isinstance(value, str) and (problem := accent_problem(value)):
+            raise ValueError(problem)
+        return value
 
 
 class CaseStudyRequest(BaseModel):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -56,3 +59,45 @@ class GatewaySettings(BaseSettings):
         description="One JSON line per request (method, path, status, duration_ms, trace_id) "
         "at INFO.",
     )
+    template_dir: Path | None = Field(
+        default=None,
+        description="A folder whose `page.html.j2` replaces the web page's template (exports).",
+    )
+    export_page_size: Literal["A4", "Letter"] = Field(
+        default="A4", description="The exported PDF's paper."
+    )
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="The API keys file (one `NAME SHA256 [rpm=N] [in_flight=N]` line per key; "
+        "see `casecraft keys new`); unset: no key needed, as for a local `casecraft up`.",
+    )
+    # A key's line in the keys file may set its own quotas.
+    quota_requests_per_minute: int = Field(
+        default=60, ge=1, description="Each key's default requests a minute."
+    )
+    quota_in_flight: int = Field(
+        default=5, ge=1, description="Each key's default case studies in flight."
+    )
+    quota_storage_url: str = Field(
+        default="memory://",
+        description="Where the requests are counted: `memory://`, or a Redis URL that every "
+        "replica shares.",
+    )
+    # The gateway's ceiling for every caller together; past both, a new one is refused with 503.
+    max_in_flight: int = Field(
+        default=64, ge=1, description="Case studies the gateway makes at once, for every caller."
+    )
+    max_queued: int = Field(
+        default=256,
+        ge=0,
+        description="Case studies that may wait for a slot; past that a new one gets 503 at once.",
+    )
+    cors_allow_origins: str = Field(
+        default="",
+        description="Origins whose pages may call the API from a browser (CORS), comma-separated, "
+        "e.g. `https://intranet.example.com`; empty: none but the gateway's own page.",
+    )
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]

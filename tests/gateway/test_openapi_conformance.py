@@ -23,6 +23,7 @@ import pytest
 import uvicorn
 
 from casecraft import casestudy_schema
+from casecraft.api_keys import digest
 from casecraft.components import NAMES
 from casecraft.limits import MAX_NOTES_BYTES
 from casecraft.v1 import structurer_pb2
@@ -39,8 +40,9 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 class LiveGateway:
     """The three services in a thread's event loop, the gateway on a real socket."""
 
-    def __init__(self) -> None:
+    def __init__(self, **settings: object) -> None:
         self.url = ""
+        self._settings = settings
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -74,6 +76,7 @@ class LiveGateway:
                 gateway_port=0,
                 structurer_target=f"127.0.0.1:{structurer.port}",
                 image_target=f"127.0.0.1:{images.port}",
+                **self._settings,  # type: ignore[arg-type]
             )
             sock = bind(settings)
             config = uvicorn.Config(create_app(settings), log_config=None, lifespan="on")
@@ -88,22 +91,36 @@ class LiveGateway:
 
 
 @pytest.fixture(scope="module")
-def live_gateway() -> Iterator[LiveGateway]:
+def open_gateway() -> Iterator[LiveGateway]:
+    """A gateway without a keys file, as a local ``casecraft up`` runs."""
     with LiveGateway() as gateway:
         yield gateway
 
 
-def test_gateway_keeps_its_openapi_document(live_gateway: LiveGateway, tmp_path: Path) -> None:
-    run = subprocess.run(
+KEY = "casecraft-test-key"
+
+
+@pytest.fixture(scope="module")
+def keyed_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
+    """A gateway that needs an API key, with quotas too large for the test to reach."""
+    keys = tmp_path_factory.mktemp("keys") / "keys"
+    keys.write_text(f"tester {digest(KEY)} rpm=1000000 in_flight=100\n", encoding="utf-8")
+    with LiveGateway(api_keys_file=keys) as gateway:
+        yield gateway
+
+
+def _schemathesis(url: str, cwd: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             sys.executable,
             "-m",
             "schemathesis.cli",
             f"--config-file={CONFIG}",
             "run",
-            f"{live_gateway.url}/openapi.json",
+            f"{url}/openapi.json",
+            *options,
         ],
-        cwd=tmp_path,
+        cwd=cwd,
         env={
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -112,6 +129,18 @@ def test_gateway_keeps_its_openapi_document(live_gateway: LiveGateway, tmp_path:
         text=True,
         timeout=300,
     )
+
+
+def test_gateway_keeps_its_openapi_document(open_gateway: LiveGateway, tmp_path: Path) -> None:
+    run = _schemathesis(open_gateway.url, tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "No issues found" in run.stdout, run.stdout
+
+
+def test_a_gateway_with_keys_keeps_its_document(keyed_gateway: LiveGateway, tmp_path: Path) -> None:
+    """The document says the key is needed; schemathesis also checks that a request without it
+    is refused."""
+    run = _schemathesis(keyed_gateway.url, tmp_path, f"--header=Authorization: Bearer {KEY}")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "No issues found" in run.stdout, run.stdout
 
@@ -133,3 +162,10 @@ def test_the_answer_is_typed_by_the_contract() -> None:
     components = request["components"]["anyOf"][0]
     assert components["items"]["enum"] == list(NAMES)
     assert components["uniqueItems"] and components["minItems"] == 1
+
+
+def test_the_document_asks_for_a_key_only_when_the_gateway_does() -> None:
+    open_post = openapi_document()["paths"]["/v1/case-studies"]["post"]
+    keyed_post = openapi_document(keys_required=True)["paths"]["/v1/case-studies"]["post"]
+    assert "security" not in open_post and "401" not in open_post["responses"]
+    assert keyed_post["security"] == [{"apiKey": []}] and "401" in keyed_post["responses"]
