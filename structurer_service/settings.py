@@ -104,7 +104,13 @@ class StructurerSettings(GrpcServerSettings, ChainSettings):
     )
     # The retry and cooldown knobs (retry_max_attempts, retry_after_max_s, cooldown_failures ...)
     # come from ChainSettings, named as in the image service.
-    # Structuring calls at once (each holds an LLM stream), and how many more may wait for one;
-    # past both a new call is refused at once with UNAVAILABLE and when to retry.
-    max_in_flight: int = Field(default=64, ge=1)
-    max_queued: int = Field(default=128, ge=0)
+    # Past both a new call is refused at once with UNAVAILABLE and when to retry.
+    max_in_flight: int = Field(
+        default=64, ge=1, description="Structuring calls at once (each holds an LLM stream)."
+    )
+    max_queued: int = Field(
+        default=128,
+        ge=0,
+        description="Structuring calls that may wait for one; past that a new call gets "
+        "UNAVAILABLE with when to retry.",
+    )
