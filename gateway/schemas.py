@@ -30,7 +30,19 @@ LOGO_PATTERN = (
 )
 MAX_LOGO_URL_CHARS = len("data:image/jpeg;base64,") + -(-MAX_LOGO_BYTES // 3) * 4
 
-CaseStudyJson = Annotated[dict[str, Any], WithJsonSchema(casestudy_schema.schema())]
+
+def _partial(schema: Any) -> Any:
+    """``schema`` with no field required, at any depth: a case study still being written."""
+    if isinstance(schema, dict):
+        return {k: _partial(v) for k, v in schema.items() if k != "required"}
+    if isinstance(schema, list):
+        return [_partial(item) for item in schema]
+    return schema
+
+
+PartialCaseStudyJson = Annotated[
+    dict[str, Any], WithJsonSchema(_partial(casestudy_schema.schema()))
+]
 UsageJson = Annotated[
     dict[str, Any],
     WithJsonSchema(
@@ -128,7 +140,14 @@ class ImageOut(BaseModel):
     component: ComponentName
     status: Literal["ok", "failed", "timed_out"]
     media_type: str = ""
-    data_url: str = Field(default="", description="The image inline as a data URL when ok.")
+    # i18-jobs: images by address; bytes inline only on request.
+    version: int = Field(
+        default=1, description="1 for the first image, +1 each time it is made again."
+    )
+    url: str = Field(default="", description="GET it here (/v1/images/{sha256}) when ok.")
+    data_url: str | None = Field(
+        default=None, description="The image inline as a data URL, only with ?inline=true."
+    )
     width: int = 0
     height: int = 0
     sha256: str = ""
@@ -181,9 +200,74 @@ class TimingsOut(BaseModel):
     )
 
 
-class CaseStudyResponse(BaseModel):
+# -- i18-jobs: jobs, events and edits --------------------------------------------------------
+
+JobStatus = Literal["queued", "structuring", "rendering", "done", "failed", "cancelled"]
+
+
+class JobLinks(BaseModel):
+    self: str
+    events: str = Field(description="The job's server-sent events.")
+    refine: str
+    images: str = Field(description="POST here, {component} filled in, to make an image again.")
+
+
+class JobAccepted(BaseModel):
+    """The 202 answer to POST with Prefer: respond-async (Location names the job)."""
+
     id: str
-    case_study: CaseStudyJson  # described by the contract's own schema
+    status: JobStatus
+    links: JobLinks
+
+
+class ChangeOut(BaseModel):
+    version: int
+    changed: list[str] = Field(description="CaseStudy fields, or the image component, changed.")
+    by: Literal["patch", "refine", "image"]
+
+
+class CaseStudyPatch(BaseModel):
+    """A JSON merge patch (RFC 7396): fields given replace, null removes, lists are replaced."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_study: dict[str, Any] = Field(
+        description="CaseStudy fields to change; the result must match the CaseStudy schema."
+    )
+
+
+class RefineBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    section: str = Field(description="The CaseStudy field to rewrite, e.g. title or challenge.")
+    instruction: str = Field(max_length=2000, description='e.g. "shorter, lead with the saving"')
+
+
+# -- end i18-jobs ---------------------------------------------------------------------------
+
+
+class CaseStudyResponse(BaseModel):
+    # A done job's case study is complete: every field the contract requires is there.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"status": {"const": "done"}}, "required": ["status"]},
+            "then": {"properties": {"case_study": casestudy_schema.schema()}},
+        }
+    )
+
+    id: str
+    # i18-jobs: the job behind every answer.
+    status: JobStatus = Field(description="done for a synchronous answer; GET shows progress.")
+    version: int = Field(description="0 until done, then 1, +1 for each PATCH, refine or image.")
+    links: JobLinks
+    changes: list[ChangeOut] = Field(default_factory=list)
+    problem: dict[str, Any] | None = Field(
+        default=None, description="Why a failed job failed (problem+json)."
+    )
+    case_study: PartialCaseStudyJson = Field(
+        description="The case study (CaseStudy in protos/): every field once the job is done, "
+        "the fields known so far while it runs."
+    )
     images: list[ImageOut]
     skipped: list[SkippedOut] = Field(
         description="Requested visuals that were not made, and why (e.g. no metrics in the notes)."
@@ -191,7 +275,9 @@ class CaseStudyResponse(BaseModel):
     warnings: list[str]
     usage: UsageJson = Field(description="What writing the case study took.")
     trace_id: str = Field(description="Find the request's trace in a tracing backend by this id.")
-    timings: TimingsOut
+    timings: TimingsOut | None = Field(
+        default=None, description="Where the time went; present once the job is done."
+    )
 
 
 class ProblemOut(BaseModel):

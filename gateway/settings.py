@@ -54,6 +54,26 @@ class GatewaySettings(BaseSettings):
         description="How long open requests may finish after SIGTERM before the gateway exits.",
     )
     log_level: LogLevel = Field(default="INFO", description="The gateway's log level.")
+    # Jobs (docs/jobs.md): past their limits new ones are refused (503) once no finished job is
+    # left to evict.
+    job_ttl_s: float = Field(
+        default=24 * 3600.0, gt=0, description="How long a job is kept, in seconds."
+    )
+    max_jobs: int = Field(default=1000, ge=1, description="Most jobs kept at once.")
+    max_job_bytes: int = Field(
+        default=256 * MiB, ge=1, description="Most memory the kept jobs may use, in bytes."
+    )
+    image_store_bytes: int = Field(
+        default=512 * MiB,
+        ge=1,
+        description="The image store's budget; least recently used images go first, never a "
+        "live job's.",
+    )
+    events_keepalive_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="A comment line on an event stream this often while nothing happens.",
+    )
     access_log: bool = Field(
         default=True,
         description="One JSON line per request (method, path, status, duration_ms, trace_id) "

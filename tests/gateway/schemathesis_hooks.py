@@ -17,6 +17,7 @@ import base64
 import binascii
 import io
 import unicodedata
+import uuid
 
 import schemathesis
 from hypothesis import strategies as st
@@ -63,6 +64,10 @@ def map_case(context: HookContext, case: Case) -> Case:
     logo = body.get("logo")
     if isinstance(logo, str) and not _is_image(logo):
         body["logo"] = _logo((16, 16), "image/jpeg" if "jpeg" in logo[:16] else "image/png")
+    # The same Idempotency-Key with another body is a 422, as documented: a valid request gets a
+    # key of its own.
+    if case.headers and "Idempotency-Key" in case.headers:
+        case.headers["Idempotency-Key"] = uuid.uuid4().hex
     notes = body.get("notes")
     if isinstance(notes, str) and notes and not _matches_notes_pattern(notes):
         body["notes"] = "x" + notes[1:]
