@@ -27,7 +27,7 @@ from casecraft.components import status_name
 from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
 from casecraft.v1 import image_pb2
-from gateway import orchestrator
+from gateway import orchestrator, page
 from gateway.backends import Backends
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 SERVICE = "gateway"
 
-_UNTRACED_PATHS = "/healthz,/readyz,/metrics"
+_UNTRACED_PATHS = "/healthz,/readyz,/metrics,/static/.*"
 
 
 class OrjsonResponse(JSONResponse):
@@ -115,6 +115,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/readyz", readyz, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *page.routes(),
         ],
         middleware=_middleware(),
         exception_handlers={
