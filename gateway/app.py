@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from casecraft import protojson
+from casecraft.admission import Admission, Overloaded
 from casecraft.components import status_name
 from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
@@ -36,7 +37,7 @@ from gateway.backends import Backends
 from gateway.hygiene import HttpHygiene
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
-from gateway.quotas import Admission, EnforceQuotas, Quotas
+from gateway.quotas import EnforceQuotas, Quotas
 from gateway.settings import GatewaySettings
 from gateway.timings import report
 from gateway.tracing import TraceIdHeader
@@ -65,7 +66,11 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
         in_flight=settings.quota_in_flight,
         storage_uri=settings.quota_storage_url,
     )
-    admission = Admission(max_in_flight=settings.max_in_flight, max_queued=settings.max_queued)
+    admission = Admission(
+        "the gateway's case studies in flight",
+        max_in_flight=settings.max_in_flight,
+        max_queued=settings.max_queued,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -202,7 +207,12 @@ async def _admitted(
     async with contextlib.AsyncExitStack() as held:
         if key is not None:
             await held.enter_async_context(quotas.case_study(key))
-        await held.enter_async_context(admission.slot())
+        try:
+            await held.enter_async_context(admission.slot())
+        except Overloaded as exc:
+            raise Problem(
+                503, "Busy", str(exc), headers={"Retry-After": str(exc.retry_after_s)}
+            ) from exc
         return await _produce(backends, plan)
 
 
