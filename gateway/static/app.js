@@ -519,9 +519,7 @@ function updateRefineControls() {
     const [input, button, note] = [$("input", form), $("button", form), $(".off", form)];
     input.disabled = button.disabled = off || state.status !== "done";
     note.hidden = !off;
-    note.textContent = off
-      ? "Refining needs an LLM provider: this case study was written by the local extractor. Configure one (CASECRAFT_STRUCTURER_PROVIDERS), or edit the text above and save."
-      : "";
+    note.textContent = off ? "Refining needs an LLM provider (CASECRAFT_STRUCTURER_PROVIDERS); edit the text and save instead." : "";
   }
 }
 
@@ -675,6 +673,7 @@ function renderTimings(timings) {
 
 function dirty(name) {
   state.dirty.add(name);
+  $("#study").classList.add("dirty");
   $("#save").disabled = false;
   $("#save-status").textContent = "Unsaved changes.";
 }
@@ -741,6 +740,7 @@ async function save(event) {
   }
   const answer = await response.json().catch(() => ({}));
   state.dirty.clear();
+  $("#study").classList.remove("dirty");
   if (answer.case_study) state.study = answer.case_study;
   status.textContent = `Saved${answer.version ? ` as version ${answer.version}` : ""}. Images whose fields changed are being redrawn.`;
   renderStudy();
