@@ -92,6 +92,7 @@ async def answer(job: JobRecord, images: ImageStore, *, inline: bool = False) ->
         "skipped": [{"component": n, "reason": r} for n, r in job.skipped.items()],
         "warnings": job.warnings,
         "usage": job.usage,
+        "needs_review": job.needs_review,
         "trace_id": job.trace_id,
         "changes": [change.model_dump() for change in job.changes],
     }

@@ -71,6 +71,9 @@ class JobRecorder:
                 job.case_study = protojson.to_dict(response.case_study, with_defaults=True)
                 job.usage = protojson.to_dict(response.usage, with_defaults=True)
                 job.warnings = list(response.warnings)
+                job.needs_review = [
+                    {"field": item.field, "reason": item.reason} for item in response.needs_review
+                ]
                 for warning in job.warnings:
                     await self.emit(job, "warning", {"message": warning})
                 await self.set_status(job, "rendering")

@@ -53,6 +53,8 @@ class JobRecord(BaseModel):
     skipped: dict[str, str] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
     usage: dict[str, Any] = Field(default_factory=dict)
+    # What a person should check before publishing: [{"field", "reason"}].
+    needs_review: list[dict[str, str]] = Field(default_factory=list)
     timings: dict[str, Any] | None = None
     problem: dict[str, Any] | None = None
     changes: list[Change] = Field(default_factory=list)

@@ -163,6 +163,11 @@ class SkippedOut(BaseModel):
     reason: str
 
 
+class ReviewItemOut(BaseModel):
+    field: str = Field(description='A CaseStudy field ("client_name") or one item ("metrics[2]").')
+    reason: str = Field(description="What is missing or uncertain, and what to do about it.")
+
+
 class StepOut(BaseModel):
     name: str
     service: str = Field(description="The service that recorded the step.")
@@ -273,6 +278,10 @@ class CaseStudyResponse(BaseModel):
         description="Requested visuals that were not made, and why (e.g. no metrics in the notes)."
     )
     warnings: list[str]
+    needs_review: list[ReviewItemOut] = Field(
+        description="Fields to check before publishing: not found in the notes, or inferred "
+        "rather than read. A missing client name is left empty, never invented."
+    )
     usage: UsageJson = Field(description="What writing the case study took.")
     trace_id: str = Field(description="Find the request's trace in a tracing backend by this id.")
     timings: TimingsOut | None = Field(

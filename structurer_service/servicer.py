@@ -28,6 +28,7 @@ from structurer_service.providers import (
     StructurerProvider,
 )
 from structurer_service.refine import refine_problem, rewrite_section
+from structurer_service.review import needs_review
 
 FieldGroup = structurer_pb2.FieldGroup
 FieldGroupReady = structurer_pb2.FieldGroupReady
@@ -237,6 +238,7 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                             usage=item.usage,
                             warnings=item.warnings,
                             spans=to_records(list(spans), SERVICE),
+                            needs_review=needs_review(item.case_study, item.needs_review),
                         )
                     )
                     return
