@@ -54,6 +54,51 @@ const state = {
   timer: null,
 };
 
+// ---- the API ------------------------------------------------------------------------------------
+
+const KEY_STORE = "casecraft:api-key";
+
+async function api(url, options = {}) {
+  // Every call to the API: with the API key when this gateway needs one (kept for this browser
+  // session only). A 401 asks for the key, then the call is made again once.
+  const send = () => {
+    const headers = { ...(options.headers || {}) };
+    const key = sessionStorage.getItem(KEY_STORE);
+    if (key) headers.Authorization = `Bearer ${key}`;
+    return fetch(url, { ...options, headers });
+  };
+  const response = await send();
+  if (response.status !== 401) return response;
+  const problem = await problemOf(response.clone());
+  if (!(await askForKey(problem.detail))) return response;
+  return send();
+}
+
+function askForKey(reason) {
+  // The gateway needs a key: a small form above everything, answered once for the session.
+  return new Promise((resolve) => {
+    const panel = $("#key-panel");
+    $("#key-reason").textContent = reason;
+    panel.hidden = false;
+    const input = $("#api-key");
+    input.value = "";
+    input.focus();
+    const form = $("#key-form");
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      const key = input.value.trim();
+      if (!key) return;
+      sessionStorage.setItem(KEY_STORE, key);
+      panel.hidden = true;
+      resolve(true);
+    };
+    $("#key-cancel").onclick = () => {
+      panel.hidden = true;
+      resolve(false);
+    };
+  });
+}
+
 // ---- start ---------------------------------------------------------------------------------------
 
 function bytes(text) {
@@ -159,12 +204,12 @@ async function startRequest() {
     if (logo) form.append("logo", logo, logo.name);
     form.append("components", components.join(","));
     form.append("options", JSON.stringify(options));
-    return fetch(API, { method: "POST", headers, body: form });
+    return api(API, { method: "POST", headers, body: form });
   }
   const body = { notes: $("#notes").value, components, options };
   if (logo) body.logo = await readAsDataURL(logo);
   headers["Content-Type"] = "application/json";
-  return fetch(API, { method: "POST", headers, body: JSON.stringify(body) });
+  return api(API, { method: "POST", headers, body: JSON.stringify(body) });
 }
 
 async function onGenerate(event) {
@@ -263,7 +308,7 @@ async function follow() {
     try {
       const headers = { Accept: "text/event-stream" };
       if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
-      const response = await fetch(`${API}/${state.id}/events`, { headers, signal: controller.signal });
+      const response = await api(`${API}/${state.id}/events`, { headers, signal: controller.signal });
       if (!response.ok) {
         const problem = await problemOf(response);
         jobError(response.status === 404 ? "This case study does not exist, or it has expired." : problem.detail);
@@ -529,7 +574,7 @@ async function refine(name, input, button, note) {
   button.disabled = true;
   note.hidden = false;
   note.textContent = "Rewriting…";
-  const response = await fetch(`${API}/${state.id}/refine`, {
+  const response = await api(`${API}/${state.id}/refine`, {
     method: "POST",
     headers: { "Content-Type": "application/json", Accept: "application/json" },
     body: JSON.stringify({ section: name, instruction }),
@@ -607,7 +652,7 @@ async function regenerate(name) {
   renderImage(name);
   state.status = "rendering";
   setProgress();
-  const response = await fetch(`${API}/${state.id}/images/${name}`, { method: "POST", headers: { Accept: "application/json" } });
+  const response = await api(`${API}/${state.id}/images/${name}`, { method: "POST", headers: { Accept: "application/json" } });
   if (!response.ok) {
     state.images[name] = { status: "failed", error: (await problemOf(response)).detail };
     renderImage(name);
@@ -645,12 +690,27 @@ function renderDownloads() {
   const links = [
     el("a", { href: URL.createObjectURL(json), download: `case-study-${state.id}.json`, text: "JSON" }),
   ];
-  for (const [format, words] of [["pdf", "PDF one-pager"], ["pptx", "PowerPoint deck"], ["html", "Web page"], ["md", "Markdown"], ["card", "Social card"], ["zip", "Everything (zip)"]])
-    links.push(el("a", { href: `${API}/${state.id}/export/${format}`, download: "", text: words }));
+  for (const [format, words] of [["pdf", "PDF one-pager"], ["pptx", "PowerPoint deck"], ["html", "Web page"], ["md", "Markdown"], ["card", "Social card"], ["zip", "Everything (zip)"]]) {
+    const link = el("a", { href: `${API}/${state.id}/export/${format}`, download: "", text: words });
+    link.addEventListener("click", (event) => download(event, link));
+    links.push(link);
+  }
   for (const image of state.job.images || [])
     if (image.url) links.push(el("a", { href: image.url, download: `${image.component}.png`, text: `${COMPONENT_NAMES[image.component]} (PNG)` }));
   $("#downloads ul").replaceChildren(...links.map((link) => el("li", {}, link)));
   $("#downloads").hidden = false;
+}
+
+async function download(event, link) {
+  // Without a key a plain link works; with one, the file is fetched with it and saved from memory.
+  if (!sessionStorage.getItem(KEY_STORE)) return;
+  event.preventDefault();
+  const response = await api(link.href);
+  if (!response.ok) return void jobError((await problemOf(response)).detail);
+  const name = (response.headers.get("Content-Disposition") || "").match(/filename="?([^";]+)"?/);
+  const saved = el("a", { href: URL.createObjectURL(await response.blob()), download: name ? name[1] : "" });
+  saved.click();
+  URL.revokeObjectURL(saved.href);
 }
 
 function renderTimings(timings) {
@@ -722,7 +782,7 @@ async function save(event) {
   for (const node of document.querySelectorAll("#study .error")) node.remove();
   status.textContent = "Saving…";
   $("#save").disabled = true;
-  const response = await fetch(`${API}/${state.id}`, {
+  const response = await api(`${API}/${state.id}`, {
     method: "PATCH",
     headers: { "Content-Type": "application/merge-patch+json", Accept: "application/json" },
     body: JSON.stringify({ case_study: collectPatch() }),
@@ -800,7 +860,7 @@ function setUpJob() {
     }
   });
   $("#cancel").addEventListener("click", async () => {
-    const response = await fetch(`${API}/${state.id}`, { method: "DELETE" });
+    const response = await api(`${API}/${state.id}`, { method: "DELETE" });
     if (!response.ok) jobError((await problemOf(response)).detail);
   });
   state.timer = setInterval(() => {

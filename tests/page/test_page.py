@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 from playwright.async_api import Browser, Page, expect
 
+from casecraft.api_keys import key_line, new_key
 from casecraft.errors import ProviderError
 from casecraft.v1 import case_study_pb2, image_pb2
 from image_service.providers import GeneratedImage
@@ -194,3 +195,23 @@ async def test_markup_from_notes_and_models_is_shown_as_text(browser: Browser, s
         await expect(page.get_by_label("Client", exact=True)).to_have_value(hostile.client_name)
         await expect(page.get_by_label("Challenge", exact=True)).to_have_value(hostile.challenge)
         await page.screenshot(path=shots / "markup-as-text.png", full_page=True)
+
+
+async def test_a_gateway_that_needs_a_key_asks_for_one_and_keeps_it_for_the_tab(
+    browser: Browser, shots: Path, tmp_path: Path
+) -> None:
+    key = new_key()
+    keys = tmp_path / "keys"
+    keys.write_text(key_line("page-user", key) + "\n")
+    async with served_stack(api_keys_file=keys) as base_url:
+        page = await new_page(browser)
+        await generate(page, base_url)
+        panel = page.locator("#key-panel")
+        await expect(panel).to_be_visible()
+        await expect(panel).to_contain_text("needs an API key")
+        await page.screenshot(path=shots / "key-asked.png", full_page=True)
+        await page.get_by_label("API key", exact=True).fill(key)
+        await page.get_by_role("button", name="Use this key").click()
+        await done(page)
+        await expect(page.locator("#images img")).to_have_count(3)
+        await expect(panel).to_be_hidden()
