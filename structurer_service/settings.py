@@ -61,6 +61,9 @@ class StructurerSettings(GrpcServerSettings):
     # Longest silence between two chunks of a stream, and longest wait for a connection.
     read_timeout_s: float = Field(default=60.0, gt=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
+    # Longest wait for new content in an openai_compatible stream (keep-alives do not count): a
+    # local server that stalls near the end of an answer fails the attempt as a timeout.
+    stream_idle_timeout_s: float = Field(default=30.0, gt=0)
     # Retries per provider (the first call included), exponential backoff with jitter between them.
     retry_max_attempts: int = Field(default=3, ge=1, le=10)
     retry_base_delay_s: float = Field(default=0.5, ge=0)

@@ -19,6 +19,7 @@ from opentelemetry.propagate import inject
 from casecraft.casestudy_schema import schema, validate
 from casecraft.errors import ProviderError
 from casecraft.resilience import usable_key
+from structurer_service import checks
 from structurer_service.providers import Draft, Structured
 from structurer_service.providers.llm import Drafts, Prices, UsageTotals, cut_off
 from structurer_service.providers.prompt import (
@@ -92,7 +93,11 @@ class AnthropicStructurer:
     async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
         model = self._models[fast]
         usage = UsageTotals(self.name, model.id, model.prices)
-        messages: list[MessageParam] = [{"role": "user", "content": user_message(notes)}]
+        review = checks.current()
+        instructions = review.instructions() if review else ""
+        messages: list[MessageParam] = [
+            {"role": "user", "content": user_message(notes, instructions)}
+        ]
         call = _ToolCall()
         async for draft in self._stream(model.id, messages, usage, call):
             yield draft
@@ -100,7 +105,10 @@ class AnthropicStructurer:
         if errors:
             # The answer goes back as it came (thinking blocks included: a model that thought
             # wants them back), followed by what was wrong with it.
-            messages += [{"role": "assistant", "content": call.content}, _reask_turn(call, errors)]
+            messages += [
+                {"role": "assistant", "content": call.content},
+                _reask_turn(call, reask(errors)),
+            ]
             call = _ToolCall()
             async for draft in self._stream(model.id, messages, usage, call):
                 yield draft
@@ -109,6 +117,19 @@ class AnthropicStructurer:
             raise ProviderError(
                 self.name, "invalid case study after one re-ask: " + "; ".join(errors[:3])
             )
+        problems = review.problems(case_study) if review else []
+        if problems:
+            # Valid, but a figure is not in the notes or a name is still there: asked once more;
+            # a second answer that is not even valid leaves the first one standing.
+            messages += [
+                {"role": "assistant", "content": call.content},
+                _reask_turn(call, checks.review_reask(problems)),
+            ]
+            call = _ToolCall()
+            async for draft in self._stream(model.id, messages, usage, call):
+                yield draft
+            again, _ = self._check(call)
+            case_study = again if again is not None else case_study
         yield Structured(case_study=case_study, usage=usage.message())
 
     async def _stream(
@@ -182,7 +203,7 @@ def _not_json(provider: str, exc: ValueError) -> ProviderError:
     return ProviderError(provider, f"the stream carried {what} that is not JSON", retryable=True)
 
 
-def _reask_turn(call: _ToolCall, errors: list[str]) -> MessageParam:
+def _reask_turn(call: _ToolCall, text: str) -> MessageParam:
     """The user turn that asks once more: the tool's result when it was called, else a request
     to call it."""
     if not call.id:
@@ -194,7 +215,7 @@ def _reask_turn(call: _ToolCall, errors: list[str]) -> MessageParam:
                 "type": "tool_result",
                 "tool_use_id": call.id,
                 "is_error": True,
-                "content": reask(errors),
+                "content": text,
             }
         ],
     }

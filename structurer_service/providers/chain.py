@@ -21,7 +21,14 @@ from collections.abc import AsyncIterator, Sequence
 from opentelemetry import trace
 
 from casecraft.errors import AllProvidersFailed, ProviderError
-from casecraft.resilience import AttemptRecord, Cooldown, RetryPolicy, attempt_event, run_chain
+from casecraft.resilience import (
+    AttemptRecord,
+    ChainResult,
+    Cooldown,
+    RetryPolicy,
+    attempt_event,
+    run_chain,
+)
 from casecraft.v1 import structurer_pb2
 from structurer_service.providers import Draft, Structured, StructurerProvider
 from structurer_service.providers.llm import UsageTotals, ledger_context, unanswered
@@ -129,4 +136,13 @@ class ChainStructurer:
         usage.input_tokens += input_tokens
         usage.output_tokens += output_tokens
         usage.cost_usd += cost_usd
-        yield Structured(structured.case_study, usage, structured.warnings)
+        yield Structured(structured.case_study, usage, (*_fell_back(result), *structured.warnings))
+
+
+def _fell_back(result: ChainResult[Structured]) -> tuple[str, ...]:
+    """One warning per provider that failed before the one that answered, naming what happened."""
+    return tuple(
+        f"{failure.provider} failed ({failure.message}); the case study was written by "
+        f"{result.provider}"
+        for failure in result.failures
+    )

@@ -23,8 +23,10 @@ results and quote.
 _NOTES = re.compile(r"<notes>\n?(.*?)\n?</notes>", re.DOTALL)
 
 
-def user_message(notes: str) -> str:
-    return f"Write the case study for these notes.\n\n<notes>\n{notes}\n</notes>"
+def user_message(notes: str, instructions: str = "") -> str:
+    """The notes, and the request's own instructions (anonymize) after them when it has some."""
+    message = f"Write the case study for these notes.\n\n<notes>\n{notes}\n</notes>"
+    return f"{message}\n\n{instructions}" if instructions else message
 
 
 def notes_in(message: str) -> str | None:
