@@ -61,8 +61,9 @@ def _body(args: argparse.Namespace, notes_path: Path) -> dict[str, Any]:
         body["logo"] = f"data:{media_type};base64,{base64.b64encode(data).decode()}"
     if args.components:
         body["components"] = args.components.split(",")
-    if args.fast:
-        body["options"] = {"fast": True}
+    options = {name: True for name in ("fast", "anonymize") if getattr(args, name)}
+    if options:
+        body["options"] = options
     return body
 
 
@@ -161,6 +162,9 @@ def _request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--logo", help="the client's logo, a .png or .jpg file")
     parser.add_argument("--components", help="comma-separated subset of hero,metrics,timeline")
     parser.add_argument("--fast", action="store_true", help="faster models, smaller images")
+    parser.add_argument(
+        "--anonymize", action="store_true", help="no client or people's names; the logo unused"
+    )
     parser.add_argument(
         "--timeout", type=float, default=600.0, help="seconds to wait for the answer"
     )

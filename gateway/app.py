@@ -27,7 +27,7 @@ from casecraft.components import status_name
 from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
 from casecraft.v1 import image_pb2
-from gateway import orchestrator
+from gateway import orchestrator, trust
 from gateway.backends import Backends
 from gateway.body import read_body
 from gateway.openapi import openapi_document
@@ -72,6 +72,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             logo=checked.logo,
             logo_media_type=checked.logo_media_type,
             fast=checked.fast,
+            anonymize=checked.anonymize,
             early_fanout=settings.early_fanout,
             structure_timeout_s=settings.structure_timeout_s,
             images_timeout_s=settings.images_timeout_s,
@@ -181,6 +182,7 @@ def _body(outcome: orchestrator.Outcome, plan: orchestrator.Plan) -> dict[str, A
         "skipped": [{"component": n, "reason": r} for n, r in outcome.skipped.items()],
         "warnings": outcome.warnings,
         "usage": protojson.to_dict(outcome.usage),
+        **trust.answer_fields(outcome.structured),
     }
 
 

@@ -20,6 +20,7 @@ from casecraft.v1 import case_study_pb2, image_pb2, structurer_pb2
 from gateway.backends import IMAGES, STRUCTURER, Backends
 from gateway.problems import Problem, from_rpc_error
 from gateway.rpc import Rpc
+from gateway.trust import LOGO_WITHHELD
 
 EventSink = Callable[[str, dict[str, Any]], None]
 
@@ -31,6 +32,7 @@ class Plan:
     logo: bytes = b""
     logo_media_type: str = ""
     fast: bool = False
+    anonymize: bool = False
     early_fanout: bool = True
     structure_timeout_s: float = 300.0
     images_timeout_s: float = 300.0
@@ -45,6 +47,10 @@ class Outcome:
     images: dict[str, image_pb2.ImageResult] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     spans: list[case_study_pb2.SpanRecord] = field(default_factory=list)
+    # The structurer's answer as it came (fidelity, anonymized: see gateway/trust.py).
+    structured: structurer_pb2.StructureResponse = field(
+        default_factory=structurer_pb2.StructureResponse
+    )
 
 
 def job_data(component: ComponentSpec, case_study: case_study_pb2.CaseStudy) -> Message | str:
@@ -122,7 +128,7 @@ class _ImageStream:
             timeout_ms=int(self._plan.per_image_timeout_s * 1000),
         )
         getattr(job, component.name).CopyFrom(data)
-        if component.name == "hero" and self._plan.logo:
+        if component.name == "hero" and self._plan.logo and not self._plan.anonymize:
             job.reference_image = self._plan.logo
             job.reference_media_type = self._plan.logo_media_type
         self._sent[component.name] = (job_id, data)
@@ -208,10 +214,11 @@ async def run(backends: Backends, plan: Plan, sink: EventSink = _ignore) -> Outc
     return Outcome(
         case_study=final.case_study,
         usage=final.usage,
-        warnings=list(final.warnings),
+        warnings=[*final.warnings, *([LOGO_WITHHELD] if plan.anonymize and plan.logo else [])],
         images=images.results,
         skipped=skipped,
         spans=spans,
+        structured=final,
     )
 
 
@@ -222,7 +229,8 @@ async def _structure(
     sink: EventSink,
 ) -> structurer_pb2.StructureResponse:
     request = structurer_pb2.StructureRequest(
-        notes=plan.notes, options=structurer_pb2.StructureOptions(fast=plan.fast)
+        notes=plan.notes,
+        options=structurer_pb2.StructureOptions(fast=plan.fast, anonymize=plan.anonymize),
     )
     rpc = await backends.structure_stream(request, timeout_s=plan.structure_timeout_s)
     if plan.early_fanout and plan.components:

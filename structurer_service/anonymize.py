@@ -44,7 +44,9 @@ _ACTS = re.compile(
     r"pull|share|review|follow)))"
 )
 _EMAIL = re.compile(r"[\w.+-]+@(?P<domain>[\w-]+)\.[\w.-]+")
-_URL = re.compile(r"\b(?:https?://)?(?:www\.)?(?P<domain>[\w-]+)\.(?:com|org|net|io|co|health)\b\S*")
+_URL = re.compile(
+    r"\b(?:https?://)?(?:www\.)?(?P<domain>[\w-]+)\.(?:com|org|net|io|co|health)\b\S*"
+)
 _PUBLIC_MAIL = frozenset("gmail outlook hotmail yahoo icloud proton protonmail live aol".split())
 _ROLE_WORDS = re.compile(
     r"\b(?:vp|svp|evp|head|director|manager|chief|officer|lead|ceo|cfo|coo|cto|cio|cno|cmo|"
@@ -149,12 +151,12 @@ class Names:
     def scrub(self, text: str) -> str:
         """``text`` with every name replaced by its descriptor."""
         text = _EMAIL.sub("(address withheld)", text)
-        if self._domain_pattern is not None:
+        domain = self._domain_pattern
+        if domain is not None:
             text = _URL.sub(
-                lambda m: "(link withheld)" if self._domain_pattern.search(m.group(0)) else m.group(0),  # type: ignore[union-attr]
-                text,
+                lambda m: "(link withheld)" if domain.search(m.group(0)) else m.group(0), text
             )
-            text = self._domain_pattern.sub("(withheld)", text)
+            text = domain.sub("(withheld)", text)
         if self._pattern is None:
             return text
         mentioned = False
@@ -261,8 +263,8 @@ def find_names(notes: str) -> Names:
         for item in re.split(r"[,;]|\band\b", line["v"]):
             match = _PERSON.search(item)
             if match and (match.group(0).count(" ") or "." in match.group(0)):
-                role = re.search(r"\(([^)]+)\)", item)
-                add(match.group(0), role.group(1) if role else "")
+                said = re.search(r"\(([^)]+)\)", item)
+                add(match.group(0), said.group(1) if said else "")
     for match in _SPEAKER.finditer(notes):
         if _is_first_name(match["name"].split()[0]):
             add(match["name"])

@@ -115,9 +115,11 @@ def _kind(notes: str, figure: Figure) -> str:
 
 
 def _list_marker(notes: str, figure: Figure) -> bool:
-    """"2." or "2)" opening a line: a list's numbering, not a measurement."""
+    """ "2." or "2)" opening a line: a list's numbering, not a measurement."""
     line_start = notes.rfind("\n", 0, figure.start) + 1
-    return not notes[line_start : figure.start].strip() and notes[figure.end : figure.end + 1] in ".)"
+    return (
+        not notes[line_start : figure.start].strip() and notes[figure.end : figure.end + 1] in ".)"
+    )
 
 
 class NoteFigures:
@@ -204,9 +206,7 @@ def _metric_values(metric: case_study_pb2.Metric) -> tuple[float, float] | None:
     return abs(before.readings[0][0]), abs(after.readings[0][0])
 
 
-def trace_numbers(
-    case_study: case_study_pb2.CaseStudy, notes: str | NoteFigures
-) -> FidelityReport:
+def trace_numbers(case_study: case_study_pb2.CaseStudy, notes: str | NoteFigures) -> FidelityReport:
     """Check every figure of ``case_study`` against ``notes``."""
     figures = notes if isinstance(notes, NoteFigures) else NoteFigures(notes)
     checker = _Checker(figures, case_study)

@@ -139,7 +139,9 @@ def find_numbers(text: str, *, words: bool = True) -> Iterator[Figure]:
     if words:
         for match in _WORD.finditer(text):
             value = _WORDS[match.group(1).lower()]
-            yield Figure(match.start(), match.end(), match.group(0), ((float(value), 1.0),), word=True)
+            yield Figure(
+                match.start(), match.end(), match.group(0), ((float(value), 1.0),), word=True
+            )
 
 
 def seconds_per(unit: str) -> float | None:

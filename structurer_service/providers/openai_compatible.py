@@ -11,12 +11,11 @@ a stall: the attempt fails as a timeout instead of waiting on it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-
-import asyncio
 
 import httpx
 import jiter
