@@ -43,7 +43,7 @@ _ACTS = re.compile(
     r"(?:['’]s\b|\s(?:said|says|told|noted|asked|wants|wrote|explained|added|will|to\s(?:send|draft|"
     r"pull|share|review|follow)))"
 )
-_EMAIL = re.compile(r"[\w.+-]+@(?P<domain>[\w-]+)\.[\w.-]+")
+_EMAIL = re.compile(r"[\w.+-]+@(?P<domain>[\w-]+)(?:\.[\w-]+)+")
 _URL = re.compile(
     r"\b(?:https?://)?(?:www\.)?(?P<domain>[\w-]+)\.(?:com|org|net|io|co|health)\b\S*"
 )

@@ -31,6 +31,7 @@ from tests.fakes.faults import (
     Script,
     in_schema_order,
     local_answer,
+    shaped,
     split_anywhere,
     violate,
 )
@@ -125,7 +126,8 @@ class FakeAnthropic:
             return Response(status_code=499)
         tool = body["tools"][0]
         schema = tool["input_schema"]
-        answer = in_schema_order(await self._answer(_first_notes(body["messages"])), schema)
+        notes = _first_notes(body["messages"])
+        answer = in_schema_order(shaped(await self._answer(notes), behaviour, notes, body), schema)
         if behaviour.kind == "invalid":
             answer = violate(answer, schema)
         text = json.dumps(answer, ensure_ascii=False)
