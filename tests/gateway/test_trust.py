@@ -1,0 +1,114 @@
+"""fidelity and anonymize through the gateway, the real local extractor and the local renderer:
+no name in the answer, in the image jobs' input data, or in the files exported from it."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from casecraft.outputs import write_outputs
+from casecraft.v1 import image_pb2
+from gateway.schemas import CaseStudyResponse
+from image_service.providers import GeneratedImage
+from image_service.providers.local import LocalRenderer
+from tests.conftest import stack
+from tests.support.providers import png
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+# Every name each example gives: the client, its short forms, the people, whoever they are.
+NAMES = {
+    "logistics_dispatch.md": ("Harbor", "Freightways", "Dana", "Ruiz", "Okafor"),
+    "healthcare_discharge.md": ("Cedar", "Valley Health", "Priya", "Natarajan"),
+    "insurance_claims_triage.md": ("Meridian", "Helen", "Achebe"),
+    "northwind_meeting_notes.md": ("Northwind", "Park", "Lindqvist", "Osei", "Rosa"),
+    "fintech_onboarding.md": ("Orbital", "Tomás", "Herrera"),
+}
+
+
+class RecordingRenderer:
+    """The local renderer, keeping each job it was given (its input data)."""
+
+    name = "local"
+
+    def __init__(self) -> None:
+        self.jobs: list[image_pb2.ImageJob] = []
+        self._renderer = LocalRenderer()
+
+    async def generate(self, job: image_pb2.ImageJob) -> GeneratedImage:
+        self.jobs.append(job)
+        return await self._renderer.generate(job)
+
+
+def logo() -> str:
+    return "data:image/png;base64," + base64.b64encode(png()).decode()
+
+
+@pytest.mark.parametrize("example", sorted(NAMES))
+async def test_an_anonymized_case_study_names_nobody_anywhere(example: str, tmp_path: Path) -> None:
+    notes = (EXAMPLES / example).read_text(encoding="utf-8")
+    renderer = RecordingRenderer()
+    async with stack(images=renderer) as client:
+        response = await client.post(
+            "/v1/case-studies",
+            json={"notes": notes, "logo": logo(), "options": {"anonymize": True}},
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    CaseStudyResponse.model_validate(body)
+    assert body["anonymized"] is True
+    assert body["case_study"]["client_name"]  # a descriptor, not empty
+    assert any(w.startswith("logo: not used") for w in body["warnings"])
+    assert renderer.jobs and all(not job.reference_image for job in renderer.jobs)
+    assert all(image["status"] == "ok" for image in body["images"])
+    written = write_outputs(body, tmp_path)
+    places = {
+        "answer": json.dumps(body, ensure_ascii=False),
+        "image jobs": " ".join(str(job) for job in renderer.jobs),
+        **{path.name: path.read_text("utf-8") for path in written if path.suffix != ".png"},
+    }
+    for name in NAMES[example]:
+        for place, text in places.items():
+            assert name not in text, f"{name!r} in {place}"
+
+
+async def test_the_answer_reports_every_figure_checked() -> None:
+    notes = (EXAMPLES / "logistics_dispatch.md").read_text(encoding="utf-8")
+    async with stack(images=RecordingRenderer()) as client:
+        response = await client.post("/v1/case-studies", json={"notes": notes, "logo": logo()})
+    body = response.json()
+    assert body["fidelity"]["checked"] > 40 and body["fidelity"]["untraced"] == []
+    assert "anonymized" not in body
+    assert not any(w.startswith("logo:") for w in body["warnings"])
+    assert "Harbor Freightways" in body["case_study"]["title"]
+
+
+async def test_the_hero_drawn_for_an_anonymized_case_study_shows_the_descriptor(
+    tmp_path: Path,
+) -> None:
+    notes = (EXAMPLES / "insurance_claims_triage.md").read_text(encoding="utf-8")
+    renderer = RecordingRenderer()
+    async with stack(images=renderer) as client:
+        response = await client.post(
+            "/v1/case-studies", json={"notes": notes, "options": {"anonymize": True}}
+        )
+    hero = next(job for job in renderer.jobs if job.WhichOneof("data") == "hero")
+    assert hero.hero.client_name == "An insurer"
+    assert hero.hero.title.startswith("How an insurer ")
+    image = next(i for i in response.json()["images"] if i["component"] == "hero")
+    data = base64.b64decode(image["data_url"].split(",", 1)[1])
+    (tmp_path / "hero.png").write_bytes(data)
+    assert Image.open(io.BytesIO(data)).size[0] > 100
+
+
+async def test_anonymize_must_be_a_boolean() -> None:
+    async with stack(images=RecordingRenderer()) as client:
+        response = await client.post(
+            "/v1/case-studies", json={"notes": "n", "options": {"anonymize": "yes"}}
+        )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "options.anonymize"
