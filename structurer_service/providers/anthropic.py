@@ -20,8 +20,8 @@ from casecraft.casestudy_schema import schema, validate
 from casecraft.errors import ProviderError
 from casecraft.resilience import usable_key
 from structurer_service import checks
-from structurer_service.providers import Draft, Structured
-from structurer_service.providers.llm import Drafts, Prices, UsageTotals, cut_off
+from structurer_service.providers import Draft, Refinement, Structured
+from structurer_service.providers.llm import Drafts, Prices, UsageTotals, cut_off, refine_request
 from structurer_service.providers.prompt import (
     SYSTEM,
     TOOL_DESCRIPTION,
@@ -91,13 +91,24 @@ class AnthropicStructurer:
         await self._client.close()
 
     async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        review = checks.current()  # the request's own instructions (anonymize), if any
+        instructions = review.instructions() if review else ""
+        async for item in self._answer(user_message(notes, instructions), fast=fast):
+            yield item
+
+    async def refine(
+        self, refinement: Refinement, *, fast: bool
+    ) -> AsyncIterator[Draft | Structured]:
+        async for item in self._answer(refine_request(refinement), fast=fast):
+            yield item
+
+    async def _answer(self, request: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        """One call asking for the case study (``request`` is the user turn); invalid output
+        gets one re-ask."""
         model = self._models[fast]
         usage = UsageTotals(self.name, model.id, model.prices)
         review = checks.current()
-        instructions = review.instructions() if review else ""
-        messages: list[MessageParam] = [
-            {"role": "user", "content": user_message(notes, instructions)}
-        ]
+        messages: list[MessageParam] = [{"role": "user", "content": request}]
         call = _ToolCall()
         async for draft in self._stream(model.id, messages, usage, call):
             yield draft

@@ -29,6 +29,7 @@ from tests.fakes.faults import (
     Script,
     in_schema_order,
     local_answer,
+    refined_answer,
     shaped,
     split_anywhere,
     violate,
@@ -107,7 +108,11 @@ class FakeOpenAIChat:
             return HTMLResponse("<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>")
         schema = _schema_of(body)
         notes = _notes(body["messages"])
-        answer = in_schema_order(shaped(await self._answer(notes), behaviour, notes, body), schema)
+        texts = [m["content"] for m in body["messages"] if isinstance(m.get("content"), str)]
+        refined = refined_answer(texts)
+        if refined is None:
+            refined = await self._answer(notes)
+        answer = in_schema_order(shaped(refined, behaviour, notes, body), schema)
         if behaviour.kind == "invalid":
             answer = violate(answer, schema)
         text = written(json.dumps(answer, ensure_ascii=False), behaviour)
