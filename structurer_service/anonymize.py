@@ -43,9 +43,10 @@ _ACTS = re.compile(
     r"(?:['’]s\b|\s(?:said|says|told|noted|asked|wants|wrote|explained|added|will|to\s(?:send|draft|"
     r"pull|share|review|follow)))"
 )
-_EMAIL = re.compile(r"[\w.+-]+@(?P<domain>[\w-]+)(?:\.[\w-]+)+")
+# Each starts only where a token starts: scanning on from every character is quadratic.
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@(?P<domain>[\w-]+)(?:\.[\w-]+)+")
 _URL = re.compile(
-    r"\b(?:https?://)?(?:www\.)?(?P<domain>[\w-]+)\.(?:com|org|net|io|co|health)\b\S*"
+    r"(?<![\w.-])(?:https?://)?(?:www\.)?(?P<domain>[\w-]+)\.(?:com|org|net|io|co|health)\b\S*"
 )
 _PUBLIC_MAIL = frozenset("gmail outlook hotmail yahoo icloud proton protonmail live aol".split())
 _ROLE_WORDS = re.compile(

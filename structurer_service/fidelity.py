@@ -26,6 +26,7 @@ from structurer_service.numbers_in_text import Figure, find_numbers, is_counting
 _NEAR_CHARS = 200
 _NEAR_FIGURES = 8
 _SNIPPET = 48
+_MAX_PAIRED = 4000
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,17 @@ class _Derived:
     percent: list[float]  # percentage changes and shares
 
 
+class _Pools:
+    """Each kind of derived value, sorted for tolerance queries."""
+
+    def __init__(self, derived: _Derived) -> None:
+        self.points = _Pool(derived.points)
+        self.plain = _Pool(derived.plain)
+        self.seconds = _Pool(derived.seconds)
+        self.ratio = _Pool(derived.ratio)
+        self.percent = _Pool(derived.percent)
+
+
 def _combine(a: float, b: float, derived: _Derived, kind: str) -> None:
     if a <= 0 or b <= 0:
         return
@@ -115,11 +127,14 @@ def _kind(notes: str, figure: Figure) -> str:
 
 
 def _list_marker(notes: str, figure: Figure) -> bool:
-    """ "2." or "2)" opening a line: a list's numbering, not a measurement."""
-    line_start = notes.rfind("\n", 0, figure.start) + 1
-    return (
-        not notes[line_start : figure.start].strip() and notes[figure.end : figure.end + 1] in ".)"
-    )
+    """A "2." or "2)" opening a line: a list's numbering, not a measurement."""
+    if notes[figure.end : figure.end + 1] not in (".", ")"):
+        return False
+    before = notes[max(0, figure.start - 8) : figure.start]  # bounded: notes can be one long line
+    newline = before.rfind("\n")
+    if newline < 0 and figure.start > 8:
+        return False
+    return not before[newline + 1 :].strip()
 
 
 class NoteFigures:
@@ -135,6 +150,9 @@ class NoteFigures:
             (f for f in figures if not f.word and not _list_marker(notes, f)),
             key=lambda f: f.start,
         )
+        # A data dump's figures beyond the first few thousand are still matched as written,
+        # but not combined: pairing them all would cost seconds and trace almost anything.
+        measured = measured[:_MAX_PAIRED]
         kinds = [_kind(notes, f) for f in measured]
         derived = _Derived([], [], [], [], [])
         for i, first in enumerate(measured):
@@ -148,7 +166,7 @@ class NoteFigures:
                 if kinds[i] == "time":
                     a, b = a * (first.seconds or 1), b * (second.seconds or 1)
                 _combine(a, b, derived, kinds[i])
-        self.derived = derived
+        self.derived = _Pools(derived)
 
     def exact(self, value: float, tolerance: float) -> bool:
         return self._exact.near(value, tolerance)
@@ -160,16 +178,12 @@ class NoteFigures:
 class _Checker:
     def __init__(self, notes: NoteFigures, case_study: case_study_pb2.CaseStudy) -> None:
         self._notes = notes
-        derived = _Derived(*(list(values) for values in vars(notes.derived).values()))
+        derived = _Derived([], [], [], [], [])
         for metric in case_study.metrics:
             pair = _metric_values(metric)
             if pair is not None:
                 _combine(*pair, derived, "%" if metric.unit.strip() == "%" else metric.unit)
-        self._points = _Pool(derived.points)
-        self._plain = _Pool(derived.plain)
-        self._seconds = _Pool(derived.seconds)
-        self._ratio = _Pool(derived.ratio)
-        self._percent = _Pool(derived.percent)
+        self._pools = (notes.derived, _Pools(derived))
         counts = {float(len(case_study.metrics)), float(len(case_study.phases))}
         # Phases may be numbered by the writer: "Phase 2", "Step 3".
         counts.update(float(n) for n in range(1, len(case_study.phases) + 1))
@@ -181,18 +195,20 @@ class _Checker:
             copy, computed = step / 2 + abs(value) * 1e-9, step + abs(value) * 1e-9
             if self._notes.exact(value, copy) or value in self._counts:
                 return True
-            if figure.seconds and (
-                self._notes.in_seconds(value * figure.seconds, computed * figure.seconds)
-                or self._seconds.near(value * figure.seconds, computed * figure.seconds)
-            ):
-                return True
-            pools = [self._plain, self._ratio]
+            if figure.seconds:
+                seconds, tolerance = value * figure.seconds, computed * figure.seconds
+                if self._notes.in_seconds(seconds, tolerance) or any(
+                    pools.seconds.near(seconds, tolerance) for pools in self._pools
+                ):
+                    return True
+            kinds: tuple[str, ...] = ("plain", "ratio")
             if figure.percent:
-                pools = [self._percent, self._points]
+                kinds = ("percent", "points")
             elif figure.factor:
-                pools = [self._ratio]
-            if any(pool.near(value, computed) for pool in pools):
-                return True
+                kinds = ("ratio",)
+            for pools in self._pools:
+                if any(getattr(pools, kind).near(value, computed) for kind in kinds):
+                    return True
         return False
 
 

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from PIL import Image
 
 from casecraft.outputs import write_outputs
@@ -17,7 +18,9 @@ from gateway.schemas import CaseStudyResponse
 from image_service.providers import GeneratedImage
 from image_service.providers.local import LocalRenderer
 from tests.conftest import stack
+from tests.fakes.notes import NOTES
 from tests.support.providers import png
+from tests.telemetry.test_span_tree import exported, one  # noqa: F401 (exported: a fixture)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # Every name each example gives: the client, its short forms, the people, whoever they are.
@@ -27,6 +30,8 @@ NAMES = {
     "insurance_claims_triage.md": ("Meridian", "Helen", "Achebe"),
     "northwind_meeting_notes.md": ("Northwind", "Park", "Lindqvist", "Osei", "Rosa"),
     "fintech_onboarding.md": ("Orbital", "Tomás", "Herrera"),
+    "manufacturing_changeover.md": ("Brightwater",),
+    "retail_returns_checkout.md": ("Lumen",),
 }
 
 
@@ -112,3 +117,20 @@ async def test_anonymize_must_be_a_boolean() -> None:
         )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "options.anonymize"
+
+
+async def test_the_structure_span_counts_what_was_checked_and_names_nobody(
+    exported: InMemorySpanExporter,  # noqa: F811
+) -> None:
+    async with stack(images=RecordingRenderer()) as client:
+        response = await client.post(
+            "/v1/case-studies", json={"notes": NOTES, "options": {"anonymize": True}}
+        )
+    assert response.status_code == 200
+    spans = list(exported.get_finished_spans())
+    attributes = dict(one(spans, "structure").attributes or {})
+    assert attributes["casecraft.anonymize"] is True and attributes["casecraft.anonymized"] is True
+    assert attributes["casecraft.fidelity.checked"] == response.json()["fidelity"]["checked"] > 0
+    assert attributes["casecraft.fidelity.untraced"] == 0
+    recorded = " ".join(str(dict(span.attributes or {})) for span in spans)
+    assert "Northwind" not in recorded and "Dana" not in recorded
