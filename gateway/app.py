@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from opentelemetry.metrics import NoOpMeterProvider
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -28,9 +30,13 @@ from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
 from casecraft.v1 import image_pb2
 from gateway import orchestrator, trust
+from gateway.access_log import AccessLog
+from gateway.auth import ApiKey, RequireApiKey, caller, load_keys
 from gateway.backends import Backends
+from gateway.hygiene import HttpHygiene
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
+from gateway.quotas import Admission, EnforceQuotas, Quotas
 from gateway.settings import GatewaySettings
 from gateway.timings import report
 from gateway.tracing import TraceIdHeader
@@ -54,6 +60,12 @@ class OrjsonResponse(JSONResponse):
 def create_app(settings: GatewaySettings | None = None) -> Starlette:
     settings = settings or GatewaySettings()
     configure_tracing(SERVICE)
+    quotas = Quotas(
+        rpm=settings.quota_requests_per_minute,
+        in_flight=settings.quota_in_flight,
+        storage_uri=settings.quota_storage_url,
+    )
+    admission = Admission(max_in_flight=settings.max_in_flight, max_queued=settings.max_queued)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -62,6 +74,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             yield
         finally:
             await app.state.backends.close()
+            await quotas.aclose()
 
     async def create_case_study(request: Request) -> Response:
         checked = await checked_request(request)
@@ -72,12 +85,16 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             logo_media_type=checked.logo_media_type,
             fast=checked.fast,
             anonymize=checked.anonymize,
+            logo_withheld=checked.logo_withheld,
+            accent_color=checked.accent_color,
             early_fanout=settings.early_fanout,
-            structure_timeout_s=settings.structure_timeout_s,
-            images_timeout_s=settings.images_timeout_s,
-            per_image_timeout_s=settings.per_image_timeout_s,
+            structure_deadline_s=settings.gateway_structure_deadline_s,
+            images_deadline_s=settings.gateway_images_deadline_s,
+            per_image_deadline_s=settings.gateway_per_image_deadline_s,
         )
-        work = asyncio.create_task(_produce(request.app.state.backends, plan))
+        work = asyncio.create_task(
+            _admitted(admission, quotas, caller(request.scope), request.app.state.backends, plan)
+        )
         disconnected = asyncio.create_task(_client_gone(request))
         try:
             await asyncio.wait({work, disconnected}, return_when=asyncio.FIRST_COMPLETED)
@@ -117,7 +134,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
-        middleware=_middleware(),
+        middleware=_middleware(settings, quotas),
         exception_handlers={
             Problem: _problem,
             HTTPException: _http,
@@ -128,10 +145,37 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     )
 
 
-def _middleware() -> list[Middleware]:
+def _middleware(settings: GatewaySettings, quotas: Quotas) -> list[Middleware]:
+    outer = [Middleware(HttpHygiene)]
+    if settings.cors_origins:
+        outer.append(
+            Middleware(
+                CORSMiddleware,  # type: ignore[arg-type]
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Idempotency-Key",
+                    "Last-Event-ID",
+                    "Prefer",
+                ],
+                expose_headers=["Location", "Retry-After", "X-Request-Id", "X-Trace-Id"],
+            )
+        )
+    inner = (
+        [
+            Middleware(RequireApiKey, keys=load_keys(settings.api_keys_file)),  # type: ignore[arg-type]
+            Middleware(EnforceQuotas, quotas=quotas),  # type: ignore[arg-type]
+        ]
+        if settings.api_keys_file is not None
+        else []
+    )
+    access_log = [Middleware(AccessLog)] if settings.access_log else []
     if not tracing_enabled():
-        return []
+        return [*outer, *access_log, *inner]
     return [
+        *outer,
         # The request's server span, continuing the caller's trace; probes stay untraced. Its
         # duration is casecraft.request.duration (by method, status and outcome), recorded
         # when the span ends (casecraft/prometheus.py): one histogram point per request, where
@@ -143,7 +187,24 @@ def _middleware() -> list[Middleware]:
             meter_provider=NoOpMeterProvider(),
         ),
         Middleware(TraceIdHeader),
+        *access_log,
+        *inner,
     ]
+
+
+async def _admitted(
+    admission: Admission,
+    quotas: Quotas,
+    key: ApiKey | None,
+    backends: Backends,
+    plan: orchestrator.Plan,
+) -> dict[str, Any]:
+    """The case study, once the gateway's ceiling and the key's quota admit it."""
+    async with contextlib.AsyncExitStack() as held:
+        if key is not None:
+            await held.enter_async_context(quotas.case_study(key))
+        await held.enter_async_context(admission.slot())
+        return await _produce(backends, plan)
 
 
 async def _produce(backends: Backends, plan: orchestrator.Plan) -> dict[str, Any]:

@@ -33,10 +33,12 @@ class Plan:
     logo_media_type: str = ""
     fast: bool = False
     anonymize: bool = False
+    logo_withheld: bool = False
+    accent_color: str = ""
     early_fanout: bool = True
-    structure_timeout_s: float = 300.0
-    images_timeout_s: float = 300.0
-    per_image_timeout_s: float = 0.0
+    structure_deadline_s: float = 300.0
+    images_deadline_s: float = 300.0
+    per_image_deadline_s: float = 0.0
 
 
 @dataclass
@@ -109,7 +111,7 @@ class _ImageStream:
         """Start the one call every image of this case study goes through (its client span
         starts here), unless it has started already."""
         if self._rpc is None:
-            self._rpc = await self._backends.generate(timeout_s=self._plan.images_timeout_s)
+            self._rpc = await self._backends.generate(timeout_s=self._plan.images_deadline_s)
             self._tasks = [
                 asyncio.create_task(self._write(self._rpc)),
                 asyncio.create_task(self._read(self._rpc)),
@@ -124,11 +126,13 @@ class _ImageStream:
         job_id = component.name if count == 1 else f"{component.name}#{count}"
         job = image_pb2.ImageJob(
             job_id=job_id,
-            options=image_pb2.ImageOptions(fast=self._plan.fast),
-            timeout_ms=int(self._plan.per_image_timeout_s * 1000),
+            options=image_pb2.ImageOptions(
+                fast=self._plan.fast, accent_color=self._plan.accent_color
+            ),
+            timeout_ms=int(self._plan.per_image_deadline_s * 1000),
         )
         getattr(job, component.name).CopyFrom(data)
-        if component.name == "hero" and self._plan.logo and not self._plan.anonymize:
+        if component.name == "hero" and self._plan.logo:
             job.reference_image = self._plan.logo
             job.reference_media_type = self._plan.logo_media_type
         self._sent[component.name] = (job_id, data)
@@ -214,7 +218,7 @@ async def run(backends: Backends, plan: Plan, sink: EventSink = _ignore) -> Outc
     return Outcome(
         case_study=final.case_study,
         usage=final.usage,
-        warnings=[*final.warnings, *([LOGO_WITHHELD] if plan.anonymize and plan.logo else [])],
+        warnings=[*final.warnings, *([LOGO_WITHHELD] if plan.logo_withheld else [])],
         images=images.results,
         skipped=skipped,
         spans=spans,
@@ -232,7 +236,7 @@ async def _structure(
         notes=plan.notes,
         options=structurer_pb2.StructureOptions(fast=plan.fast, anonymize=plan.anonymize),
     )
-    rpc = await backends.structure_stream(request, timeout_s=plan.structure_timeout_s)
+    rpc = await backends.structure_stream(request, timeout_s=plan.structure_deadline_s)
     if plan.early_fanout and plan.components:
         # The image call is set up while the structurer works, so the first job that is ready
         # goes out on a call the image service already answers: its set-up (about a millisecond

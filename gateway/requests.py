@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from casecraft.brand import resolve_accent, to_hex
 from casecraft.components import ALL, BY_NAME, ComponentSpec
 from casecraft.limits import LOGO_MEDIA_TYPES, MAX_LOGO_BYTES, notes_problem
 from gateway.problems import Problem
@@ -34,6 +35,10 @@ class CheckedRequest:
     logo_media_type: str
     fast: bool
     anonymize: bool = False
+    # A logo was sent, and not used because the case study is anonymized.
+    logo_withheld: bool = False
+    # "#RRGGBB": the one asked for, else the logo's dominant colour; "" for the default palette.
+    accent_color: str = ""
 
 
 def parse(body: bytes) -> CheckedRequest:
@@ -61,6 +66,11 @@ def parse_object(raw: object) -> CheckedRequest:
             errors=[{"field": "notes", "message": problem.removeprefix("notes: ")}],
         )
     logo, media_type = _logo(request.logo) if request.logo is not None else (b"", "")
+    # A logo names the client: an anonymized case study does not use it anywhere (images,
+    # exports, the accent taken from it). Checked above all the same, so a bad one is refused.
+    withheld = bool(logo) and request.options.anonymize
+    if withheld:
+        logo, media_type = b"", ""
     return CheckedRequest(
         notes=request.notes,
         components=_components(request.components),
@@ -68,7 +78,14 @@ def parse_object(raw: object) -> CheckedRequest:
         logo_media_type=media_type,
         fast=request.options.fast,
         anonymize=request.options.anonymize,
+        logo_withheld=withheld,
+        accent_color=_accent(request.options.accent_color, logo),
     )
+
+
+def _accent(asked: str | None, logo: bytes) -> str:
+    accent = resolve_accent(asked, logo or None)
+    return to_hex(accent) if accent else ""
 
 
 def _json(body: bytes) -> object:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from casecraft.brand import accent_problem
 
 ComponentName = Literal["hero", "metrics", "timeline"]
 
@@ -19,6 +21,19 @@ class Options(BaseModel):
         "study, the images and everything exported: descriptors take their place. The logo is "
         "not used. The answer's `anonymized` says whether it held.",
     )
+    accent_color: str | None = Field(
+        default=None,
+        pattern=r"^#[0-9A-Fa-f]{6}$",
+        description="The brand accent of every image and export, as #RRGGBB. Without it, the "
+        "logo's dominant colour when a logo is given, else the default palette.",
+    )
+
+    @field_validator("accent_color", mode="before")
+    @classmethod
+    def _accent(cls, value: object) -> object:
+        if isinstance(value, str) and (problem := accent_problem(value)):
+            raise ValueError(problem)
+        return value
 
 
 class CaseStudyRequest(BaseModel):

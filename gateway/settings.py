@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -17,14 +20,39 @@ class GatewaySettings(BaseSettings):
     # gRPC targets; `dns:///name:port` balances across every address the name resolves to.
     structurer_target: str = "127.0.0.1:50051"
     image_target: str = "127.0.0.1:50052"
-    # Deadline of the structuring call and of the whole image stream.
-    structure_timeout_s: float = Field(default=300.0, gt=0)
-    images_timeout_s: float = Field(default=300.0, gt=0)
-    # Per-image deadline sent with each job; 0 lets the image service apply its own default.
-    per_image_timeout_s: float = Field(default=0.0, ge=0)
+    # Deadlines of the gateway's calls: the structuring call, and the whole image stream of a case
+    # study (the services' own per-call timeouts are theirs, e.g. CASECRAFT_STRUCTURER_*).
+    gateway_structure_deadline_s: float = Field(default=300.0, gt=0)
+    gateway_images_deadline_s: float = Field(default=300.0, gt=0)
+    # Deadline the gateway sends with each image job; 0 lets the image service apply its own.
+    gateway_per_image_deadline_s: float = Field(default=0.0, ge=0)
     # Start each image as soon as its fields are ready (false: after the whole case study).
     early_fanout: bool = True
     max_message_bytes: int = Field(default=32 * MiB, ge=MiB)
     # Seconds a SIGTERM waits for open requests before the gateway exits.
     shutdown_grace_s: float = Field(default=20.0, ge=0)
     log_level: LogLevel = "INFO"
+    # One JSON line per request (method, path, status, duration_ms, trace_id) at INFO.
+    access_log: bool = True
+    # Exports: a folder with page.html.j2 replacing the web page's template, and the PDF's paper.
+    template_dir: Path | None = None
+    export_page_size: Literal["A4", "Letter"] = "A4"
+    # The API keys file (one "NAME SHA256 [rpm=N] [in_flight=N]" line per key; see
+    # `casecraft keys new`); unset: no key needed, as for a local `casecraft up`.
+    api_keys_file: Path | None = None
+    # Each key's default quotas (a key's line in the keys file may set its own), and where the
+    # requests are counted: "memory://", or a Redis URL that every replica shares.
+    quota_requests_per_minute: int = Field(default=60, ge=1)
+    quota_in_flight: int = Field(default=5, ge=1)
+    quota_storage_url: str = "memory://"
+    # The gateway's ceiling for every caller together: case studies made at once, and how many
+    # more may wait; past both, a new one is refused with 503 at once.
+    max_in_flight: int = Field(default=64, ge=1)
+    max_queued: int = Field(default=256, ge=0)
+    # Origins whose pages may call the API from a browser (CORS), comma-separated, e.g.
+    # "https://intranet.example.com"; empty (the default): none but the gateway's own page.
+    cors_allow_origins: str = ""
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 
 from casecraft import eventloop
-from casecraft.config import load_settings
+from casecraft.config import exit_on_configuration_error, load_settings
 from casecraft.grpc_server import RunningServer, serve_until_signalled, start_server
 from casecraft.jsonlog import configure_logging
 from casecraft.telemetry import configure_tracing
@@ -39,7 +39,8 @@ async def start(
 async def main() -> None:
     settings = load_settings(StructurerSettings)
     configure_logging(SERVICE, settings.log_level)
-    running = await start(settings)
+    with exit_on_configuration_error():
+        running = await start(settings)
     await serve_until_signalled(running, SERVICE)
 
 

@@ -21,15 +21,9 @@ from typing import TypeVar
 
 from opentelemetry import trace
 
+from casecraft.cooldown import Cooldown
 from casecraft.errors import AllProvidersFailed, ProviderError
-from casecraft.resilience import (
-    AttemptRecord,
-    ChainResult,
-    Cooldown,
-    RetryPolicy,
-    attempt_event,
-    run_chain,
-)
+from casecraft.retry import AttemptRecord, ChainResult, RetryPolicy, attempt_event, run_chain
 from casecraft.v1 import structurer_pb2
 from structurer_service.providers import (
     CANNOT_REFINE,

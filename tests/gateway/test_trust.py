@@ -49,6 +49,25 @@ class RecordingRenderer:
         return await self._renderer.generate(job)
 
 
+def _text_of(path: Path) -> str:
+    """The words an exported file holds, whatever its format."""
+    if path.suffix == ".pdf":
+        import pdfplumber
+
+        with pdfplumber.open(path) as pdf:
+            return " ".join(page.extract_text() or "" for page in pdf.pages)
+    if path.suffix == ".pptx":
+        from pptx import Presentation
+
+        return " ".join(
+            shape.text_frame.text
+            for slide in Presentation(str(path)).slides
+            for shape in slide.shapes
+            if shape.has_text_frame
+        )
+    return path.read_text(encoding="utf-8")
+
+
 def logo() -> str:
     return "data:image/png;base64," + base64.b64encode(png()).decode()
 
@@ -68,14 +87,17 @@ async def test_an_anonymized_case_study_names_nobody_anywhere(example: str, tmp_
     assert body["anonymized"] is True
     assert body["case_study"]["client_name"]  # a descriptor, not empty
     assert any(w.startswith("logo: not used") for w in body["warnings"])
+    written = write_outputs(body, tmp_path)
+    assert {path.suffix for path in written} >= {".json", ".html", ".md", ".pdf", ".pptx"}
     assert renderer.jobs and all(not job.reference_image for job in renderer.jobs)
     assert all(image["status"] == "ok" for image in body["images"])
-    written = write_outputs(body, tmp_path)
     places = {
         "answer": json.dumps(body, ensure_ascii=False),
         "image jobs": " ".join(str(job) for job in renderer.jobs),
-        **{path.name: path.read_text("utf-8") for path in written if path.suffix != ".png"},
+        **{path.name: _text_of(path) for path in written if path.suffix != ".png"},
     }
+    industry = body["case_study"]["industry"]
+    assert all(industry in places[f"case_study.{kind}"] for kind in ("pdf", "pptx", "md"))
     for name in NAMES[example]:
         for place, text in places.items():
             assert name not in text, f"{name!r} in {place}"

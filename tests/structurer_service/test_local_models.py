@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from casecraft.cooldown import Cooldown
 from casecraft.errors import ProviderError
-from casecraft.resilience import Cooldown, RetryPolicy
+from casecraft.retry import RetryPolicy
 from structurer_service.providers import Draft, Structured, StructurerProvider
 from structurer_service.providers.chain import ChainStructurer
 from structurer_service.providers.llm import Prices
