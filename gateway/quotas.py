@@ -6,14 +6,11 @@ as the work runs. Over either, the caller gets a 429 with ``Retry-After`` and th
 headers; every answer to a keyed request carries the headers, so a client can slow down before it
 is refused.
 
-``Admission`` is the gateway's own ceiling, whoever asks: at most ``max_in_flight`` case studies
-run at once, at most ``max_queued`` more wait for a place; past that a new one is refused at once
-with a 503 and ``Retry-After`` instead of joining a queue that only grows.
+The gateway's own ceiling, whoever asks, is ``casecraft.admission.Admission``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from collections import Counter
@@ -31,7 +28,6 @@ from gateway.auth import ApiKey, caller
 from gateway.problems import Problem
 
 IN_FLIGHT_RETRY_AFTER_S = 5
-BUSY_RETRY_AFTER_S = 2
 
 
 class Quotas:
@@ -97,31 +93,6 @@ class Quotas:
             yield
         finally:
             self._running[key.name] -= 1
-
-
-class Admission:
-    """The gateway's ceiling on case studies at once, for every caller together."""
-
-    def __init__(self, *, max_in_flight: int, max_queued: int) -> None:
-        self._slots = asyncio.Semaphore(max_in_flight)
-        self._limit = max_in_flight + max_queued
-        self._admitted = 0
-
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        if self._admitted >= self._limit:
-            raise Problem(
-                503,
-                "Busy",
-                f"the gateway is making {self._limit:,} case studies already; try again shortly",
-                headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
-            )
-        self._admitted += 1
-        try:
-            async with self._slots:
-                yield
-        finally:
-            self._admitted -= 1
 
 
 class EnforceQuotas:

@@ -59,7 +59,14 @@ class ImageOut(BaseModel):
     component: ComponentName
     status: Literal["ok", "failed", "timed_out"]
     media_type: str = ""
-    data_url: str = Field(default="", description="The image inline as a data URL when ok.")
+    # i18-jobs: images by address; bytes inline only on request.
+    version: int = Field(
+        default=1, description="1 for the first image, +1 each time it is made again."
+    )
+    url: str = Field(default="", description="GET it here (/v1/images/{sha256}) when ok.")
+    data_url: str | None = Field(
+        default=None, description="The image inline as a data URL, only with ?inline=true."
+    )
     width: int = 0
     height: int = 0
     sha256: str = ""
@@ -125,8 +132,62 @@ class FidelityOut(BaseModel):
     )
 
 
+# -- i18-jobs: jobs, events and edits --------------------------------------------------------
+
+JobStatus = Literal["queued", "structuring", "rendering", "done", "failed", "cancelled"]
+
+
+class JobLinks(BaseModel):
+    self: str
+    events: str = Field(description="The job's server-sent events.")
+    refine: str
+    images: str = Field(description="POST here, {component} filled in, to make an image again.")
+
+
+class JobAccepted(BaseModel):
+    """The 202 answer to POST with Prefer: respond-async (Location names the job)."""
+
+    id: str
+    status: JobStatus
+    links: JobLinks
+
+
+class ChangeOut(BaseModel):
+    version: int
+    changed: list[str] = Field(description="CaseStudy fields, or the image component, changed.")
+    by: Literal["patch", "refine", "image"]
+
+
+class CaseStudyPatch(BaseModel):
+    """A JSON merge patch (RFC 7396): fields given replace, null removes, lists are replaced."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_study: dict[str, Any] = Field(
+        description="CaseStudy fields to change; the result must match the CaseStudy schema."
+    )
+
+
+class RefineBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    section: str = Field(description="The CaseStudy field to rewrite, e.g. title or challenge.")
+    instruction: str = Field(max_length=2000, description='e.g. "shorter, lead with the saving"')
+
+
+# -- end i18-jobs ---------------------------------------------------------------------------
+
+
 class CaseStudyResponse(BaseModel):
     id: str
+    # i18-jobs: the job behind every answer.
+    status: JobStatus = Field(description="done for a synchronous answer; GET shows progress.")
+    version: int = Field(description="0 until done, then 1, +1 for each PATCH, refine or image.")
+    links: JobLinks
+    changes: list[ChangeOut] = Field(default_factory=list)
+    problem: dict[str, Any] | None = Field(
+        default=None, description="Why a failed job failed (problem+json)."
+    )
     case_study: dict[str, Any] = Field(description="The CaseStudy message as JSON (see protos/).")
     images: list[ImageOut]
     skipped: list[SkippedOut] = Field(
@@ -135,8 +196,14 @@ class CaseStudyResponse(BaseModel):
     warnings: list[str]
     usage: dict[str, Any]
     trace_id: str = Field(description="Find the request's trace in a tracing backend by this id.")
-    timings: TimingsOut
-    fidelity: FidelityOut = Field(description="Every figure checked against the notes.")
+    timings: TimingsOut | None = Field(
+        default=None, description="Where the time went; present once the job is done."
+    )
+    # i19-trust: what was checked.
+    fidelity: FidelityOut | None = Field(
+        default=None,
+        description="Every figure checked against the notes; present once the case study is.",
+    )
     anonymized: bool | None = Field(
         default=None,
         description="Only when options.anonymize was asked for: false when a name was still "

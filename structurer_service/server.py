@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from casecraft import eventloop
+from casecraft.admission import Admission
 from casecraft.config import exit_on_configuration_error, load_settings
 from casecraft.grpc_server import RunningServer, serve_until_signalled, start_server
 from casecraft.jsonlog import configure_logging
@@ -30,7 +31,13 @@ async def start(
     chosen = provider if provider is not None else resilient(build_chain(settings), settings)
 
     def register(server: grpc.aio.Server) -> list[str]:
-        structurer_pb2_grpc.add_StructurerServicer_to_server(StructurerServicer(chosen), server)
+        admission = Admission(
+            "the structurer's calls in flight",
+            max_in_flight=settings.max_in_flight,
+            max_queued=settings.max_queued,
+        )
+        servicer = StructurerServicer(chosen, admission)
+        structurer_pb2_grpc.add_StructurerServicer_to_server(servicer, server)
         return [SERVICE_NAME]
 
     return await start_server(settings, register)

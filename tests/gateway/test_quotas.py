@@ -73,7 +73,7 @@ async def test_past_the_gateways_ceiling_new_work_is_refused_at_once_with_503() 
         assert (await first).status_code == 200
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "2"
-    assert "try again shortly" in refused.json()["detail"]
+    assert "at its limit of 1; try again in 2 s" in refused.json()["detail"]
 
 
 async def test_two_gateways_on_one_redis_share_a_keys_count(tmp_path: Path) -> None:

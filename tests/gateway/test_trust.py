@@ -78,7 +78,7 @@ async def test_an_anonymized_case_study_names_nobody_anywhere(example: str, tmp_
     renderer = RecordingRenderer()
     async with stack(images=renderer) as client:
         response = await client.post(
-            "/v1/case-studies",
+            "/v1/case-studies?inline=true",
             json={"notes": notes, "logo": logo(), "options": {"anonymize": True}},
         )
     assert response.status_code == 200, response.text
@@ -106,9 +106,13 @@ async def test_an_anonymized_case_study_names_nobody_anywhere(example: str, tmp_
 async def test_the_answer_reports_every_figure_checked() -> None:
     notes = (EXAMPLES / "logistics_dispatch.md").read_text(encoding="utf-8")
     async with stack(images=RecordingRenderer()) as client:
-        response = await client.post("/v1/case-studies", json={"notes": notes, "logo": logo()})
+        response = await client.post(
+            "/v1/case-studies?inline=true", json={"notes": notes, "logo": logo()}
+        )
+        again = (await client.get(f"/v1/case-studies/{response.json()['id']}")).json()
     body = response.json()
     assert body["fidelity"]["checked"] > 40 and body["fidelity"]["untraced"] == []
+    assert again["fidelity"] == body["fidelity"]
     assert "anonymized" not in body
     assert not any(w.startswith("logo:") for w in body["warnings"])
     assert "Harbor Freightways" in body["case_study"]["title"]
@@ -121,7 +125,7 @@ async def test_the_hero_drawn_for_an_anonymized_case_study_shows_the_descriptor(
     renderer = RecordingRenderer()
     async with stack(images=renderer) as client:
         response = await client.post(
-            "/v1/case-studies", json={"notes": notes, "options": {"anonymize": True}}
+            "/v1/case-studies?inline=true", json={"notes": notes, "options": {"anonymize": True}}
         )
     hero = next(job for job in renderer.jobs if job.WhichOneof("data") == "hero")
     assert hero.hero.client_name == "An insurer"
@@ -135,7 +139,7 @@ async def test_the_hero_drawn_for_an_anonymized_case_study_shows_the_descriptor(
 async def test_anonymize_must_be_a_boolean() -> None:
     async with stack(images=RecordingRenderer()) as client:
         response = await client.post(
-            "/v1/case-studies", json={"notes": "n", "options": {"anonymize": "yes"}}
+            "/v1/case-studies?inline=true", json={"notes": "n", "options": {"anonymize": "yes"}}
         )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "options.anonymize"
@@ -146,7 +150,7 @@ async def test_the_structure_span_counts_what_was_checked_and_names_nobody(
 ) -> None:
     async with stack(images=RecordingRenderer()) as client:
         response = await client.post(
-            "/v1/case-studies", json={"notes": NOTES, "options": {"anonymize": True}}
+            "/v1/case-studies?inline=true", json={"notes": NOTES, "options": {"anonymize": True}}
         )
     assert response.status_code == 200
     spans = list(exported.get_finished_spans())
