@@ -102,6 +102,13 @@ class StructurerSettings(GrpcServerSettings, ChainSettings):
     connect_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest wait for a connection to a provider."
     )
+    stream_idle_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest wait for new content in an `openai_compatible` stream (keep-alives "
+        "do not count): a local server that stalls near the end of an answer fails the attempt "
+        "as a timeout.",
+    )
     # The retry and cooldown knobs (retry_max_attempts, retry_after_max_s, cooldown_failures ...)
     # come from ChainSettings, named as in the image service.
     # Past both a new call is refused at once with UNAVAILABLE and when to retry.
