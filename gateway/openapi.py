@@ -9,6 +9,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from casecraft.limits import MAX_NOTES_BYTES
+from gateway.auth import OPEN_PATHS
 from gateway.body import MAX_BODY_BYTES
 from gateway.schemas import (
     CaseStudyPatch,
@@ -364,7 +365,7 @@ def _add_job_paths(document: dict[str, Any]) -> None:
 
 def with_api_keys(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` as a gateway with a keys file (CASECRAFT_API_KEYS_FILE) serves it: every
-    ``/v1/`` operation needs the bearer key, and may answer 401 (no key, or one the gateway does
+    ``/v1/`` operation the keys guard (not the images by address) needs the bearer key, and may answer 401 (no key, or one the gateway does
     not know) and 429 (over the key's quota)."""
     keyed = copy.deepcopy(document)
     keyed["components"].setdefault("securitySchemes", {}).setdefault(
@@ -376,7 +377,7 @@ def with_api_keys(document: dict[str, Any]) -> dict[str, Any]:
         },
     )
     for path, item in keyed["paths"].items():
-        if not path.startswith("/v1/"):
+        if not path.startswith("/v1/") or path.startswith(OPEN_PATHS):
             continue
         for method, operation in item.items():
             if method == "parameters":
