@@ -44,10 +44,10 @@ def run(max_examples: int) -> dict[str, Any]:
         keys.write_text(f"fuzzer {digest(KEY)} rpm=100000000 in_flight=1000\n", encoding="utf-8")
         passes: dict[str, Any] = {}
         with LiveGateway() as gateway:
+            gateway.make_job()
             passes["open"] = one_pass(gateway, max_examples=max_examples, cwd=cwd)
-        keyed = LiveGateway(api_keys_file=keys)
-        keyed.headers = {"Authorization": f"Bearer {KEY}"}
-        with keyed:
+        with LiveGateway(api_keys_file=keys) as keyed:
+            keyed.make_job({"Authorization": f"Bearer {KEY}"})
             passes["with_key"] = one_pass(
                 keyed, f"--header=Authorization: Bearer {KEY}", max_examples=max_examples, cwd=cwd
             )

@@ -29,6 +29,7 @@ BOUNDED = 20
 @pytest.fixture(scope="module")
 def open_gateway() -> Iterator[LiveGateway]:
     with LiveGateway() as gateway:
+        gateway.make_job()
         yield gateway
 
 
@@ -36,9 +37,8 @@ def open_gateway() -> Iterator[LiveGateway]:
 def keyed_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
     keys = tmp_path_factory.mktemp("keys") / "keys"
     keys.write_text(f"fuzzer {digest(KEY)} rpm=1000000 in_flight=100\n", encoding="utf-8")
-    gateway = LiveGateway(api_keys_file=keys)
-    gateway.headers = {"Authorization": f"Bearer {KEY}"}
-    with gateway:
+    with LiveGateway(api_keys_file=keys) as gateway:
+        gateway.make_job({"Authorization": f"Bearer {KEY}"})
         yield gateway
 
 

@@ -10,87 +10,28 @@ finding fails the test with schemathesis's report, which says how to replay it.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from casecraft import casestudy_schema
 from casecraft.api_keys import digest
 from casecraft.components import NAMES
 from casecraft.limits import MAX_NOTES_BYTES
 from casecraft.v1 import structurer_pb2
-from gateway.app import create_app
 from gateway.openapi import openapi_document
-from gateway.server import bind
-from gateway.settings import GatewaySettings
-from tests.conftest import running_images, running_structurer
+from tests.support.live_gateway import LiveGateway
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 # The routes held to the document. The job routes (GET/PATCH/DELETE of a case study, its events,
 # images and refine) are not yet: schemathesis still finds their answers and the document apart.
 COVERED = "^/(v1/case-studies|healthz|readyz)$"
-
-
-class LiveGateway:
-    """The three services in a thread's event loop, the gateway on a real socket."""
-
-    def __init__(self, **settings: object) -> None:
-        self.url = ""
-        self._settings = settings
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="live-gateway", daemon=True)
-
-    def __enter__(self) -> LiveGateway:
-        self._thread.start()
-        if not self._ready.wait(30) or self._error is not None:
-            raise RuntimeError(f"the gateway did not start: {self._error!r}")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:  # reported to the test by __enter__
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with running_structurer() as structurer, running_images() as images:
-            settings = GatewaySettings(
-                gateway_host="127.0.0.1",
-                gateway_port=0,
-                structurer_target=f"127.0.0.1:{structurer.port}",
-                image_target=f"127.0.0.1:{images.port}",
-                **self._settings,  # type: ignore[arg-type]
-            )
-            sock = bind(settings)
-            config = uvicorn.Config(create_app(settings), log_config=None, lifespan="on")
-            server = uvicorn.Server(config)
-            # The socket listens already: connections queue until uvicorn accepts them.
-            serving = asyncio.create_task(server.serve(sockets=[sock]))
-            self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-            self._ready.set()
-            await self._stop.wait()
-            server.should_exit = True
-            await serving
 
 
 @pytest.fixture(scope="module")

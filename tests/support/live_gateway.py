@@ -1,5 +1,5 @@
 """A live gateway for schemathesis: the gateway and both services (local providers) on
-127.0.0.1, uvicorn in a thread of its own, one job already done; and schemathesis's own command
+127.0.0.1, uvicorn in a thread of its own; and schemathesis's own command
 run against it (tests/fuzz/test_openapi_jobs.py, bench/openapi_fuzz.py)."""
 
 from __future__ import annotations
@@ -27,14 +27,12 @@ JOB_ROUTES = "^/v1/(case-studies/|images/)"
 
 
 class LiveGateway:
-    """The three services in a thread's event loop, the gateway on a real socket, and one job
-    already done."""
+    """The three services in a thread's event loop, the gateway on a real socket."""
 
     def __init__(self, **settings: object) -> None:
         self.url = ""
         self.job_id = ""
         self.image_sha256 = ""
-        self.headers: dict[str, str] = {}
         self._settings = settings
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -46,13 +44,17 @@ class LiveGateway:
         self._thread.start()
         if not self._ready.wait(60) or self._error is not None:
             raise RuntimeError(f"the gateway did not start: {self._error!r}")
+        return self
+
+    def make_job(self, headers: dict[str, str] | None = None) -> None:
+        """Make one case study (synchronously) for the fuzzer to name: ``job_id`` and the
+        ``image_sha256`` of its first image."""
         done = httpx.post(
-            f"{self.url}/v1/case-studies", json={"notes": NOTES}, headers=self.headers, timeout=60
+            f"{self.url}/v1/case-studies", json={"notes": NOTES}, headers=headers, timeout=60
         )
         assert done.status_code == 200, done.text
         self.job_id = done.json()["id"]
         self.image_sha256 = done.json()["images"][0]["sha256"]
-        return self
 
     def __exit__(self, *exc: object) -> None:
         assert self._loop is not None and self._stop is not None
