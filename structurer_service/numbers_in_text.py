@@ -7,6 +7,7 @@ one follows, and the precision it was written with, so a checker can compare it 
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ _STARTS = "|".join(
     [r"(?<![\w.])(?<!\d,)", *(rf"(?<=\b{word})" for word in (*PERIOD_WORDS, *PHASE_WORDS))]
 )
 _NUMBER = re.compile(
-    r"(?:" + _STARTS + r")(?P<num>" + _GROUPED + "|" + _PLAIN + r")"
+    r"(?=\d)(?:" + _STARTS + r")(?P<num>" + _GROUPED + "|" + _PLAIN + r")"
     r"(?P<suffix>[A-Za-z]+)?"
     r"(?P<after>\s?(?:%|per\s?cent\b|percent\b|pct\b|pp\b|pts?\b|points?\b|×|"
     r"thousand\b|million\b|billion\b|mio\b|mrd\b|mn\b|bn\b|k\b))?",
@@ -129,7 +130,8 @@ def find_numbers(text: str, *, words: bool = True) -> Iterator[Figure]:
         for token in compound_durations(text)
     ]
     if compounds:
-        figures = [f for f in figures if not any(c.start <= f.start < c.end for c in compounds)]
+        starts = [compound.start for compound in compounds]
+        figures = [figure for figure in figures if not _inside(figure, compounds, starts)]
         figures = sorted([*figures, *compounds], key=lambda figure: figure.start)
     yield from figures
     if words:
@@ -140,13 +142,23 @@ def find_numbers(text: str, *, words: bool = True) -> Iterator[Figure]:
             )
 
 
+def _inside(figure: Figure, compounds: list[Figure], starts: list[int]) -> bool:
+    """Whether ``figure`` is a part of one of the compound durations (sorted, with their starts)."""
+    at = bisect.bisect_right(starts, figure.start) - 1
+    return at >= 0 and figure.start < compounds[at].end
+
+
 def _read(text: str, start: int, end: int) -> Iterator[Figure]:
     """The figures of ``text[start:end]``, read as if nothing surrounded it."""
     piece = text[start:end]
     for match in _NUMBER.finditer(piece):
         figure = _figure(piece, match)
         if figure is not None:
-            yield replace(figure, start=figure.start + start, end=figure.end + start)
+            yield (
+                replace(figure, start=figure.start + start, end=figure.end + start)
+                if start
+                else figure
+            )
 
 
 def _pieces(text: str) -> Iterator[tuple[int, int]]:

@@ -32,6 +32,7 @@ def untraced(notes: str, text: str) -> list[str]:
         ("Tickets: 1200 a month.", "1.2 thousand tickets"),
         ("Error rate 0.9%.", "an error rate of 0,9 %"),
         ("Fehlerquote 0,9 %.", "an error rate of 0.9%"),
+        ("KPI,vorher,nachher\nCSAT,78%,92%\n\nFehlerquote 0,9 %.", "an error rate of 0.9%"),
         ("Umsatz 1.234,5 EUR.", "revenue of 1,234.5 EUR"),
         ("Revenue grew to $1,200,000.", "revenue of $1.2M"),
         ("Revenue grew to $1.2M.", "revenue of 1.2 million dollars"),
