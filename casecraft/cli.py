@@ -63,6 +63,8 @@ def _body(args: argparse.Namespace, notes_path: Path) -> dict[str, Any]:
         body["components"] = args.components.split(",")
     if args.fast:
         body["options"] = {"fast": True}
+    if args.fresh:
+        body.setdefault("options", {})["fresh"] = True
     return body
 
 
@@ -161,6 +163,9 @@ def _request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--logo", help="the client's logo, a .png or .jpg file")
     parser.add_argument("--components", help="comma-separated subset of hero,metrics,timeline")
     parser.add_argument("--fast", action="store_true", help="faster models, smaller images")
+    parser.add_argument(
+        "--fresh", action="store_true", help="structure again even if these notes are cached"
+    )
     parser.add_argument(
         "--timeout", type=float, default=600.0, help="seconds to wait for the answer"
     )

@@ -30,6 +30,7 @@ from casecraft.v1 import image_pb2
 from gateway import orchestrator
 from gateway.backends import Backends
 from gateway.body import read_body
+from gateway.cache_report import cache_report
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
 from gateway.requests import parse
@@ -72,6 +73,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             logo=checked.logo,
             logo_media_type=checked.logo_media_type,
             fast=checked.fast,
+            fresh=checked.fresh,
             early_fanout=settings.early_fanout,
             structure_timeout_s=settings.structure_timeout_s,
             images_timeout_s=settings.images_timeout_s,
@@ -181,6 +183,7 @@ def _body(outcome: orchestrator.Outcome, plan: orchestrator.Plan) -> dict[str, A
         "skipped": [{"component": n, "reason": r} for n, r in outcome.skipped.items()],
         "warnings": outcome.warnings,
         "usage": protojson.to_dict(outcome.usage),
+        "cache": cache_report(outcome, plan),
     }
 
 

@@ -31,6 +31,8 @@ class Plan:
     logo: bytes = b""
     logo_media_type: str = ""
     fast: bool = False
+    # Structure again whatever the structuring cache holds.
+    fresh: bool = False
     early_fanout: bool = True
     structure_timeout_s: float = 300.0
     images_timeout_s: float = 300.0
@@ -42,6 +44,7 @@ class Outcome:
     case_study: case_study_pb2.CaseStudy
     usage: structurer_pb2.Usage
     warnings: list[str]
+    structuring_cache: structurer_pb2.CacheOutcome = structurer_pb2.CACHE_OUTCOME_UNSPECIFIED
     images: dict[str, image_pb2.ImageResult] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     spans: list[case_study_pb2.SpanRecord] = field(default_factory=list)
@@ -209,6 +212,7 @@ async def run(backends: Backends, plan: Plan, sink: EventSink = _ignore) -> Outc
         case_study=final.case_study,
         usage=final.usage,
         warnings=list(final.warnings),
+        structuring_cache=final.cache,
         images=images.results,
         skipped=skipped,
         spans=spans,
@@ -222,7 +226,7 @@ async def _structure(
     sink: EventSink,
 ) -> structurer_pb2.StructureResponse:
     request = structurer_pb2.StructureRequest(
-        notes=plan.notes, options=structurer_pb2.StructureOptions(fast=plan.fast)
+        notes=plan.notes, options=structurer_pb2.StructureOptions(fast=plan.fast, fresh=plan.fresh)
     )
     rpc = await backends.structure_stream(request, timeout_s=plan.structure_timeout_s)
     if plan.early_fanout and plan.components:

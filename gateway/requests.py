@@ -33,6 +33,7 @@ class CheckedRequest:
     logo: bytes
     logo_media_type: str
     fast: bool
+    fresh: bool = False
 
 
 def parse(body: bytes) -> CheckedRequest:
@@ -62,6 +63,7 @@ def parse(body: bytes) -> CheckedRequest:
         logo=logo,
         logo_media_type=media_type,
         fast=request.options.fast,
+        fresh=request.options.fresh,
     )
 
 

@@ -13,6 +13,11 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     fast: bool = Field(default=False, description="Faster, cheaper models and smaller images.")
+    fresh: bool = Field(
+        default=False,
+        description="Structure the notes again even when an identical request's case study is "
+        "cached (the new one replaces it).",
+    )
 
 
 class CaseStudyRequest(BaseModel):
@@ -91,6 +96,13 @@ class TimingsOut(BaseModel):
     )
 
 
+class CacheOut(BaseModel):
+    structuring: Literal["hit", "miss", "bypass"] = Field(
+        description="hit: the case study of an identical earlier request, no provider called; "
+        "miss: structured now; bypass: structured now because options.fresh asked."
+    )
+
+
 class CaseStudyResponse(BaseModel):
     id: str
     case_study: dict[str, Any] = Field(description="The CaseStudy message as JSON (see protos/).")
@@ -100,6 +112,7 @@ class CaseStudyResponse(BaseModel):
     )
     warnings: list[str]
     usage: dict[str, Any]
+    cache: CacheOut
     trace_id: str = Field(description="Find the request's trace in a tracing backend by this id.")
     timings: TimingsOut
 

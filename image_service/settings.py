@@ -6,6 +6,8 @@ Provider credentials and endpoints keep the names their providers document (``OP
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -54,6 +56,21 @@ class ImageSettings(GrpcServerSettings):
     # Limits on an image a provider returns; past them it is refused and the next attempt made.
     max_image_bytes: int = Field(default=20 * MiB, ge=1024)
     max_image_pixels: int = Field(default=4096 * 4096, ge=64 * 64)
+
+    # The generation cache (docs/caching.md): "off" makes every job call a provider, and turns
+    # off the sharing of one call between identical jobs in flight.
+    cache: Literal["on", "off"] = "on"
+    # In memory (without REDIS_URL): the cached images' bytes at most; least recently used first out.
+    cache_max_bytes: int = Field(default=256 * MiB, ge=0)
+    # In Redis: how long an image unused stays cached (each hit renews it).
+    cache_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    # With Redis: how long a job waits for another replica making the same image before it
+    # makes the image itself (also the lock's lifetime, should that replica die).
+    coalesce_wait_s: float = Field(default=120.0, gt=0)
+    # Shared state: the generation cache and in-flight coalescing live in this Redis.
+    redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"))
+    # Put before every key this service writes in Redis (several deployments on one Redis).
+    redis_prefix: str = "casecraft:"
 
     openrouter_api_key: SecretStr | None = Field(
         default=None, validation_alias=_env("OPENROUTER_API_KEY")

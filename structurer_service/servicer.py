@@ -18,6 +18,7 @@ from casecraft.telemetry import capture_prompts, span_capture, to_records
 from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
 from structurer_service.field_groups import FieldGroupTracker
 from structurer_service.providers import Draft, StructurerProvider
+from structurer_service.structuring_cache import StructuringCache, structuring_key
 
 FieldGroup = structurer_pb2.FieldGroup
 FieldGroupReady = structurer_pb2.FieldGroupReady
@@ -31,8 +32,11 @@ SERVICE = "structurer_service"
 
 
 class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
-    def __init__(self, provider: StructurerProvider) -> None:
+    def __init__(
+        self, provider: StructurerProvider, *, cache: StructuringCache | None = None
+    ) -> None:
         self._provider = provider
+        self._cache = cache
 
     async def Structure(
         self, request: structurer_pb2.StructureRequest, context: grpc.aio.ServicerContext
@@ -64,8 +68,20 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
             span.set_attribute("gen_ai.operation.name", "chat")
             if capture_prompts():
                 span.set_attribute("gen_ai.input.messages", _messages(request.notes))
+            key, outcome = None, structurer_pb2.CACHE_OUTCOME_UNSPECIFIED
+            if self._cache is not None:
+                key = structuring_key(request, self._provider)
+                if request.options.fresh:
+                    outcome = structurer_pb2.CACHE_OUTCOME_BYPASS
+                else:
+                    cached = await self._cache.get(key)
+                    if cached is not None:
+                        yield _from_cache(cached, span)
+                        return
+                    outcome = structurer_pb2.CACHE_OUTCOME_MISS
+            span.set_attribute("casecraft.cache", _CACHE_NAMES[outcome])
             steps: asyncio.Queue[_Step] = asyncio.Queue()
-            producer = asyncio.create_task(self._structure(request, span, steps))
+            producer = asyncio.create_task(self._structure(request, span, steps, key, outcome))
             try:
                 while True:
                     ready = [await steps.get()]
@@ -94,9 +110,11 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
         request: structurer_pb2.StructureRequest,
         span: trace.Span,
         steps: asyncio.Queue[_Step],
+        key: str | None,
+        outcome: structurer_pb2.CacheOutcome,
     ) -> None:
         """Run the provider: each field group as it completes, then the final answer (or the
-        exception that ended it) go into ``steps``."""
+        exception that ended it) go into ``steps``; the answer is cached under ``key``."""
         with span_capture().capture(span) as spans:
             tracker = FieldGroupTracker()
             started, first_chunk = time.perf_counter(), True
@@ -121,14 +139,16 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                         steps.put_nowait(ready)
                     _set_usage(span, item.usage)
                     span.end()
-                    steps.put_nowait(
-                        structurer_pb2.StructureResponse(
-                            case_study=item.case_study,
-                            usage=item.usage,
-                            warnings=item.warnings,
-                            spans=to_records(list(spans), SERVICE),
-                        )
+                    response = structurer_pb2.StructureResponse(
+                        case_study=item.case_study,
+                        usage=item.usage,
+                        warnings=item.warnings,
+                        spans=to_records(list(spans), SERVICE),
+                        cache=outcome,
                     )
+                    if key is not None and self._cache is not None:
+                        await self._cache.put(key, response)
+                    steps.put_nowait(response)
                     return
                 steps.put_nowait(None)
             except (AllProvidersFailed, ProviderError) as exc:
@@ -139,6 +159,33 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                 steps.put_nowait(exc)
             except Exception as exc:
                 steps.put_nowait(exc)  # the handler raises it: the call ends with UNKNOWN
+
+
+def _from_cache(
+    response: structurer_pb2.StructureResponse, span: trace.Span
+) -> structurer_pb2.StructureEvent:
+    """The whole stream of a cached answer in one event: every field group, then the final."""
+    with span_capture().capture(span) as spans:
+        span.set_attributes(
+            {
+                "casecraft.cache": "hit",
+                "gen_ai.provider.name": response.usage.provider,
+                "gen_ai.request.model": response.usage.model,
+                "casecraft.attempts": 0,
+            }
+        )
+        span.end()
+    response.spans.extend(to_records(list(spans), SERVICE))
+    groups = FieldGroupTracker().finish(response.case_study)
+    return structurer_pb2.StructureEvent(field_groups=groups, final=response)
+
+
+_CACHE_NAMES = {
+    structurer_pb2.CACHE_OUTCOME_UNSPECIFIED: "off",
+    structurer_pb2.CACHE_OUTCOME_MISS: "miss",
+    structurer_pb2.CACHE_OUTCOME_HIT: "hit",
+    structurer_pb2.CACHE_OUTCOME_BYPASS: "bypass",
+}
 
 
 def _set_usage(span: trace.Span, usage: structurer_pb2.Usage) -> None:

@@ -6,10 +6,12 @@ ANTHROPIC_BASE_URL, OPENROUTER_API_KEY, OPENROUTER_BASE_URL.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from casecraft.grpc_server import GrpcServerSettings
+from casecraft.grpc_server import GrpcServerSettings, MiB
 
 
 def _plain(name: str) -> AliasChoices:
@@ -54,6 +56,17 @@ class StructurerSettings(GrpcServerSettings):
     openai_compatible_output_usd_per_mtok: float = Field(default=15.0, ge=0)
     openai_compatible_fast_input_usd_per_mtok: float = Field(default=1.0, ge=0)
     openai_compatible_fast_output_usd_per_mtok: float = Field(default=5.0, ge=0)
+
+    # The structuring cache (docs/caching.md): "off" calls a provider for every request.
+    cache: Literal["on", "off"] = "on"
+    # In memory (without REDIS_URL): the cached answers' bytes at most; least recently used first out.
+    cache_max_bytes: int = Field(default=64 * MiB, ge=0)
+    # In Redis: how long an answer unused stays cached (each hit renews it).
+    cache_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)
+    # Shared state: the structuring cache lives in this Redis.
+    redis_url: str | None = Field(None, validation_alias=_plain("REDIS_URL"))
+    # Put before every key this service writes in Redis (several deployments on one Redis).
+    redis_prefix: str = "casecraft:"
 
     max_output_tokens: int = Field(default=8192, ge=256, le=200_000)
     # One provider call, streamed from first byte to last; a call past it is cut off and retried.

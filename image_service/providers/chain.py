@@ -99,6 +99,13 @@ class ImageChain:
     def names(self) -> tuple[str, ...]:
         return tuple(provider.name for provider in self.providers)
 
+    def next_provider(self) -> ImageProvider:
+        """The provider a job started now would try first: the first one not cooling down."""
+        for provider in self.providers:
+            if self.cooldown.available(provider.name):
+                return provider
+        return self.providers[0]
+
     async def generate(self, job: image_pb2.ImageJob) -> ChainedImage:
         """The job's image from the first provider that succeeds, or ImageChainFailed."""
         records: list[AttemptRecord] = []

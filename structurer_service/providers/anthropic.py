@@ -89,6 +89,10 @@ class AnthropicStructurer:
     async def aclose(self) -> None:
         await self._client.close()
 
+    def model_for(self, fast: bool) -> str:
+        """The model a call of this speed uses (part of the structuring cache's key)."""
+        return self._models[fast].id
+
     async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
         model = self._models[fast]
         usage = UsageTotals(self.name, model.id, model.prices)

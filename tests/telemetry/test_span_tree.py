@@ -14,7 +14,7 @@ from casecraft.errors import AllProvidersFailed, ProviderError
 from casecraft.telemetry import configure_tracing, tracer_provider
 from casecraft.v1 import image_pb2
 from image_service.providers import GeneratedImage
-from tests.conftest import stack
+from tests.conftest import gateway_client, running_images, running_structurer, stack
 from tests.support.providers import RecordingImages, ScriptedStructurer
 
 NOTES = "Confidential: Zanzibar Widget Cooperative cut returns by half."
@@ -149,7 +149,12 @@ async def test_a_trace_the_caller_did_not_sample_is_reported_but_not_exported(
 ) -> None:
     trace_id = "5f" * 16
     not_sampled = f"00-{trace_id}-{'7a' * 8}-00"  # the caller's trace, sampled flag off
-    async with stack(ScriptedStructurer(), RecordingImages()) as client:
+    # The caches off: the second request makes the same steps as the first, not cache hits.
+    async with (
+        running_structurer(ScriptedStructurer(), cache="off") as s,
+        running_images(RecordingImages(), cache="off") as i,
+        gateway_client(s.port, i.port) as client,
+    ):
         response = await client.post(
             "/v1/case-studies", json={"notes": NOTES}, headers={"traceparent": not_sampled}
         )
