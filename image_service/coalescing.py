@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -41,9 +42,16 @@ class Flights(Generic[T]):
 
     def __init__(self) -> None:
         self._tasks: dict[str, asyncio.Task[T]] = {}
+        self._callers: Counter[str] = Counter()
+        self._joins = asyncio.Condition()
 
     def __len__(self) -> int:
         return len(self._tasks)
+
+    async def until_callers(self, key: str, count: int) -> None:
+        """Return once ``count`` callers wait for ``key``'s call (for tests and benchmarks)."""
+        async with self._joins:
+            await self._joins.wait_for(lambda: self._callers[key] >= count)
 
     async def run(self, key: str, call: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
         """``call()``'s result, shared by every caller of ``key`` meanwhile; and whether this
@@ -53,7 +61,15 @@ class Flights(Generic[T]):
         if task is None:
             task = self._tasks[key] = asyncio.ensure_future(call())
             task.add_done_callback(lambda done: self._forget(key, done))
-        return await asyncio.shield(task), joined
+        self._callers[key] += 1
+        async with self._joins:
+            self._joins.notify_all()
+        try:
+            return await asyncio.shield(task), joined
+        finally:
+            self._callers[key] -= 1
+            if not self._callers[key]:
+                del self._callers[key]
 
     def _forget(self, key: str, task: asyncio.Task[T]) -> None:
         if self._tasks.get(key) is task:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version
 from typing import Literal
 
@@ -75,6 +75,10 @@ class GenerationCache:
         self._locks = locks
         self._flights: Flights[tuple[ChainedImage, bool]] = Flights()
 
+    async def until_waiting(self, key: str, count: int) -> None:
+        """Return once ``count`` jobs of this process wait for ``key``'s image."""
+        await self._flights.until_callers(key, count)
+
     async def serve(self, key: str, make: Callable[[], Awaitable[ChainedImage]]) -> Served:
         """The image under ``key``: from the cache, from a call in flight, or from ``make()``,
         whose image is then cached. ``make`` runs in a task of its own, shared by every caller
@@ -83,7 +87,9 @@ class GenerationCache:
         if cached is not None:
             return Served(cached, "hit")
         (image, made), joined = await self._flights.run(key, lambda: self._produce(key, make))
-        return Served(image, "miss" if made and not joined else "coalesced")
+        if made and not joined:
+            return Served(image, "miss")
+        return Served(replace(image, attempts=0), "coalesced")  # its calls were another job's
 
     async def refresh(self, key: str, make: Callable[[], Awaitable[ChainedImage]]) -> Served:
         """A new image from ``make()``, whatever is cached; it replaces the cached one."""
@@ -105,14 +111,19 @@ class GenerationCache:
             if elsewhere is not None:
                 return elsewhere, False
             token = await self._locks.acquire(key) or ""
-        made = False
+        stored = False  # whether the waiters will find the image in the cache
         try:
+            # Another replica may have made it between this caller's read and the lock.
+            cached = await self._read(key)
+            if cached is not None:
+                stored = True
+                return cached, False
             image = await make()
             await self.store.set(key, _encode(image))
-            made = True
+            stored = True
         finally:
             if token:
-                await self._locks.release(key, token, made=made)
+                await self._locks.release(key, token, made=stored)
         return image, True
 
     async def _read(self, key: str) -> ChainedImage | None:
