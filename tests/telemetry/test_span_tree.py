@@ -199,3 +199,26 @@ async def test_a_failed_rpc_ends_its_client_span_with_the_status(
     generate = "/casecraft.v1.ImageGenerator/Generate"
     assert len([s for s in spans if s.name == generate and s.kind is SpanKind.CLIENT]) == 1
     assert not [s.name for s in spans if s.name.startswith("image.")]
+
+
+async def test_a_repeated_request_says_on_its_spans_that_the_caches_answered(
+    exported: InMemorySpanExporter,
+) -> None:
+    images = RecordingImages()
+    async with stack(ScriptedStructurer(), images) as client:
+        await client.post("/v1/case-studies", json={"notes": NOTES})
+        exported.clear()
+        again = await client.post("/v1/case-studies", json={"notes": NOTES})
+    assert again.status_code == 200, again.text
+    spans = exported.get_finished_spans()
+    structure = one(list(spans), "structure")
+    assert structure.attributes is not None
+    assert structure.attributes["casecraft.cache"] == "hit"
+    assert structure.attributes["gen_ai.provider.name"] == "scripted"
+    generated = [s for s in spans if s.name == "image.generate"]
+    assert len(generated) == 3 and not [s for s in spans if s.name == "image.wait_for_slot"]
+    for span in generated:
+        assert span.attributes is not None
+        assert span.attributes["casecraft.cache_hit"] is True
+        assert span.attributes["casecraft.cache"] == "hit"
+    assert len(images.jobs) == 3  # the first request's three images, none for the repeat
