@@ -18,7 +18,7 @@ from casecraft.telemetry import capture_prompts, span_capture, to_records
 from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
 from structurer_service.field_groups import FieldGroupTracker
 from structurer_service.providers import Draft, StructurerProvider
-from structurer_service.structuring_cache import StructuringCache, structuring_key
+from structurer_service.structuring_cache import StructuringCache, as_hit, structuring_key
 
 FieldGroup = structurer_pb2.FieldGroup
 FieldGroupReady = structurer_pb2.FieldGroupReady
@@ -37,6 +37,8 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
     ) -> None:
         self._provider = provider
         self._cache = cache
+        # Identical requests in flight: the first one's answer, awaited by the others.
+        self._flights: dict[str, asyncio.Future[structurer_pb2.StructureResponse | None]] = {}
 
     async def Structure(
         self, request: structurer_pb2.StructureRequest, context: grpc.aio.ServicerContext
@@ -68,20 +70,23 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
             span.set_attribute("gen_ai.operation.name", "chat")
             if capture_prompts():
                 span.set_attribute("gen_ai.input.messages", _messages(request.notes))
-            key, outcome = None, structurer_pb2.CACHE_OUTCOME_UNSPECIFIED
+            key, outcome, flight = None, structurer_pb2.CACHE_OUTCOME_UNSPECIFIED, None
             if self._cache is not None:
                 key = structuring_key(request, self._provider)
                 if request.options.fresh:
                     outcome = structurer_pb2.CACHE_OUTCOME_BYPASS
                 else:
-                    cached = await self._cache.get(key)
-                    if cached is not None:
-                        yield _from_cache(cached, span)
+                    answered = await self._answered(key)
+                    if answered is not None:
+                        yield _without_call(*answered, span)
                         return
                     outcome = structurer_pb2.CACHE_OUTCOME_MISS
+                    flight = self._flights[key] = asyncio.get_running_loop().create_future()
             span.set_attribute("casecraft.cache", _CACHE_NAMES[outcome])
             steps: asyncio.Queue[_Step] = asyncio.Queue()
-            producer = asyncio.create_task(self._structure(request, span, steps, key, outcome))
+            producer = asyncio.create_task(
+                self._structure(request, span, steps, key, outcome, flight)
+            )
             try:
                 while True:
                     ready = [await steps.get()]
@@ -104,6 +109,28 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                 producer.cancel()
                 if span.is_recording():
                     span.end()
+                if flight is not None:
+                    # Ended without an answer (failed, cancelled): the requests that waited
+                    # for it structure the notes themselves.
+                    if not flight.done():
+                        flight.set_result(None)
+                    if self._flights.get(key or "") is flight:
+                        del self._flights[key or ""]
+
+    async def _answered(self, key: str) -> tuple[structurer_pb2.StructureResponse, str] | None:
+        """An identical request's answer, from the cache or from the request in flight, and
+        which; None when this request calls the providers."""
+        assert self._cache is not None
+        while True:
+            cached = await self._cache.get(key)
+            if cached is not None:
+                return cached, "hit"
+            flight = self._flights.get(key)
+            if flight is None:
+                return None
+            shared = await asyncio.shield(flight)
+            if shared is not None:
+                return as_hit(shared), "coalesced"
 
     async def _structure(
         self,
@@ -112,6 +139,7 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
         steps: asyncio.Queue[_Step],
         key: str | None,
         outcome: structurer_pb2.CacheOutcome,
+        flight: asyncio.Future[structurer_pb2.StructureResponse | None] | None,
     ) -> None:
         """Run the provider: each field group as it completes, then the final answer (or the
         exception that ended it) go into ``steps``; the answer is cached under ``key``."""
@@ -148,6 +176,8 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                     )
                     if key is not None and self._cache is not None:
                         await self._cache.put(key, response)
+                    if flight is not None and not flight.done():
+                        flight.set_result(response)
                     steps.put_nowait(response)
                     return
                 steps.put_nowait(None)
@@ -161,14 +191,15 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                 steps.put_nowait(exc)  # the handler raises it: the call ends with UNKNOWN
 
 
-def _from_cache(
-    response: structurer_pb2.StructureResponse, span: trace.Span
+def _without_call(
+    response: structurer_pb2.StructureResponse, how: str, span: trace.Span
 ) -> structurer_pb2.StructureEvent:
-    """The whole stream of a cached answer in one event: every field group, then the final."""
+    """The whole stream of an answer no provider was called for (``how``: "hit" from the cache,
+    "coalesced" from an identical request in flight) in one event: the groups, then the final."""
     with span_capture().capture(span) as spans:
         span.set_attributes(
             {
-                "casecraft.cache": "hit",
+                "casecraft.cache": how,
                 "gen_ai.provider.name": response.usage.provider,
                 "gen_ai.request.model": response.usage.model,
                 "casecraft.attempts": 0,

@@ -67,6 +67,18 @@ def structuring_key(request: structurer_pb2.StructureRequest, provider: Structur
 _PROMPT = _prompt_fingerprint()
 
 
+def as_hit(response: structurer_pb2.StructureResponse) -> structurer_pb2.StructureResponse:
+    """``response`` as the answer of a request that called no provider: marked a hit, its usage
+    naming who wrote it at no cost, without the spans of the call that made it."""
+    hit = structurer_pb2.StructureResponse()
+    hit.CopyFrom(response)
+    hit.ClearField("spans")
+    hit.cache = structurer_pb2.CACHE_OUTCOME_HIT
+    hit.usage.input_tokens = hit.usage.output_tokens = hit.usage.attempts = 0
+    hit.usage.cost_usd = 0.0
+    return hit
+
+
 class StructuringCache:
     """Final answers by key, stored without the spans of the call that made them."""
 
@@ -77,12 +89,7 @@ class StructuringCache:
         data = await self.store.get(key)
         if data is None:
             return None
-        response = structurer_pb2.StructureResponse.FromString(data)
-        response.cache = structurer_pb2.CACHE_OUTCOME_HIT
-        # Nothing was called for this answer: its usage names who wrote it, and costs nothing.
-        response.usage.input_tokens = response.usage.output_tokens = response.usage.attempts = 0
-        response.usage.cost_usd = 0.0
-        return response
+        return as_hit(structurer_pb2.StructureResponse.FromString(data))
 
     async def put(self, key: str, response: structurer_pb2.StructureResponse) -> None:
         stored = structurer_pb2.StructureResponse()

@@ -3,6 +3,7 @@ runs on the memory backend and on the real Redis (a random key prefix per test).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from tests.conftest import running_structurer
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.notes import NOTES
 from tests.fakes.server import serve
+from tests.support.providers import ACME, ScriptedStructurer
 from tests.support.redis import delete_prefix, private_redis, random_prefix, shared_redis
 
 KEY = "sk-ant-test-key-0123456789abcdef"
@@ -162,3 +164,55 @@ async def test_a_lost_redis_makes_a_miss_not_a_failure(
             down = await structure(server.port, ask())
     assert down.cache == MISS and down.case_study.title
     assert len(fake.requests) == 2
+
+
+class CountingStructurer(ScriptedStructurer):
+    """The scripted case study, held after its first group until released; counts its calls."""
+
+    def __init__(self) -> None:
+        super().__init__(hold_after=1)
+        self.calls = 0
+
+    def structure(self, notes: str, *, fast: bool) -> Any:
+        self.calls += 1
+        return super().structure(notes, fast=fast)
+
+
+async def test_identical_requests_in_flight_share_one_call(backend: dict[str, Any]) -> None:
+    provider = CountingStructurer()
+    async with (
+        running_structurer(provider, **backend) as server,
+        grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel,
+    ):
+        stub = structurer_pb2_grpc.StructurerStub(channel)
+        leader = stub.StructureStream(ask("n"))
+        await leader.read()  # the headline: the call is under way, held by the provider
+        others = [asyncio.ensure_future(stub.Structure(ask("n"))) for _ in range(5)]
+        provider.release.set()
+        led = []
+        while (event := await leader.read()) is not grpc.aio.EOF:
+            led.append(event)
+        answers = await asyncio.gather(*others)
+    assert provider.calls == 1
+    assert led[-1].final.cache == MISS
+    assert {answer.cache for answer in answers} == {HIT}
+    assert all(answer.case_study == led[-1].final.case_study for answer in answers)
+    assert {answer.usage.attempts for answer in answers} == {0}
+
+
+async def test_when_the_first_caller_leaves_the_others_still_get_an_answer() -> None:
+    provider = CountingStructurer()
+    async with (
+        running_structurer(provider) as server,
+        grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel,
+    ):
+        stub = structurer_pb2_grpc.StructurerStub(channel)
+        leader = stub.StructureStream(ask("n"))
+        await leader.read()
+        others = [asyncio.ensure_future(stub.Structure(ask("n"))) for _ in range(3)]
+        leader.cancel()
+        await provider.cancelled.wait()  # the leader's call was cancelled with it
+        provider.release.set()
+        answers = await asyncio.gather(*others)
+    assert all(answer.case_study.title == ACME.title for answer in answers)
+    assert provider.calls == 2  # one of the others structured the notes again, once
