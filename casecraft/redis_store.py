@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -30,10 +30,16 @@ class RedisUnavailable(SystemExit):
     """Redis did not answer at start-up; the process exits with one line naming REDIS_URL."""
 
 
-def connect(url: str, *, timeout_s: float = 1.0) -> Redis:
-    """A client for ``url`` (``redis://``, ``rediss://`` or ``unix://``); nothing is sent yet."""
-    return Redis.from_url(
+def connect(url: str, *, timeout_s: float = 1.0, max_connections: int = 64) -> Redis:
+    """A client for ``url`` (``redis://``, ``rediss://`` or ``unix://``); nothing is sent yet.
+
+    Commands beyond ``max_connections`` at once wait for a free connection (up to twice the
+    timeout): a burst of jobs queues for a moment instead of failing as "too many connections".
+    """
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=2 * timeout_s,
         socket_timeout=timeout_s,
         socket_connect_timeout=timeout_s,
         retry=Retry(NoBackoff(), 0),
@@ -41,6 +47,7 @@ def connect(url: str, *, timeout_s: float = 1.0) -> Redis:
         # restarted Redis is replaced instead of failing the command sent on it.
         health_check_interval=10,
     )
+    return Redis.from_pool(pool)
 
 
 async def ping(client: Redis, url: str) -> None:
