@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from casecraft.documents import DocumentError, read_document
 from casecraft.launcher import LaunchError, Stack
 from casecraft.outputs import write_outputs
 from casecraft.waterfall import waterfall
@@ -41,12 +42,11 @@ def _default_notes() -> Path:
 def _body(args: argparse.Namespace, notes_path: Path) -> dict[str, Any]:
     """The request, read from the files before anything starts; SystemExit says what is wrong."""
     try:
-        body: dict[str, Any] = {"notes": notes_path.read_text(encoding="utf-8")}
-    except UnicodeDecodeError as exc:
-        raise SystemExit(
-            f"casecraft: {notes_path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
-            f"offset {exc.start}); save the notes as UTF-8"
-        ) from exc
+        body: dict[str, Any] = {
+            "notes": read_document(notes_path.read_bytes(), notes_path.name).text
+        }
+    except DocumentError as exc:
+        raise SystemExit(f"casecraft: {notes_path}: {str(exc).partition(': ')[2]}") from exc
     except OSError as exc:
         raise SystemExit(f"casecraft: {notes_path}: {exc.strerror or exc}") from exc
     if args.logo:

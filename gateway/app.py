@@ -29,14 +29,13 @@ from casecraft.telemetry import configure_tracing, span_capture, to_records, tra
 from casecraft.v1 import image_pb2
 from gateway import orchestrator
 from gateway.backends import Backends
-from gateway.body import read_body
 from gateway.cache_report import cache_report
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
-from gateway.requests import parse
 from gateway.settings import GatewaySettings
 from gateway.timings import report
 from gateway.tracing import TraceIdHeader
+from gateway.uploads import checked_request
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -66,7 +65,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             await app.state.backends.close()
 
     async def create_case_study(request: Request) -> Response:
-        checked = parse(await read_body(request))
+        checked = await checked_request(request)
         plan = orchestrator.Plan(
             notes=checked.notes,
             components=checked.components,

@@ -38,7 +38,11 @@ class CheckedRequest:
 
 def parse(body: bytes) -> CheckedRequest:
     """The checked request in ``body``; a Problem naming the field and the fix when it is not one."""
-    raw = _json(body)
+    return parse_object(_json(body))
+
+
+def parse_object(raw: object) -> CheckedRequest:
+    """The checked request in a JSON-shaped value (the body's, or one built from a form)."""
     if not isinstance(raw, dict):
         raise Problem(
             422, "Invalid request", 'the body must be a JSON object like {"notes": "..."}'

@@ -17,7 +17,16 @@ from casecraft.limits import notes_problem
 from casecraft.telemetry import capture_prompts, span_capture, to_records
 from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
 from structurer_service.field_groups import FieldGroupTracker
-from structurer_service.providers import Draft, StructurerProvider
+from structurer_service.providers import (
+    CANNOT_REFINE,
+    CannotRefine,
+    Draft,
+    Refinement,
+    RefiningProvider,
+    Structured,
+    StructurerProvider,
+)
+from structurer_service.refine import refine_problem, rewrite_section
 from structurer_service.structuring_cache import StructuringCache, as_hit, structuring_key
 
 FieldGroup = structurer_pb2.FieldGroup
@@ -55,6 +64,57 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
     ) -> AsyncIterator[structurer_pb2.StructureEvent]:
         async for event in self._events(request, context):
             yield event
+
+    async def Refine(
+        self, request: structurer_pb2.RefineRequest, context: grpc.aio.ServicerContext
+    ) -> structurer_pb2.RefineResponse:
+        problem = refine_problem(request)
+        if problem is not None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        refinement = Refinement(
+            case_study=request.case_study,
+            section=request.section,
+            instruction=request.instruction,
+            notes=request.notes,
+        )
+        with tracer.start_as_current_span("refine", end_on_exit=False) as span:
+            span.set_attribute("casecraft.refine.section", request.section)
+            span.set_attribute("casecraft.fast", request.options.fast)
+            span.set_attribute("gen_ai.operation.name", "chat")
+            with span_capture().capture(span) as spans:
+                try:
+                    final = await self._refine(refinement, fast=request.options.fast)
+                except CannotRefine as exc:
+                    span.end()
+                    await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+                except (AllProvidersFailed, ProviderError) as exc:
+                    span.record_exception(exc)
+                    span.set_status(trace.StatusCode.ERROR, str(exc))
+                    span.end()
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, f"refining failed: {exc}")
+                _set_usage(span, final.usage)
+                span.end()
+        refined = rewrite_section(request.case_study, final.case_study, request.section)
+        changed = [] if refined == request.case_study else [request.section]
+        return structurer_pb2.RefineResponse(
+            case_study=refined,
+            usage=final.usage,
+            warnings=final.warnings,
+            changed=changed,
+            spans=to_records(list(spans), SERVICE),
+        )
+
+    async def _refine(self, refinement: Refinement, *, fast: bool) -> Structured:
+        if not isinstance(self._provider, RefiningProvider):
+            raise CannotRefine(CANNOT_REFINE)
+        final: Structured | None = None
+        # Read to the end: the drafts of a rewrite have no reader, the last item is the answer.
+        async for item in self._provider.refine(refinement, fast=fast):
+            if isinstance(item, Structured):
+                final = item
+        if final is None:
+            raise ProviderError(self._provider.name, "ended without a case study")
+        return final
 
     async def _events(
         self, request: structurer_pb2.StructureRequest, context: grpc.aio.ServicerContext

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def test_notes_that_are_not_utf8_are_named_with_the_fix(tmp_path: Path) -> None:
 
     for argv in (["demo", str(notes)], ["generate", str(notes), "--gateway", NOWHERE]):
         message = exit_message(argv)
-        assert f"{notes} is not UTF-8 text (byte 0xe9 at offset 11)" in message
+        assert f"{notes}: not UTF-8 text (byte 0xe9 at offset 11)" in message
         assert "save the notes as UTF-8" in message
 
 
@@ -40,3 +41,14 @@ def test_a_missing_logo_is_named(tmp_path: Path) -> None:
 
 def test_missing_notes_are_named(tmp_path: Path) -> None:
     assert exit_message(["demo", str(tmp_path / "x.md")]).endswith("x.md: no such file")
+
+
+def test_a_file_that_is_not_notes_is_refused_with_what_to_send(tmp_path: Path) -> None:
+    sheet = tmp_path / "numbers.docx"
+    with zipfile.ZipFile(sheet, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+
+    message = exit_message(["generate", str(sheet), "--gateway", NOWHERE])
+
+    assert message.startswith(f"casecraft: {sheet}: this is a spreadsheet (.xlsx), not notes")
+    assert ".docx, .pdf" in message

@@ -93,3 +93,31 @@ class StructureEvent(_message.Message):
     final: StructureResponse
     field_groups: _containers.RepeatedCompositeFieldContainer[FieldGroupReady]
     def __init__(self, final: _Optional[_Union[StructureResponse, _Mapping]] = ..., field_groups: _Optional[_Iterable[_Union[FieldGroupReady, _Mapping]]] = ...) -> None: ...
+
+class RefineRequest(_message.Message):
+    __slots__ = ("case_study", "section", "instruction", "notes", "options")
+    CASE_STUDY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    INSTRUCTION_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    case_study: _case_study_pb2.CaseStudy
+    section: str
+    instruction: str
+    notes: str
+    options: StructureOptions
+    def __init__(self, case_study: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ..., section: _Optional[str] = ..., instruction: _Optional[str] = ..., notes: _Optional[str] = ..., options: _Optional[_Union[StructureOptions, _Mapping]] = ...) -> None: ...
+
+class RefineResponse(_message.Message):
+    __slots__ = ("case_study", "usage", "warnings", "changed", "spans")
+    CASE_STUDY_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    SPANS_FIELD_NUMBER: _ClassVar[int]
+    case_study: _case_study_pb2.CaseStudy
+    usage: Usage
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    changed: _containers.RepeatedScalarFieldContainer[str]
+    spans: _containers.RepeatedCompositeFieldContainer[_case_study_pb2.SpanRecord]
+    def __init__(self, case_study: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., changed: _Optional[_Iterable[str]] = ..., spans: _Optional[_Iterable[_Union[_case_study_pb2.SpanRecord, _Mapping]]] = ...) -> None: ...

@@ -45,6 +45,11 @@ class StructurerStub:
                 request_serializer=casecraft_dot_v1_dot_structurer__pb2.StructureRequest.SerializeToString,
                 response_deserializer=casecraft_dot_v1_dot_structurer__pb2.StructureEvent.FromString,
                 _registered_method=True)
+        self.Refine = channel.unary_unary(
+                '/casecraft.v1.Structurer/Refine',
+                request_serializer=casecraft_dot_v1_dot_structurer__pb2.RefineRequest.SerializeToString,
+                response_deserializer=casecraft_dot_v1_dot_structurer__pb2.RefineResponse.FromString,
+                _registered_method=True)
 
 
 class StructurerServicer:
@@ -67,6 +72,19 @@ class StructurerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Refine(self, request, context):
+        """Rewrites one section of a finished case study following a person's instruction, with the
+        configured LLM providers (the same retries, fallback and validation as Structure). Only that
+        section changes; every other field comes back exactly as sent.
+        INVALID_ARGUMENT: an unknown section, an empty or over-long instruction, notes over the limit.
+        FAILED_PRECONDITION: no configured provider can follow free-text instructions (the local
+        extractor cannot): configure an LLM provider, or edit the field directly.
+        UNAVAILABLE: every LLM provider failed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StructurerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -79,6 +97,11 @@ def add_StructurerServicer_to_server(servicer, server):
                     servicer.StructureStream,
                     request_deserializer=casecraft_dot_v1_dot_structurer__pb2.StructureRequest.FromString,
                     response_serializer=casecraft_dot_v1_dot_structurer__pb2.StructureEvent.SerializeToString,
+            ),
+            'Refine': grpc.unary_unary_rpc_method_handler(
+                    servicer.Refine,
+                    request_deserializer=casecraft_dot_v1_dot_structurer__pb2.RefineRequest.FromString,
+                    response_serializer=casecraft_dot_v1_dot_structurer__pb2.RefineResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -136,6 +159,33 @@ class Structurer:
             '/casecraft.v1.Structurer/StructureStream',
             casecraft_dot_v1_dot_structurer__pb2.StructureRequest.SerializeToString,
             casecraft_dot_v1_dot_structurer__pb2.StructureEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Refine(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/casecraft.v1.Structurer/Refine',
+            casecraft_dot_v1_dot_structurer__pb2.RefineRequest.SerializeToString,
+            casecraft_dot_v1_dot_structurer__pb2.RefineResponse.FromString,
             options,
             channel_credentials,
             insecure,

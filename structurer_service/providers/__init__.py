@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from casecraft.v1 import case_study_pb2, structurer_pb2
 
@@ -29,9 +29,38 @@ class Structured:
     warnings: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Refinement:
+    """One section of a finished case study to rewrite, and how."""
+
+    case_study: case_study_pb2.CaseStudy
+    section: str
+    instruction: str
+    notes: str = ""
+
+
+CANNOT_REFINE = (
+    "the local provider cannot follow free-text instructions; configure an LLM provider "
+    "(CASECRAFT_STRUCTURER_PROVIDERS=anthropic,...) or edit the field with PATCH"
+)
+
+
+class CannotRefine(Exception):
+    """No configured provider can follow a free-text instruction (the local extractor cannot)."""
+
+
 class StructurerProvider(Protocol):
     name: str
 
     def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
         """Yield drafts as the case study is written, then exactly one ``Structured``."""
+        ...
+
+
+@runtime_checkable
+class RefiningProvider(StructurerProvider, Protocol):
+    """A provider that can also rewrite one section of a case study (the LLM providers)."""
+
+    def refine(self, refinement: Refinement, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        """Yield drafts of the rewritten case study, then exactly one ``Structured``."""
         ...

@@ -19,8 +19,8 @@ from opentelemetry.propagate import inject
 from casecraft.casestudy_schema import schema, validate
 from casecraft.errors import ProviderError
 from casecraft.resilience import usable_key
-from structurer_service.providers import Draft, Structured
-from structurer_service.providers.llm import Drafts, Prices, UsageTotals, cut_off
+from structurer_service.providers import Draft, Refinement, Structured
+from structurer_service.providers.llm import Drafts, Prices, UsageTotals, cut_off, refine_request
 from structurer_service.providers.prompt import (
     SYSTEM,
     TOOL_DESCRIPTION,
@@ -94,9 +94,21 @@ class AnthropicStructurer:
         return self._models[fast].id
 
     async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        async for item in self._answer(user_message(notes), fast=fast):
+            yield item
+
+    async def refine(
+        self, refinement: Refinement, *, fast: bool
+    ) -> AsyncIterator[Draft | Structured]:
+        async for item in self._answer(refine_request(refinement), fast=fast):
+            yield item
+
+    async def _answer(self, request: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        """One call asking for the case study (``request`` is the user turn); invalid output
+        gets one re-ask."""
         model = self._models[fast]
         usage = UsageTotals(self.name, model.id, model.prices)
-        messages: list[MessageParam] = [{"role": "user", "content": user_message(notes)}]
+        messages: list[MessageParam] = [{"role": "user", "content": request}]
         call = _ToolCall()
         async for draft in self._stream(model.id, messages, usage, call):
             yield draft

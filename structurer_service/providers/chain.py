@@ -16,18 +16,28 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TypeVar
 
 from opentelemetry import trace
 
 from casecraft.errors import AllProvidersFailed, ProviderError
 from casecraft.resilience import AttemptRecord, Cooldown, RetryPolicy, attempt_event, run_chain
 from casecraft.v1 import structurer_pb2
-from structurer_service.providers import Draft, Structured, StructurerProvider
+from structurer_service.providers import (
+    CANNOT_REFINE,
+    CannotRefine,
+    Draft,
+    Refinement,
+    RefiningProvider,
+    Structured,
+    StructurerProvider,
+)
 from structurer_service.providers.llm import UsageTotals, ledger_context, unanswered
 
 log = logging.getLogger(__name__)
 _DONE = object()
+P = TypeVar("P", bound=StructurerProvider)
 
 
 def record_attempt(record: AttemptRecord) -> None:
@@ -66,12 +76,27 @@ class ChainStructurer:
             if aclose is not None:
                 await aclose()
 
-    async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+    def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        return self._run(self.providers, lambda provider: provider.structure(notes, fast=fast))
+
+    def refine(self, refinement: Refinement, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        """The rewrite by the first provider of the chain that can follow an instruction;
+        ``CannotRefine`` when none of them can."""
+        refiners = [p for p in self.providers if isinstance(p, RefiningProvider)]
+        if not refiners:
+            raise CannotRefine(CANNOT_REFINE)
+        return self._run(refiners, lambda provider: provider.refine(refinement, fast=fast))
+
+    async def _run(
+        self,
+        providers: Sequence[P],
+        start: Callable[[P], AsyncIterator[Draft | Structured]],
+    ) -> AsyncIterator[Draft | Structured]:
         queue: asyncio.Queue[object] = asyncio.Queue()
 
-        async def consume(provider: StructurerProvider) -> Structured:
+        async def consume(provider: P) -> Structured:
             final: Structured | None = None
-            stream = provider.structure(notes, fast=fast)
+            stream = start(provider)
             try:
                 async for item in stream:
                     if isinstance(item, Draft):
@@ -89,7 +114,7 @@ class ChainStructurer:
         ledger: list[UsageTotals] = []
         task = asyncio.create_task(
             run_chain(
-                [(p.name, functools.partial(consume, p)) for p in self.providers],
+                [(p.name, functools.partial(consume, p)) for p in providers],
                 policy=self._policy,
                 cooldown=self._cooldown,
                 attempt_timeout_s=self._attempt_timeout_s,

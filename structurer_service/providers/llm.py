@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextvars
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from casecraft import protojson
 from casecraft.casestudy_schema import schema
 from casecraft.errors import ProviderError
 from casecraft.v1 import structurer_pb2
-from structurer_service.providers import Draft
+from structurer_service.providers import Draft, Refinement
+from structurer_service.providers.prompt import refine_message
 
 
 @dataclass(frozen=True)
@@ -124,3 +127,9 @@ class Drafts:
             return None
         self._shape = shape
         return Draft(fields=fields)
+
+
+def refine_request(refinement: Refinement) -> str:
+    """The user turn asking an LLM to rewrite one section of the case study."""
+    as_json = json.dumps(protojson.to_dict(refinement.case_study), ensure_ascii=False, indent=1)
+    return refine_message(refinement.notes, as_json, refinement.section, refinement.instruction)

@@ -18,8 +18,8 @@ from httpx_sse import aconnect_sse
 from casecraft.casestudy_schema import schema, validate
 from casecraft.errors import ProviderError
 from casecraft.resilience import error_from_http, usable_key
-from structurer_service.providers import Draft, Structured
-from structurer_service.providers.llm import Drafts, Prices, UsageTotals, cut_off
+from structurer_service.providers import Draft, Refinement, Structured
+from structurer_service.providers.llm import Drafts, Prices, UsageTotals, cut_off, refine_request
 from structurer_service.providers.prompt import SYSTEM, TOOL_NAME, reask, user_message
 
 
@@ -58,11 +58,23 @@ class OpenAICompatibleStructurer:
         return self._models[fast].id
 
     async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        async for item in self._answer(user_message(notes), fast=fast):
+            yield item
+
+    async def refine(
+        self, refinement: Refinement, *, fast: bool
+    ) -> AsyncIterator[Draft | Structured]:
+        async for item in self._answer(refine_request(refinement), fast=fast):
+            yield item
+
+    async def _answer(self, request: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        """One call asking for the case study (``request`` is the user turn); invalid output
+        gets one re-ask."""
         model = self._models[fast]
         usage = UsageTotals(self.name, model.id, model.prices)
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": user_message(notes)},
+            {"role": "user", "content": request},
         ]
         answer: list[str] = []
         async for draft in self._stream(model.id, messages, usage, answer):

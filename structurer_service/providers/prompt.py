@@ -21,6 +21,11 @@ results and quote.
 - quote: only a quotation that appears in the notes; leave it out otherwise."""
 
 _NOTES = re.compile(r"<notes>\n?(.*?)\n?</notes>", re.DOTALL)
+_REFINE = re.compile(
+    r"<section>(.*?)</section>\s*<instruction>\n?(.*?)\n?</instruction>\s*"
+    r"<case_study>\n?(.*?)\n?</case_study>",
+    re.DOTALL,
+)
 
 
 def user_message(notes: str) -> str:
@@ -31,6 +36,27 @@ def notes_in(message: str) -> str | None:
     """The notes inside a user message written by ``user_message`` (the fakes read them back)."""
     found = _NOTES.search(message)
     return found.group(1) if found else None
+
+
+def refine_message(notes: str, case_study_json: str, section: str, instruction: str) -> str:
+    """The request to rewrite one section: the instruction, the case study as it stands, and the
+    notes it was written from (so the rewrite keeps to what they say)."""
+    return (
+        f"Rewrite only the {section} field of this case study, following the instruction. "
+        f"Keep every other field exactly as it is. Use only what the notes say. Call {TOOL_NAME} "
+        "with the complete case study.\n\n"
+        f"<section>{section}</section>\n"
+        f"<instruction>\n{instruction}\n</instruction>\n"
+        f"<case_study>\n{case_study_json}\n</case_study>\n"
+        f"<notes>\n{notes}\n</notes>"
+    )
+
+
+def refinement_in(message: str) -> tuple[str, str, str] | None:
+    """The section, instruction and case study JSON inside a message written by
+    ``refine_message`` (the fakes read them back)."""
+    found = _REFINE.search(message)
+    return (found.group(1), found.group(2), found.group(3)) if found else None
 
 
 def reask(errors: list[str], *, tool: bool = True) -> str:

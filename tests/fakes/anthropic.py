@@ -31,6 +31,7 @@ from tests.fakes.faults import (
     Script,
     in_schema_order,
     local_answer,
+    refined_answer,
     split_anywhere,
     violate,
 )
@@ -49,22 +50,26 @@ def _error_body(error_type: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": error_type, "message": message}}
 
 
-def _first_notes(messages: list[dict[str, Any]]) -> str:
+def _texts(messages: list[dict[str, Any]]) -> list[str]:
+    texts: list[str] = []
     for message in messages:
         content = message.get("content")
-        texts = (
-            [content]
-            if isinstance(content, str)
-            else [
+        if isinstance(content, str):
+            texts.append(content)
+        else:
+            texts += [
                 block.get("text", "")
                 for block in content or []
                 if isinstance(block, dict) and block.get("type") == "text"
             ]
-        )
-        for text in texts:
-            notes = notes_in(text)
-            if notes is not None:
-                return notes
+    return texts
+
+
+def _first_notes(messages: list[dict[str, Any]]) -> str:
+    for text in _texts(messages):
+        notes = notes_in(text)
+        if notes is not None:
+            return notes
     return ""
 
 
@@ -125,7 +130,10 @@ class FakeAnthropic:
             return Response(status_code=499)
         tool = body["tools"][0]
         schema = tool["input_schema"]
-        answer = in_schema_order(await self._answer(_first_notes(body["messages"])), schema)
+        refined = refined_answer(_texts(body["messages"]))
+        if refined is None:
+            refined = await self._answer(_first_notes(body["messages"]))
+        answer = in_schema_order(refined, schema)
         if behaviour.kind == "invalid":
             answer = violate(answer, schema)
         text = json.dumps(answer, ensure_ascii=False)

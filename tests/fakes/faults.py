@@ -8,6 +8,7 @@ Pacing makes a fake answer like a real model: a first-chunk latency, then a stea
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any, Literal
 from google.protobuf import json_format
 
 from structurer_service.providers import Structured
+from structurer_service.providers.prompt import refinement_in
 
 Kind = Literal[
     "ok",
@@ -173,6 +175,32 @@ async def local_answer(notes: str) -> dict[str, Any]:
                 always_print_fields_with_no_presence=True,
             )
     raise AssertionError("the local extractor wrote no case study")
+
+
+def refined_answer(texts: list[str]) -> dict[str, Any] | None:
+    """What the fake model writes when asked to rewrite one section (``refine_message``): the case
+    study as sent, with that section cut to its first sentence (how a model follows "shorter"),
+    or, for an instruction "replace with: TEXT", exactly TEXT. None when no text asks for it."""
+    for text in texts:
+        found = refinement_in(text)
+        if found is None:
+            continue
+        section, instruction, as_json = found
+        study: dict[str, Any] = json.loads(as_json)
+        _, said, replacement = instruction.partition("replace with:")
+        if section == "quote":
+            quote = dict(study.get("quote") or {"author": "", "role": ""})
+            quote["text"] = replacement.strip() if said else _first_sentence(quote.get("text", ""))
+            study["quote"] = quote
+        else:
+            study[section] = replacement.strip() if said else _first_sentence(study[section])
+        return study
+    return None
+
+
+def _first_sentence(text: str) -> str:
+    head, stop, _ = text.partition(". ")
+    return head + "." if stop else text
 
 
 def in_schema_order(value: Any, schema: dict[str, Any]) -> Any:

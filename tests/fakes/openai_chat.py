@@ -28,6 +28,7 @@ from tests.fakes.faults import (
     Script,
     in_schema_order,
     local_answer,
+    refined_answer,
     split_anywhere,
     violate,
 )
@@ -103,7 +104,11 @@ class FakeOpenAIChat:
         if behaviour.kind == "not_sse":
             return HTMLResponse("<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>")
         schema = _schema_of(body)
-        answer = in_schema_order(await self._answer(_notes(body["messages"])), schema)
+        texts = [m["content"] for m in body["messages"] if isinstance(m.get("content"), str)]
+        refined = refined_answer(texts)
+        if refined is None:
+            refined = await self._answer(_notes(body["messages"]))
+        answer = in_schema_order(refined, schema)
         if behaviour.kind == "invalid":
             answer = violate(answer, schema)
         text = json.dumps(answer, ensure_ascii=False)
