@@ -84,7 +84,7 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
         timeout_s = job.timeout_ms / 1000 if job.timeout_ms else default_s
         result = image_pb2.ImageResult(job_id=job.job_id, component=component.enum)
         started_ns = time.time_ns()
-        source: Source = "off"
+        source: Source = "off" if self._cache is None else "bypass" if job.bypass_cache else "miss"
         with span_capture().capture() as spans:
             steps = _Steps(component.name, spans)
             try:
