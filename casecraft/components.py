@@ -30,7 +30,6 @@ TIMELINE = ComponentSpec(
 
 ALL: tuple[ComponentSpec, ...] = (HERO, METRICS, TIMELINE)
 BY_NAME: dict[str, ComponentSpec] = {c.name: c for c in ALL}
-BY_ENUM: dict[int, ComponentSpec] = {int(c.enum): c for c in ALL}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 
 # Field groups in the order a writer completes them, and the CaseStudy fields of each.

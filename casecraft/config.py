@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import AliasChoices, BeforeValidator, ValidationError
 from pydantic_settings import BaseSettings
+
+from casecraft.errors import ConfigurationError
 
 S = TypeVar("S", bound=BaseSettings)
 # What a *_LOG_LEVEL may say, in any case.
@@ -13,6 +17,13 @@ LogLevel = Annotated[
     Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
     BeforeValidator(lambda value: value.upper() if isinstance(value, str) else value),
 ]
+
+
+def unprefixed(name: str) -> AliasChoices:
+    """Read a field from the variable its provider documents (``ANTHROPIC_API_KEY``), without the
+    service's prefix. The settings class sets ``validate_by_name`` so code can still pass the
+    field by its name."""
+    return AliasChoices(name)
 
 
 def load_settings(settings_class: type[S]) -> S:
@@ -37,3 +48,12 @@ def _variable(settings_class: type[BaseSettings], loc: tuple[int | str, ...]) ->
     if isinstance(alias, AliasChoices):
         return " or ".join(str(choice) for choice in alias.choices)
     return f"{settings_class.model_config.get('env_prefix', '')}{name}".upper()
+
+
+@contextmanager
+def exit_on_configuration_error() -> Iterator[None]:
+    """A service that cannot start as configured exits with one line saying what to change."""
+    try:
+        yield
+    except ConfigurationError as exc:
+        raise SystemExit(f"casecraft: {exc}") from None

@@ -34,3 +34,8 @@ class AllProvidersFailed(Exception):
     def __init__(self, failures: list[str]) -> None:
         super().__init__("every provider failed: " + "; ".join(failures))
         self.failures = failures
+
+
+class ConfigurationError(ValueError):
+    """A service cannot start as configured (a provider without its key, a port in use); the
+    message names the setting to change. Services exit with it as one line, not a traceback."""

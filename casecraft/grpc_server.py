@@ -19,6 +19,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings
 
 from casecraft.config import LogLevel
+from casecraft.errors import ConfigurationError
 from casecraft.prometheus import MetricsEndpoint
 from casecraft.telemetry import grpc_server_interceptors, shutdown_telemetry
 
@@ -197,7 +198,6 @@ class RunningServer:
     server: grpc.aio.Server
     port: int
     health: health.aio.HealthServicer
-    service_names: tuple[str, ...]
     grace_s: float
     host: str = "127.0.0.1"
     metrics_port: int = 0
@@ -246,9 +246,16 @@ async def start_server(
         ),
         server,
     )
-    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    variable = f"{settings.model_config.get('env_prefix', '')}PORT".upper()
+    try:
+        port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    except RuntimeError:  # grpc's way of saying the address is taken or not ours
+        port = 0
     if port == 0:
-        raise OSError(f"could not listen on {settings.host}:{settings.port}")
+        raise ConfigurationError(
+            f"cannot listen on {settings.host}:{settings.port} (is the port in use?); "
+            f"set {variable} to a free port (0: any free port)"
+        )
     await server.start()
     for name in ("", *names):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -256,7 +263,6 @@ async def start_server(
         server,
         port,
         health_servicer,
-        names,
         settings.shutdown_grace_s,
         settings.host,
         settings.metrics_port,

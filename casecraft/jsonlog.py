@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import trace
 
-_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# Record attributes that are not extras; uvicorn's color_message repeats the message with
+# terminal colours.
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
+# Terminal escape sequences (colours, cursor moves): never part of a JSON line.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
 # Libraries whose debug records quote a request (the anthropic SDK logs its whole body: the notes).
 _QUOTING_LOGGERS = ("anthropic", "openai", "httpx", "httpx2", "httpcore", "hpack")
 
@@ -26,16 +31,20 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "service": self._service,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": _plain(record.getMessage()),
         }
         context = trace.get_current_span().get_span_context()
         if context.is_valid:
             entry["trace_id"] = format(context.trace_id, "032x")
             entry["span_id"] = format(context.span_id, "016x")
-        entry.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
+        entry.update({k: _plain(v) for k, v in vars(record).items() if k not in _RESERVED})
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = _plain(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
+
+
+def _plain(value: Any) -> Any:
+    return _ESCAPES.sub("", value) if isinstance(value, str) else value
 
 
 def configure_logging(

@@ -5,25 +5,34 @@ from __future__ import annotations
 import base64
 import html
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
-def write_outputs(answer: dict[str, Any], out: Path) -> list[Path]:
-    """Write the answer's files into ``out`` and return their paths."""
+def write_outputs(
+    answer: dict[str, Any], out: Path, images: Mapping[str, bytes] | None = None
+) -> list[Path]:
+    """Write the answer's files into ``out`` and return their paths. An image's bytes come from
+    ``images`` (by component, as fetched from its URL), else from its data URL."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     files: dict[str, str] = {}
+    fetched = images or {}
     for image in answer.get("images", []):
-        if image.get("status") != "ok" or not image.get("data_url"):
+        component = image.get("component", "")
+        if component in fetched:
+            data = fetched[component]
+        elif image.get("status") == "ok" and image.get("data_url"):
+            data = base64.b64decode(image["data_url"].partition(",")[2])
+        else:
             continue
-        _header, _, payload = image["data_url"].partition(",")
         extension = _EXTENSIONS.get(image.get("media_type", ""), "png")
-        path = out / f"{image['component']}.{extension}"
-        path.write_bytes(base64.b64decode(payload))
-        files[image["component"]] = path.name
+        path = out / f"{component}.{extension}"
+        path.write_bytes(data)
+        files[component] = path.name
         written.append(path)
     stored = {**answer, "images": [_without_data(i, files) for i in answer.get("images", [])]}
     json_path = out / "case_study.json"
@@ -96,7 +105,7 @@ def render_page(answer: dict[str, Any], files: dict[str, str]) -> str:
     if quote and quote.get("text"):
         who = ", ".join(x for x in (quote.get("author"), quote.get("role")) if x)
         parts.append(f"<blockquote>“{_e(quote['text'])}”<footer>{_e(who)}</footer></blockquote>")
-    failed = [i for i in answer.get("images", []) if i.get("status") != "ok"]
+    failed = [i for i in answer.get("images", []) if i.get("status") not in ("ok", "done")]
     skipped = answer.get("skipped", [])
     if failed or skipped:
         parts.append("<h2>Visuals not made</h2><ul>")

@@ -28,6 +28,7 @@ from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
 from casecraft.v1 import image_pb2
 from gateway import orchestrator
+from gateway.access_log import AccessLog
 from gateway.backends import Backends
 from gateway.cache_report import cache_report
 from gateway.openapi import openapi_document
@@ -74,9 +75,9 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             fast=checked.fast,
             fresh=checked.fresh,
             early_fanout=settings.early_fanout,
-            structure_timeout_s=settings.structure_timeout_s,
-            images_timeout_s=settings.images_timeout_s,
-            per_image_timeout_s=settings.per_image_timeout_s,
+            structure_deadline_s=settings.gateway_structure_deadline_s,
+            images_deadline_s=settings.gateway_images_deadline_s,
+            per_image_deadline_s=settings.gateway_per_image_deadline_s,
         )
         work = asyncio.create_task(_produce(request.app.state.backends, plan))
         disconnected = asyncio.create_task(_client_gone(request))
@@ -118,7 +119,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
-        middleware=_middleware(),
+        middleware=_middleware(settings),
         exception_handlers={
             Problem: _problem,
             HTTPException: _http,
@@ -129,9 +130,10 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     )
 
 
-def _middleware() -> list[Middleware]:
+def _middleware(settings: GatewaySettings) -> list[Middleware]:
+    access_log = [Middleware(AccessLog)] if settings.access_log else []
     if not tracing_enabled():
-        return []
+        return access_log
     return [
         # The request's server span, continuing the caller's trace; probes stay untraced. Its
         # duration is casecraft.request.duration (by method, status and outcome), recorded
@@ -144,6 +146,7 @@ def _middleware() -> list[Middleware]:
             meter_provider=NoOpMeterProvider(),
         ),
         Middleware(TraceIdHeader),
+        *access_log,
     ]
 
 

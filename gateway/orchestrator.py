@@ -34,9 +34,9 @@ class Plan:
     # Structure again whatever the structuring cache holds.
     fresh: bool = False
     early_fanout: bool = True
-    structure_timeout_s: float = 300.0
-    images_timeout_s: float = 300.0
-    per_image_timeout_s: float = 0.0
+    structure_deadline_s: float = 300.0
+    images_deadline_s: float = 300.0
+    per_image_deadline_s: float = 0.0
 
 
 @dataclass
@@ -106,7 +106,7 @@ class _ImageStream:
         """Start the one call every image of this case study goes through (its client span
         starts here), unless it has started already."""
         if self._rpc is None:
-            self._rpc = await self._backends.generate(timeout_s=self._plan.images_timeout_s)
+            self._rpc = await self._backends.generate(timeout_s=self._plan.images_deadline_s)
             self._tasks = [
                 asyncio.create_task(self._write(self._rpc)),
                 asyncio.create_task(self._read(self._rpc)),
@@ -122,7 +122,7 @@ class _ImageStream:
         job = image_pb2.ImageJob(
             job_id=job_id,
             options=image_pb2.ImageOptions(fast=self._plan.fast),
-            timeout_ms=int(self._plan.per_image_timeout_s * 1000),
+            timeout_ms=int(self._plan.per_image_deadline_s * 1000),
         )
         getattr(job, component.name).CopyFrom(data)
         if component.name == "hero" and self._plan.logo:
@@ -228,7 +228,7 @@ async def _structure(
     request = structurer_pb2.StructureRequest(
         notes=plan.notes, options=structurer_pb2.StructureOptions(fast=plan.fast, fresh=plan.fresh)
     )
-    rpc = await backends.structure_stream(request, timeout_s=plan.structure_timeout_s)
+    rpc = await backends.structure_stream(request, timeout_s=plan.structure_deadline_s)
     if plan.early_fanout and plan.components:
         # The image call is set up while the structurer works, so the first job that is ready
         # goes out on a call the image service already answers: its set-up (about a millisecond

@@ -71,6 +71,16 @@ def from_rpc_error(error: grpc.aio.AioRpcError, backend: str) -> Problem:
     code = error.code()
     status = _GRPC_TO_HTTP.get(code, 502)
     details = error.details() or code.name.lower()
+    provider = _failed_provider(error)
+    if code is grpc.StatusCode.UNAVAILABLE and provider is not None:
+        return Problem(
+            503,
+            "Provider unavailable",
+            f"{backend} is running, but its provider {provider} failed ({details}); check the "
+            "provider's key and status, retry shortly, or configure another provider in the chain",
+            backend=backend,
+            provider=provider,
+        )
     if code is grpc.StatusCode.UNAVAILABLE:
         return Problem(
             503,
@@ -88,3 +98,14 @@ def from_rpc_error(error: grpc.aio.AioRpcError, backend: str) -> Problem:
     if status < 500:
         return Problem(status, "Invalid request", details, backend=backend)
     return Problem(status, "Backend error", f"{backend} failed: {details}", backend=backend)
+
+
+# Set by a backend on UNAVAILABLE when it ran but its providers failed; the value names them.
+PROVIDER_FAILED = "casecraft-provider-failed"
+
+
+def _failed_provider(error: grpc.aio.AioRpcError) -> str | None:
+    for key, value in error.trailing_metadata() or ():
+        if key == PROVIDER_FAILED:
+            return str(value) or "chain"
+    return None

@@ -9,7 +9,8 @@ import socket
 import uvicorn
 
 from casecraft import eventloop
-from casecraft.config import load_settings
+from casecraft.config import exit_on_configuration_error, load_settings
+from casecraft.errors import ConfigurationError
 from casecraft.jsonlog import configure_logging
 from casecraft.telemetry import shutdown_telemetry
 from gateway.app import SERVICE, create_app
@@ -36,7 +37,14 @@ def bind(settings: GatewaySettings) -> socket.socket:
     # the socket says it is TCP; without it Nagle and delayed ACKs add 40 ms to small responses.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((settings.gateway_host, settings.gateway_port))
+    try:
+        sock.bind((settings.gateway_host, settings.gateway_port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigurationError(
+            f"cannot listen on {settings.gateway_host}:{settings.gateway_port} "
+            f"({exc.strerror or exc}); set CASECRAFT_GATEWAY_PORT to a free port (0: any free port)"
+        ) from None
     sock.set_inheritable(True)
     sock.listen(2048)  # connections queue from now on, so "serving" is true once logged
     return sock
@@ -45,7 +53,8 @@ def bind(settings: GatewaySettings) -> socket.socket:
 async def main() -> None:
     settings = load_settings(GatewaySettings)
     configure_logging(SERVICE, settings.log_level)
-    sock = bind(settings)
+    with exit_on_configuration_error():
+        sock = bind(settings)
     log.info(
         "serving",
         extra={"event": "serving", "port": sock.getsockname()[1], "service_name": SERVICE},

@@ -9,7 +9,7 @@ import grpc
 from casecraft import eventloop
 from casecraft.byte_cache import MemoryCache, RedisCache
 from casecraft.components import NAMES
-from casecraft.config import load_settings
+from casecraft.config import exit_on_configuration_error, load_settings
 from casecraft.grpc_server import RunningServer, serve_until_signalled, start_server
 from casecraft.jsonlog import configure_logging
 from casecraft.redis_store import RedisLink, open_link, report_health
@@ -19,7 +19,7 @@ from image_service.coalescing import RedisLocks
 from image_service.generation_cache import GenerationCache
 from image_service.providers import ImageProvider
 from image_service.providers.chain import ImageChain
-from image_service.providers.registry import build_chain
+from image_service.providers.registry import build_chain, resilient
 from image_service.servicer import SERVICE, ImageServicer
 from image_service.settings import ImageSettings
 
@@ -91,13 +91,14 @@ def _chain(
         providers = list(provider)
     else:
         providers = [provider]
-    return ImageChain.from_settings(settings, providers)
+    return resilient(providers, settings)
 
 
 async def main() -> None:
     settings = load_settings(ImageSettings)
     configure_logging(SERVICE, settings.log_level)
-    running = await start(settings)
+    with exit_on_configuration_error():
+        running = await start(settings)
     await serve_until_signalled(running, SERVICE)
 
 

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from casecraft.config import unprefixed
 from casecraft.grpc_server import GrpcServerSettings, MiB
+from casecraft.registry import ChainSettings
 
 
-def _env(name: str) -> AliasChoices:
-    """Read from the provider's own variable name; the field name still works in code."""
-    return AliasChoices(name)
-
-
-class ImageSettings(GrpcServerSettings):
+class ImageSettings(GrpcServerSettings, ChainSettings):
     model_config = SettingsConfigDict(
         env_prefix="CASECRAFT_IMAGE_", validate_by_name=True, validate_by_alias=True
     )
@@ -27,8 +24,6 @@ class ImageSettings(GrpcServerSettings):
     port: int = 50052
     # Prometheus text at /metrics on this port (0: any free port, logged at start-up).
     metrics_port: int = 9465
-    # Ordered provider chain; the first that succeeds wins.
-    providers: str = "local"
     # Images generated at once across every call to this process (a sliding window).
     concurrency: int = Field(default=3, ge=1, le=1024)
     # A job's deadline when the caller sets none, waiting for a slot included.
@@ -39,19 +34,10 @@ class ImageSettings(GrpcServerSettings):
     timeout_metrics_s: float | None = Field(default=None, gt=0)
     timeout_timeline_s: float | None = Field(default=None, gt=0)
 
-    # One provider call; a call that takes longer is cut off and counts as a failed attempt.
-    attempt_timeout_s: float = Field(default=60.0, gt=0)
-    # Calls per provider for one job, the first included; only retryable failures are retried
-    # (429, 408, 409, 5xx, connection errors, timeouts), then the next provider is tried.
-    max_attempts: int = Field(default=2, ge=1, le=10)
-    retry_base_delay_s: float = Field(default=0.5, ge=0)
-    retry_max_delay_s: float = Field(default=8.0, ge=0)
-    # A provider asking (retry-after) to wait longer than this is not retried: fall back at once.
-    retry_after_max_s: float = Field(default=30.0, ge=0)
-    # After this many consecutive failed attempts a provider is skipped for cooldown_s, by every
-    # request in the process.
-    cooldown_failures: int = Field(default=3, ge=1)
-    cooldown_s: float = Field(default=30.0, ge=0)
+    # Calls per provider for one job, the first included. The other retry, cooldown and
+    # per-call timeout knobs (retry_after_max_s, cooldown_failures, attempt_timeout_s ...) come
+    # from ChainSettings, named as in the structurer.
+    retry_max_attempts: int = Field(default=2, ge=1, le=10)
 
     # Limits on an image a provider returns; past them it is refused and the next attempt made.
     max_image_bytes: int = Field(default=20 * MiB, ge=1024)
@@ -68,15 +54,15 @@ class ImageSettings(GrpcServerSettings):
     # makes the image itself (also the lock's lifetime, should that replica die).
     coalesce_wait_s: float = Field(default=120.0, gt=0)
     # Shared state: the generation cache and in-flight coalescing live in this Redis.
-    redis_url: str | None = Field(default=None, validation_alias=_env("REDIS_URL"))
+    redis_url: str | None = Field(default=None, validation_alias=unprefixed("REDIS_URL"))
     # Put before every key this service writes in Redis (several deployments on one Redis).
     redis_prefix: str = "casecraft:"
 
     openrouter_api_key: SecretStr | None = Field(
-        default=None, validation_alias=_env("OPENROUTER_API_KEY")
+        default=None, validation_alias=unprefixed("OPENROUTER_API_KEY")
     )
     openrouter_base_url: str = Field(
-        default="https://openrouter.ai/api/v1", validation_alias=_env("OPENROUTER_BASE_URL")
+        default="https://openrouter.ai/api/v1", validation_alias=unprefixed("OPENROUTER_BASE_URL")
     )
     openrouter_model: str = "google/gemini-3.1-flash-image-preview"
     openrouter_fast_model: str = "google/gemini-2.5-flash-image"
@@ -85,18 +71,16 @@ class ImageSettings(GrpcServerSettings):
     openrouter_image_size: str = ""
     openrouter_fast_image_size: str = ""
 
-    openai_api_key: SecretStr | None = Field(default=None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=unprefixed("OPENAI_API_KEY")
+    )
     openai_base_url: str = Field(
-        default="https://api.openai.com/v1", validation_alias=_env("OPENAI_BASE_URL")
+        default="https://api.openai.com/v1", validation_alias=unprefixed("OPENAI_BASE_URL")
     )
     openai_model: str = "gpt-image-2"
     openai_fast_model: str = "gpt-image-1-mini"
     openai_quality: str = "medium"
     openai_fast_quality: str = "low"
-
-    @property
-    def provider_chain(self) -> list[str]:
-        return [name.strip() for name in self.providers.split(",") if name.strip()]
 
     def component_timeout_s(self, component: str) -> float:
         """The deadline of a job of ``component`` when its caller sets none."""

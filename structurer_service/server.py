@@ -6,7 +6,7 @@ import grpc
 
 from casecraft import eventloop
 from casecraft.byte_cache import MemoryCache, RedisCache
-from casecraft.config import load_settings
+from casecraft.config import exit_on_configuration_error, load_settings
 from casecraft.grpc_server import RunningServer, serve_until_signalled, start_server
 from casecraft.jsonlog import configure_logging
 from casecraft.redis_store import RedisLink, open_link, report_health
@@ -69,7 +69,8 @@ def structuring_cache(
 async def main() -> None:
     settings = load_settings(StructurerSettings)
     configure_logging(SERVICE, settings.log_level)
-    running = await start(settings)
+    with exit_on_configuration_error():
+        running = await start(settings)
     await serve_until_signalled(running, SERVICE)
 
 

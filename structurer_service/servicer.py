@@ -38,6 +38,15 @@ _Step = FieldGroupReady | structurer_pb2.StructureResponse | Exception | None
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 SERVICE = "structurer_service"
+# Trailing metadata on UNAVAILABLE when the service ran but its providers failed (the value names
+# them): the caller can then say the provider is down, not this service.
+PROVIDER_FAILED = "casecraft-provider-failed"
+
+
+def _providers(error: AllProvidersFailed | ProviderError) -> list[str]:
+    if isinstance(error, ProviderError):
+        return [error.provider]
+    return [failure.partition(":")[0] for failure in error.failures]
 
 
 class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
@@ -159,7 +168,9 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                         yield structurer_pb2.StructureEvent(field_groups=groups, final=final)
                     if isinstance(last, (AllProvidersFailed, ProviderError)):
                         await context.abort(
-                            grpc.StatusCode.UNAVAILABLE, f"structuring failed: {last}"
+                            grpc.StatusCode.UNAVAILABLE,
+                            f"structuring failed: {last}",
+                            trailing_metadata=((PROVIDER_FAILED, ",".join(_providers(last))),),
                         )
                     if isinstance(last, Exception):
                         raise last

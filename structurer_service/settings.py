@@ -8,30 +8,29 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from casecraft.config import unprefixed
 from casecraft.grpc_server import GrpcServerSettings, MiB
+from casecraft.registry import ChainSettings
 
 
-def _plain(name: str) -> AliasChoices:
-    """Read from the unprefixed variable ``NAME``; the field name still works as a keyword."""
-    return AliasChoices(name, name.lower())
-
-
-class StructurerSettings(GrpcServerSettings):
-    model_config = SettingsConfigDict(env_prefix="CASECRAFT_STRUCTURER_")
+class StructurerSettings(GrpcServerSettings, ChainSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CASECRAFT_STRUCTURER_", validate_by_name=True, validate_by_alias=True
+    )
 
     port: int = 50051
     # Prometheus text at /metrics on this port (0: any free port, logged at start-up).
     metrics_port: int = 9464
-    # Ordered provider chain; the first that succeeds wins.
-    providers: str = "local"
 
-    anthropic_api_key: SecretStr | None = Field(None, validation_alias=_plain("ANTHROPIC_API_KEY"))
+    anthropic_api_key: SecretStr | None = Field(
+        None, validation_alias=unprefixed("ANTHROPIC_API_KEY")
+    )
     # As the SDK reads it: without /v1.
     anthropic_base_url: str = Field(
-        "https://api.anthropic.com", validation_alias=_plain("ANTHROPIC_BASE_URL")
+        "https://api.anthropic.com", validation_alias=unprefixed("ANTHROPIC_BASE_URL")
     )
     anthropic_model: str = "claude-sonnet-5-5"
     anthropic_fast_model: str = "claude-haiku-5-5"
@@ -43,11 +42,11 @@ class StructurerSettings(GrpcServerSettings):
     anthropic_fast_output_usd_per_mtok: float = Field(default=0.50, ge=0)
 
     openrouter_api_key: SecretStr | None = Field(
-        None, validation_alias=_plain("OPENROUTER_API_KEY")
+        None, validation_alias=unprefixed("OPENROUTER_API_KEY")
     )
     # Any OpenAI-compatible API; requests go to {base}/chat/completions.
     openrouter_base_url: str = Field(
-        "https://openrouter.ai/api/v1", validation_alias=_plain("OPENROUTER_BASE_URL")
+        "https://openrouter.ai/api/v1", validation_alias=unprefixed("OPENROUTER_BASE_URL")
     )
     openai_compatible_model: str = "anthropic/claude-sonnet-4.5"
     openai_compatible_fast_model: str = "anthropic/claude-haiku-4.5"
@@ -64,7 +63,7 @@ class StructurerSettings(GrpcServerSettings):
     # In Redis: how long an answer unused stays cached (each hit renews it).
     cache_ttl_s: float = Field(default=7 * 24 * 3600.0, gt=0)
     # Shared state: the structuring cache lives in this Redis.
-    redis_url: str | None = Field(None, validation_alias=_plain("REDIS_URL"))
+    redis_url: str | None = Field(None, validation_alias=unprefixed("REDIS_URL"))
     # Put before every key this service writes in Redis (several deployments on one Redis).
     redis_prefix: str = "casecraft:"
 
@@ -74,16 +73,5 @@ class StructurerSettings(GrpcServerSettings):
     # Longest silence between two chunks of a stream, and longest wait for a connection.
     read_timeout_s: float = Field(default=60.0, gt=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
-    # Retries per provider (the first call included), exponential backoff with jitter between them.
-    retry_max_attempts: int = Field(default=3, ge=1, le=10)
-    retry_base_delay_s: float = Field(default=0.5, ge=0)
-    retry_max_delay_s: float = Field(default=8.0, ge=0)
-    # A provider asking to wait longer than this (retry-after) is skipped for the next one.
-    retry_max_after_s: float = Field(default=30.0, ge=0)
-    # After this many consecutive failures a provider rests for cooldown_s.
-    cooldown_failures: int = Field(default=3, ge=1)
-    cooldown_s: float = Field(default=30.0, ge=0)
-
-    @property
-    def provider_chain(self) -> list[str]:
-        return [name.strip() for name in self.providers.split(",") if name.strip()]
+    # The retry and cooldown knobs (retry_max_attempts, retry_after_max_s, cooldown_failures ...)
+    # come from ChainSettings, named as in the image service.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,61 @@ def test_a_missing_logo_is_named(tmp_path: Path) -> None:
 
 def test_missing_notes_are_named(tmp_path: Path) -> None:
     assert exit_message(["demo", str(tmp_path / "x.md")]).endswith("x.md: no such file")
+
+
+@pytest.fixture
+def services_would_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Services started now would fail with a different message, so a refusal that names the
+    argument proves nothing was started."""
+    monkeypatch.setenv("CASECRAFT_STRUCTURER_PROVIDERS", "no_such_provider")
+
+
+@pytest.mark.usefixtures("services_would_fail")
+def test_unusable_arguments_are_refused_before_any_service_starts(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.md"
+    empty.write_text("  \n\n")
+    existing_file = tmp_path / "taken"
+    existing_file.write_text("x")
+
+    assert exit_message(["demo", str(tmp_path)]) == (
+        f"casecraft: {tmp_path} is a folder; pass a notes file (or - for standard input)"
+    )
+    assert exit_message(["demo", str(empty)]) == (
+        f"casecraft: {empty} is empty; write the consultant's notes in it"
+    )
+    assert exit_message(["demo", str(NOTES), "--components", "hero,charts"]) == (
+        "casecraft: --components 'hero,charts': unknown 'charts'; choose from hero,metrics,timeline"
+    )
+    assert exit_message(["demo", str(NOTES), "--out", str(existing_file)]) == (
+        f"casecraft: --out {existing_file} is a file; pass a folder (it is created if missing)"
+    )
+
+
+def test_empty_standard_input_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+
+    assert exit_message(["generate", "-", "--gateway", NOWHERE]) == (
+        "casecraft: standard input is empty; write the consultant's notes in it"
+    )
+
+
+def test_version_and_help_with_each_default(capsys: pytest.CaptureFixture[str]) -> None:
+    assert exit_code(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"casecraft {version('casecraft')}"
+
+    assert exit_code(["demo", "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "(default: out)" in shown and "(default: 600.0)" in shown
+    assert "(default: all)" in shown and "(default: None)" not in shown
+
+    assert exit_code(["up", "--help"]) == 0
+    assert "(default: 8080)" in " ".join(capsys.readouterr().out.split())
+
+
+def exit_code(argv: list[str]) -> int | str | None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    return stopped.value.code
 
 
 def test_a_file_that_is_not_notes_is_refused_with_what_to_send(tmp_path: Path) -> None:

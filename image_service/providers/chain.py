@@ -1,6 +1,6 @@
 """The ordered image provider chain: retries, fallback, cooldown and per-attempt timeouts.
 
-The loop itself is ``casecraft.resilience.run_chain``, shared with the structurer; this module adds
+The loop itself is ``casecraft.retry.run_chain``, shared with the structurer; this module adds
 what is particular to images: each attempt as a ``provider_attempt`` event on the job's
 ``image.generate`` span, and the winning provider, model and attempt count for the ImageResult.
 """
@@ -11,19 +11,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from casecraft.cooldown import Cooldown
 from casecraft.errors import AllProvidersFailed, ProviderError
-from casecraft.resilience import (
-    AttemptRecord,
-    Cooldown,
-    RetryPolicy,
-    attempt_event,
-    error_from_exception,
-    redact,
-    run_chain,
-)
+from casecraft.http_errors import error_from_exception
+from casecraft.keys import redact
+from casecraft.retry import AttemptRecord, RetryPolicy, attempt_event, run_chain
 from casecraft.v1 import image_pb2
 from image_service.providers import GeneratedImage, ImageProvider
-from image_service.settings import ImageSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,54 +49,21 @@ class ImageChain:
         self,
         providers: Sequence[ImageProvider],
         *,
-        policy: RetryPolicy | None = None,
-        cooldown: Cooldown | None = None,
-        attempt_timeout_s: float | Mapping[str, float] = 60.0,
+        policy: RetryPolicy,
+        cooldown: Cooldown,
+        attempt_timeout_s: float | Mapping[str, float],
     ) -> None:
         if not providers:
             raise ValueError("an image chain needs at least one provider")
         self.providers = tuple(providers)
-        self.policy = policy or RetryPolicy()
-        self.cooldown = cooldown or Cooldown()
-        self.attempt_timeout_s = attempt_timeout_s
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: ImageSettings,
-        providers: Sequence[ImageProvider],
-        *,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
-        clock: Callable[[], float] | None = None,
-    ) -> ImageChain:
-        """A chain with the configured retry, cooldown and timeout; ``sleep``/``clock`` for tests."""
-        policy = RetryPolicy(
-            max_attempts=settings.max_attempts,
-            base_delay_s=settings.retry_base_delay_s,
-            max_delay_s=settings.retry_max_delay_s,
-            max_retry_after_s=settings.retry_after_max_s,
-            **({"sleep": sleep} if sleep is not None else {}),
-        )
-        cooldown = Cooldown(
-            settings.cooldown_failures,
-            settings.cooldown_s,
-            **({"clock": clock} if clock is not None else {}),
-        )
-        return cls(
-            providers,
-            policy=policy,
-            cooldown=cooldown,
-            attempt_timeout_s=settings.attempt_timeout_s,
-        )
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(provider.name for provider in self.providers)
+        self._policy = policy
+        self._cooldown = cooldown
+        self._attempt_timeout_s = attempt_timeout_s
 
     def next_provider(self) -> ImageProvider:
-        """The provider a job started now would try first: the first one not cooling down."""
+        """The provider a job started now would try first: the first one not resting."""
         for provider in self.providers:
-            if self.cooldown.available(provider.name):
+            if self._cooldown.state(provider.name) != "open":
                 return provider
         return self.providers[0]
 
@@ -128,9 +89,9 @@ class ImageChain:
         try:
             result = await run_chain(
                 calls,
-                policy=self.policy,
-                cooldown=self.cooldown,
-                attempt_timeout_s=self.attempt_timeout_s,
+                policy=self._policy,
+                cooldown=self._cooldown,
+                attempt_timeout_s=self._attempt_timeout_s,
                 on_attempt=on_attempt,
             )
         except AllProvidersFailed as exc:

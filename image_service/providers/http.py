@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from casecraft.errors import ProviderError
-from casecraft.resilience import error_from_http
+from casecraft.http_errors import error_from_http
 
 # Room for the JSON around one base64 image.
 ENVELOPE_BYTES = 256 * 1024

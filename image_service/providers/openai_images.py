@@ -14,7 +14,7 @@ import httpx
 from pydantic import SecretStr
 
 from casecraft.errors import ProviderError
-from casecraft.resilience import usable_key
+from casecraft.keys import usable_key
 from casecraft.v1 import image_pb2
 from image_service import prompts
 from image_service.image_check import ImageLimits, check_image, decode_base64

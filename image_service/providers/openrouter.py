@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from casecraft.errors import ProviderError
-from casecraft.resilience import RETRYABLE_STATUSES, redact, usable_key
+from casecraft.http_errors import RETRYABLE_STATUSES
+from casecraft.keys import redact, usable_key
 from casecraft.v1 import image_pb2
 from image_service import prompts
 from image_service.image_check import ImageLimits, check_image, decode_data_url

@@ -18,7 +18,6 @@ Weight = Literal["regular", "semibold", "bold"]
 INK: Color = (15, 23, 42)
 TEXT: Color = (51, 65, 85)
 MUTED: Color = (100, 116, 139)
-FAINT: Color = (148, 163, 184)
 RULE: Color = (226, 232, 240)
 CANVAS: Color = (241, 245, 249)
 CARD: Color = (255, 255, 255)
@@ -44,13 +43,13 @@ BAR_TRACK: Color = (238, 242, 247)
 MIN_SIDE = 200
 MAX_SIDE = 4096
 
-_FONT_PACKAGE = "font_source_sans_pro"
+# Source Sans Pro (SIL Open Font License 1.1, OFL.txt beside the fonts), shipped in the package.
+_FONTS = resources.files(__package__) / "assets" / "fonts"
 _FONT_FILES: dict[Weight, str] = {
     "regular": "SourceSansPro-Regular.ttf",
     "semibold": "SourceSansPro-Semibold.ttf",
     "bold": "SourceSansPro-Bold.ttf",
 }
-_FALLBACK_STROKE: dict[Weight, float] = {"regular": 0.0, "semibold": 0.018, "bold": 0.03}
 _SUBSTITUTES = {
     "→": "->",
     "←": "<-",
@@ -69,10 +68,9 @@ _SUBSTITUTES = {
 
 @dataclass(frozen=True)
 class Face:
-    """A font at one size and weight; `stroke` thickens the fallback font for bold."""
+    """A font at one size and weight."""
 
     font: ImageFont.FreeTypeFont
-    stroke: int
     size: int
 
     @property
@@ -80,39 +78,15 @@ class Face:
         return round(self.size * 1.22)
 
     def width(self, text: str) -> int:
-        return round(self.font.getlength(text)) + 2 * self.stroke
-
-
-@lru_cache(maxsize=1)
-def _font_dir() -> resources.abc.Traversable | None:
-    try:
-        return resources.files(_FONT_PACKAGE) / "files"
-    except ModuleNotFoundError:
-        return None
-
-
-def has_full_fonts() -> bool:
-    """True when the Source Sans Pro package is installed (real weights, wide glyph coverage)."""
-    return _font_dir() is not None
+        return round(self.font.getlength(text))
 
 
 @lru_cache(maxsize=256)
 def face(size: int, weight: Weight = "regular") -> Face:
-    """The typeface at `size` pixels: Source Sans Pro when installed, else Pillow's own font."""
+    """Source Sans Pro at ``size`` pixels."""
     size = max(6, int(size))
-    directory = _font_dir()
-    if directory is not None:
-        data = (directory / _FONT_FILES[weight]).read_bytes()
-        return Face(ImageFont.truetype(BytesIO(data), size), 0, size)
-    font = ImageFont.load_default(size=size)
-    if not isinstance(
-        font, ImageFont.FreeTypeFont
-    ):  # pragma: no cover - Pillow built without FreeType
-        raise RuntimeError("Pillow needs FreeType support to render text")
-    stroke = round(size * _FALLBACK_STROKE[weight])
-    if weight == "bold":
-        stroke = max(1, stroke)
-    return Face(font, stroke, size)
+    data = (_FONTS / _FONT_FILES[weight]).read_bytes()
+    return Face(ImageFont.truetype(BytesIO(data), size), size)
 
 
 @lru_cache(maxsize=4)
@@ -171,15 +145,6 @@ def paragraph(
 def ellipsize(text: str, fc: Face, max_width: int) -> str:
     """`text` cut to fit `max_width`, ending with an ellipsis when it was cut."""
     return _one_line(text, fc, max_width, cut=False)
-
-
-def wrap(text: str, fc: Face, max_width: int, max_lines: int | None = None) -> list[str]:
-    """Greedy word wrap; words wider than a line are split, the last kept line gets an ellipsis."""
-    collapsed = " ".join(text.split())
-    if max_lines is None:
-        return _lines(collapsed, fc, max_width, limit=None)
-    room = room_for(fc, max_width, max_lines + 1)
-    return _wrap(collapsed[:room], fc, max_width, max_lines, cut=len(collapsed) > room)
 
 
 def _wrap(text: str, fc: Face, max_width: int, max_lines: int, *, cut: bool) -> list[str]:
@@ -362,15 +327,7 @@ def draw_text(
     *,
     anchor: str = "la",
 ) -> None:
-    draw.text(
-        (xy[0] + fc.stroke, xy[1]),
-        text,
-        font=fc.font,
-        fill=fill,
-        anchor=anchor,
-        stroke_width=fc.stroke,
-        stroke_fill=fill,
-    )
+    draw.text(xy, text, font=fc.font, fill=fill, anchor=anchor)
 
 
 def mix(a: Color, b: Color, t: float) -> Color:

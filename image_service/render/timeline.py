@@ -87,7 +87,7 @@ def _marker(
     )
     draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=colour)
     fc = theme.face(round(radius * 1.05), "bold")
-    theme.draw_text(draw, (cx - fc.stroke, cy), str(number), fc, theme.WHITE, anchor="mm")
+    theme.draw_text(draw, (cx, cy), str(number), fc, theme.WHITE, anchor="mm")
 
 
 def _across(

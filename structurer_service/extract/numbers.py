@@ -123,12 +123,6 @@ def _classify_unit(raw_unit: str) -> tuple[str, str, float]:
     return raw_unit, "other", 0.0
 
 
-def parse_quantity(text: str) -> Quantity | None:
-    """The first quantity in ``text``, or None."""
-    match = QUANTITY.search(text)
-    return Quantity.from_match(match) if match else None
-
-
 def _same_unit(a: str, b: str) -> bool:
     return a.lower().rstrip("s") == b.lower().rstrip("s")
 

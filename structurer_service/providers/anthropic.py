@@ -1,4 +1,8 @@
-"""Claude through the official SDK: one forced tool call whose input is the CaseStudy, streamed."""
+"""Claude through the official SDK: a strict tool whose input is the CaseStudy, streamed.
+
+The call is asked for in the prompt with ``tool_choice`` auto, not forced; an answer without it
+gets one re-ask.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,18 @@ from typing import Any
 from anthropic import AsyncAnthropic, Timeout
 
 # The SDK's own fold of raw stream events into a message (what its MessageStream runs), used
-# without the derived events MessageStream builds on top. Not exported by the SDK: the tests
-# against the loopback fake run it on every streamed answer, so an SDK that moves it fails them.
+# without the derived events MessageStream builds on top. Not exported by the SDK: pyproject pins
+# anthropic to the minor versions tested, and tests/structurer_service/test_anthropic_sdk.py
+# fails loudly when this function changes.
 from anthropic.lib.streaming._messages import accumulate_event
 from anthropic.types import MessageParam, ParsedMessage, ToolParam
 from opentelemetry.propagate import inject
 
 from casecraft.casestudy_schema import schema, validate
 from casecraft.errors import ProviderError
-from casecraft.resilience import usable_key
+from casecraft.keys import usable_key
 from structurer_service.providers import Draft, Refinement, Structured
+from structurer_service.providers.anthropic_errors import SDK_ERRORS, error_from_sdk
 from structurer_service.providers.llm import Drafts, Prices, UsageTotals, cut_off, refine_request
 from structurer_service.providers.prompt import (
     SYSTEM,
@@ -169,6 +175,8 @@ class AnthropicStructurer:
                             yield draft
                     elif event.type == "message_stop":
                         stopped = True
+        except SDK_ERRORS as exc:
+            raise error_from_sdk(self.name, exc) from exc
         except ValueError as exc:
             raise _not_json(self.name, exc) from exc
         finally:

@@ -21,8 +21,9 @@ from typing import TypeVar
 
 from opentelemetry import trace
 
+from casecraft.cooldown import Cooldown
 from casecraft.errors import AllProvidersFailed, ProviderError
-from casecraft.resilience import AttemptRecord, Cooldown, RetryPolicy, attempt_event, run_chain
+from casecraft.retry import AttemptRecord, RetryPolicy, attempt_event, run_chain
 from casecraft.v1 import structurer_pb2
 from structurer_service.providers import (
     CANNOT_REFINE,

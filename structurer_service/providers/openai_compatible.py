@@ -17,7 +17,8 @@ from httpx_sse import aconnect_sse
 
 from casecraft.casestudy_schema import schema, validate
 from casecraft.errors import ProviderError
-from casecraft.resilience import error_from_http, usable_key
+from casecraft.http_errors import error_from_http
+from casecraft.keys import usable_key
 from structurer_service.providers import Draft, Refinement, Structured
 from structurer_service.providers.llm import Drafts, Prices, UsageTotals, cut_off, refine_request
 from structurer_service.providers.prompt import SYSTEM, TOOL_NAME, reask, user_message

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
-from pydantic import SecretStr
 
-from casecraft.registry import build_providers
-from casecraft.resilience import Cooldown, RetryPolicy
+from casecraft.registry import build_providers, required_key
 from structurer_service.providers import StructurerProvider
 from structurer_service.providers.chain import ChainStructurer
 from structurer_service.providers.llm import Prices
 from structurer_service.settings import StructurerSettings
 
+CHAIN_VARIABLE = "CASECRAFT_STRUCTURER_PROVIDERS"
 
-def _key(secret: SecretStr | None, env: str, provider: str) -> str:
-    if secret is None or not secret.get_secret_value():
-        raise ValueError(
-            f"CASECRAFT_STRUCTURER_PROVIDERS names {provider!r} but {env} is not set; "
-            f"set {env}, or remove {provider!r} from the chain"
-        )
-    return secret.get_secret_value()
+
+def _key(settings: StructurerSettings, provider: str) -> str:
+    secret, variable = {
+        "anthropic": (settings.anthropic_api_key, "ANTHROPIC_API_KEY"),
+        "openai_compatible": (settings.openrouter_api_key, "OPENROUTER_API_KEY"),
+    }[provider]
+    return required_key(secret, provider=provider, key=variable, chain=CHAIN_VARIABLE)
 
 
 def _http_timeout(settings: StructurerSettings) -> httpx.Timeout:
@@ -39,7 +38,7 @@ def _anthropic(settings: StructurerSettings) -> StructurerProvider:
 
     s = settings
     return AnthropicStructurer(
-        api_key=_key(s.anthropic_api_key, "ANTHROPIC_API_KEY", "anthropic"),
+        api_key=_key(s, "anthropic"),
         base_url=s.anthropic_base_url,
         model=ClaudeModel(
             s.anthropic_model,
@@ -60,7 +59,7 @@ def _openai_compatible(settings: StructurerSettings) -> StructurerProvider:
 
     s = settings
     return OpenAICompatibleStructurer(
-        api_key=_key(s.openrouter_api_key, "OPENROUTER_API_KEY", "openai_compatible"),
+        api_key=_key(s, "openai_compatible"),
         base_url=s.openrouter_base_url,
         model=ChatModel(
             s.openai_compatible_model,
@@ -87,26 +86,21 @@ FACTORIES: dict[str, Callable[[StructurerSettings], StructurerProvider]] = {
 
 def build_chain(settings: StructurerSettings) -> list[StructurerProvider]:
     """The configured providers in order; an unknown name or a missing key is an error at start-up."""
-    return build_providers(
-        settings.provider_chain, FACTORIES, settings, variable="CASECRAFT_STRUCTURER_PROVIDERS"
-    )
+    return build_providers(settings.provider_chain, FACTORIES, settings, variable=CHAIN_VARIABLE)
 
 
 def resilient(
     providers: list[StructurerProvider],
     settings: StructurerSettings,
-    cooldown: Cooldown | None = None,
+    *,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> ChainStructurer:
-    """The providers as one chain with the configured retries, timeouts and cooldown."""
+    """The providers as one chain with the configured retries, timeouts and cooldown;
+    ``sleep``/``clock`` for tests."""
     return ChainStructurer(
         providers,
-        policy=RetryPolicy(
-            max_attempts=settings.retry_max_attempts,
-            base_delay_s=settings.retry_base_delay_s,
-            max_delay_s=settings.retry_max_delay_s,
-            max_retry_after_s=settings.retry_max_after_s,
-        ),
-        cooldown=cooldown
-        or Cooldown(failure_threshold=settings.cooldown_failures, cooldown_s=settings.cooldown_s),
+        policy=settings.retry_policy(sleep),
+        cooldown=settings.cooldown(clock),
         attempt_timeout_s=settings.attempt_timeout_s,
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from casecraft.errors import AllProvidersFailed
 from casecraft.limits import MAX_LOGO_BYTES, MAX_NOTES_BYTES
 from tests.conftest import gateway_client, running_images, running_structurer, stack
 from tests.fakes.server import closed_port
@@ -88,6 +89,26 @@ async def test_structurer_down_is_503_naming_it() -> None:
     assert response.status_code == 503
     assert "structurer_service" in response.json()["detail"]
     assert ready.status_code == 503 and "structurer_service" in ready.json()["detail"]
+
+
+class UnreachableProvider:
+    name = "anthropic"
+
+    async def structure(self, notes: str, *, fast: bool):  # type: ignore[no-untyped-def]
+        raise AllProvidersFailed(["anthropic: connection to 127.0.0.1:9 failed (ConnectError)"])
+        yield  # pragma: no cover
+
+
+async def test_a_provider_down_is_named_as_the_provider_not_the_service() -> None:
+    async with stack(structurer=UnreachableProvider()) as client:  # type: ignore[arg-type]
+        response = await client.post("/v1/case-studies", json={"notes": "n"})
+    assert response.status_code == 503
+    problem = response.json()
+    assert problem["title"] == "Provider unavailable" and problem["provider"] == "anthropic"
+    assert problem["detail"].startswith(
+        "structurer_service is running, but its provider anthropic failed (structuring failed: "
+        "every provider failed: anthropic: connection to 127.0.0.1:9 failed (ConnectError))"
+    )
 
 
 async def test_image_service_down_is_503_naming_it() -> None:

@@ -18,8 +18,8 @@ from casecraft.v1 import image_pb2, image_pb2_grpc
 from image_service import server as image_server
 from image_service.generation_cache import generation_key
 from image_service.image_check import ImageLimits
-from image_service.providers.chain import ImageChain
 from image_service.providers.openrouter import OpenRouterImages
+from image_service.providers.registry import resilient
 from image_service.servicer import ImageServicer
 from image_service.settings import ImageSettings
 from tests.conftest import running_images
@@ -137,7 +137,7 @@ async def test_identical_jobs_in_flight_share_one_call_and_a_leaver_does_not_can
     link = RedisLink(connect(settings.redis_url)) if settings.redis_url else None
     cache = image_server.generation_cache(settings, link)
     assert cache is not None
-    chain = ImageChain.from_settings(settings, [provider(fake)])
+    chain = resilient([provider(fake)], settings)
     servicer = ImageServicer(chain, concurrency=3, job_timeout_s=30, cache=cache)
     key = generation_key(hero(), chain.next_provider())
     try:
@@ -172,7 +172,7 @@ async def test_two_image_services_on_one_redis_make_a_shared_image_once(
     caches = [image_server.generation_cache(settings, link) for link in links]
     servicers = [
         ImageServicer(
-            ImageChain.from_settings(settings, [provider(fake)]),
+            resilient([provider(fake)], settings),
             concurrency=3,
             job_timeout_s=30,
             cache=cache,
@@ -209,7 +209,7 @@ async def test_redis_lost_and_back_the_cache_misses_meanwhile_and_recovers(
         link = RedisLink(connect(redis_server.url), retry_s=0, on_change=heard)
         settings = ImageSettings(redis_url=redis_server.url, redis_prefix=random_prefix())
         servicer = ImageServicer(
-            ImageChain.from_settings(settings, [provider(fake)]),
+            resilient([provider(fake)], settings),
             concurrency=3,
             job_timeout_s=30,
             cache=image_server.generation_cache(settings, link),

@@ -13,12 +13,13 @@ import grpc
 import pytest
 from PIL import Image
 
+from casecraft.cooldown import Cooldown
 from casecraft.errors import AllProvidersFailed
-from casecraft.resilience import RetryPolicy
+from casecraft.retry import RetryPolicy
 from casecraft.v1 import case_study_pb2, image_pb2, image_pb2_grpc
 from image_service import server as image_server
 from image_service.providers.chain import ImageChain
-from image_service.providers.registry import build_chain
+from image_service.providers.registry import build_chain, resilient
 from image_service.settings import ImageSettings
 from tests.fakes.openai_images import FakeOpenAIImages
 from tests.fakes.openrouter_images import (
@@ -48,7 +49,7 @@ class Fakes:
             "openrouter_base_url": self.openrouter.base_url,
             "openai_api_key": OPENAI_KEY,
             "openai_base_url": self.openai.base_url,
-            "max_attempts": 2,
+            "retry_max_attempts": 2,
             "retry_base_delay_s": 0.5,
             "cooldown_failures": 100,
         }
@@ -80,9 +81,7 @@ def sleeps() -> list[float]:
 def chain_for(
     settings: ImageSettings, sleeps: list[float], clock: Clock | None = None
 ) -> ImageChain:
-    return ImageChain.from_settings(
-        settings, build_chain(settings), sleep=_record(sleeps), clock=clock
-    )
+    return resilient(build_chain(settings), settings, sleep=_record(sleeps), clock=clock)
 
 
 def _record(sleeps: list[float]) -> Callable[[float], Awaitable[None]]:
@@ -157,6 +156,7 @@ async def test_a_hung_provider_is_cut_off_by_the_attempt_timeout(
     chain = ImageChain(
         build_chain(settings),
         policy=RetryPolicy(max_attempts=2, sleep=_record(sleeps)),
+        cooldown=Cooldown(failure_threshold=100),
         attempt_timeout_s={"openrouter": 0.05, "openai": 10.0},
     )
     chained = await chain.generate(hero_job())
@@ -168,7 +168,7 @@ async def test_cooldown_skips_a_failing_provider_until_it_has_rested(
     fakes: Fakes, sleeps: list[float]
 ) -> None:
     clock = Clock()
-    settings = fakes.settings(max_attempts=1, cooldown_failures=2, cooldown_s=30)
+    settings = fakes.settings(retry_max_attempts=1, cooldown_failures=2, cooldown_s=30)
     chain = chain_for(settings, sleeps, clock)
     fakes.openrouter.faults.script(status(500), status(500))
 

@@ -12,8 +12,9 @@ from email.utils import format_datetime
 import pytest
 from pydantic import SecretStr
 
+from casecraft.cooldown import Cooldown
 from casecraft.errors import AllProvidersFailed
-from casecraft.resilience import Cooldown, RetryPolicy
+from casecraft.retry import RetryPolicy
 from casecraft.v1 import image_pb2
 from image_service.image_check import ImageLimits
 from image_service.providers import ImageProvider

@@ -15,8 +15,9 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
 from casecraft.casestudy_schema import schema
+from casecraft.cooldown import Cooldown
 from casecraft.errors import AllProvidersFailed
-from casecraft.resilience import Cooldown, RetryPolicy
+from casecraft.retry import RetryPolicy
 from casecraft.telemetry import configure_tracing
 from casecraft.v1 import case_study_pb2, structurer_pb2, structurer_pb2_grpc
 from structurer_service import server as structurer_server
@@ -363,14 +364,14 @@ async def test_cooldown_skips_a_failing_provider_then_brings_it_back(
         server.script(status(500), status(500))
         for _ in range(2):
             await run(structurer)
-        assert len(server.requests) == 2 and not cooldown.available("anthropic")
+        assert len(server.requests) == 2 and cooldown.state("anthropic") == "open"
 
         await run(structurer)
         assert len(server.requests) == 2 and len(backup.requests) == 3
 
         clock.now += 60
         await run(structurer)
-        assert len(server.requests) == 3 and cooldown.available("anthropic")
+        assert len(server.requests) == 3 and cooldown.state("anthropic") == "closed"
 
 
 async def test_every_provider_down_is_unavailable_and_keys_stay_secret(

@@ -9,8 +9,9 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 
+from casecraft.cooldown import Cooldown
 from casecraft.errors import AllProvidersFailed, ProviderError
-from casecraft.resilience import Cooldown, RetryPolicy
+from casecraft.retry import RetryPolicy
 from casecraft.telemetry import configure_tracing, span_capture
 from casecraft.v1 import case_study_pb2, structurer_pb2
 from structurer_service.providers import Draft, Structured

@@ -6,7 +6,13 @@ import pytest
 
 from casecraft.v1.case_study_pb2 import CaseStudy, Metric
 from structurer_service.extract import extract
-from structurer_service.extract.numbers import change_percent, parse_quantity, reconcile
+from structurer_service.extract.numbers import QUANTITY, Quantity, change_percent, reconcile
+
+
+def parse_quantity(text: str) -> Quantity | None:
+    """The first quantity in ``text``, as the extractor reads it."""
+    match = QUANTITY.search(text)
+    return Quantity.from_match(match) if match else None
 
 
 def study_of(notes: str) -> CaseStudy:

@@ -9,8 +9,9 @@ import pytest
 from google.protobuf import json_format
 
 from casecraft.casestudy_schema import schema
+from casecraft.cooldown import Cooldown
 from casecraft.errors import AllProvidersFailed
-from casecraft.resilience import Cooldown, RetryPolicy
+from casecraft.retry import RetryPolicy
 from structurer_service.providers import Draft, Structured
 from structurer_service.providers.chain import ChainStructurer
 from structurer_service.providers.llm import Prices

@@ -11,8 +11,9 @@ from email.utils import format_datetime
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 
+from casecraft.cooldown import Cooldown
 from casecraft.errors import AllProvidersFailed
-from casecraft.resilience import Cooldown, RetryPolicy
+from casecraft.retry import RetryPolicy
 from structurer_service.providers import Draft, Structured, StructurerProvider
 from structurer_service.providers.anthropic import AnthropicStructurer, ClaudeModel
 from structurer_service.providers.chain import ChainStructurer

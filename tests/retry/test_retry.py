@@ -1,90 +1,23 @@
+"""The shared retry loop: retry-after, backoff, fallback, attempt timeouts, cancellation."""
+
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 
 import httpx
 import pytest
 
+from casecraft.cooldown import Cooldown
 from casecraft.errors import AllProvidersFailed, ProviderError
-from casecraft.resilience import (
-    AttemptRecord,
-    Cooldown,
-    RetryPolicy,
-    error_from_exception,
-    error_from_http,
-    retry_after_s,
-    run_chain,
-)
-from tests.fakes.clock import Clock, Sleeps
-
-
-def scripted(*outcomes: object) -> tuple[Callable[[], Awaitable[str]], list[int]]:
-    """A provider call that raises or returns the next outcome each time it is called."""
-    queue = list(outcomes)
-    calls = [0]
-
-    async def call() -> str:
-        calls[0] += 1
-        outcome = queue.pop(0)
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return str(outcome)
-
-    return call, calls
+from casecraft.http_errors import error_from_http
+from casecraft.retry import AttemptRecord, RetryPolicy, run_chain
+from tests.fakes.clock import Sleeps
+from tests.retry.scripted import scripted
 
 
 def rate_limited(provider: str, headers: dict[str, str]) -> ProviderError:
     body = {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
     return error_from_http(provider, 429, headers, body)
-
-
-def test_retry_after_prefers_milliseconds_then_seconds_then_date() -> None:
-    assert retry_after_s({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
-    assert retry_after_s({"Retry-After": "3"}) == 3.0
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    date = format_datetime(now + timedelta(seconds=7), usegmt=True)
-    assert retry_after_s({"retry-after": date}, now=now) == 7.0
-    assert retry_after_s({"retry-after": "soon"}) is None
-    assert retry_after_s({}) is None
-
-
-@pytest.mark.parametrize(
-    ("status", "retryable"),
-    [
-        *((status, True) for status in (408, 409, 429, 500, 503, 529)),
-        *((status, False) for status in (400, 401, 403, 404, 422)),
-    ],
-)
-def test_only_transient_statuses_are_retryable(status: int, retryable: bool) -> None:
-    error = error_from_http("p", status, {"retry-after": "1"}, b'{"error":{"message":"x"}}')
-    assert error.retryable is retryable
-    assert error.status == status
-    assert error.retry_after_s == (1.0 if retryable else None)
-
-
-def test_stream_error_events_are_classified_by_type() -> None:
-    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    invalid = {"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}}
-    assert error_from_http("p", 200, {}, overloaded).retryable
-    assert not error_from_http("p", 200, {}, invalid).retryable
-    assert "Overloaded" in str(error_from_http("p", 200, {}, overloaded))
-
-
-def test_messages_carry_status_and_provider_message_but_never_keys() -> None:
-    body = {"error": {"message": "Incorrect API key provided: sk-ant-secret-123456789"}}
-    error = error_from_http("anthropic", 401, {"x-api-key": "sk-ant-secret-123456789"}, body)
-    assert "401" in str(error)
-    assert "secret-123456789" not in str(error)
-
-
-def test_connection_errors_and_timeouts_are_retryable() -> None:
-    assert error_from_exception("p", httpx.ConnectError("refused")).retryable
-    assert error_from_exception("p", httpx.ReadTimeout("slow")).retryable
-    assert error_from_exception("p", httpx.RemoteProtocolError("dropped")).retryable
-    assert not error_from_exception("p", ValueError("bug")).retryable
 
 
 async def test_retry_after_from_the_header_is_the_wait() -> None:
@@ -138,7 +71,7 @@ async def test_a_long_retry_after_falls_back_at_once() -> None:
     second, _ = scripted("b")
     result = await run_chain(
         [("a", first), ("b", second)],
-        policy=RetryPolicy(sleep=sleeps, max_retry_after_s=30),
+        policy=RetryPolicy(sleep=sleeps, retry_after_max_s=30),
         cooldown=Cooldown(),
         attempt_timeout_s=5,
     )
@@ -178,35 +111,6 @@ async def test_every_provider_down_lists_each_failure() -> None:
     assert len(caught.value.failures) == 2
     assert "HTTP 529" in caught.value.failures[0]
     assert "ConnectError" in caught.value.failures[1]
-
-
-async def test_cooldown_skips_a_failing_provider_then_brings_it_back() -> None:
-    clock = Clock()
-    cooldown = Cooldown(failure_threshold=2, cooldown_s=30, clock=clock)
-    policy = RetryPolicy(max_attempts=1, sleep=Sleeps())
-    failing = error_from_http("a", 503, {}, b"")
-    a, a_calls = scripted(failing, failing, "a is back")
-
-    async def b() -> str:
-        return "b"
-
-    for _ in range(2):
-        result = await run_chain(
-            [("a", a), ("b", b)], policy=policy, cooldown=cooldown, attempt_timeout_s=5
-        )
-        assert result.provider == "b"
-    assert a_calls[0] == 2 and not cooldown.available("a")
-
-    skipped = await run_chain(
-        [("a", a), ("b", b)], policy=policy, cooldown=cooldown, attempt_timeout_s=5
-    )
-    assert skipped.skipped == ("a",) and a_calls[0] == 2
-
-    clock.now += 30
-    back = await run_chain(
-        [("a", a), ("b", b)], policy=policy, cooldown=cooldown, attempt_timeout_s=5
-    )
-    assert back.value == "a is back" and cooldown.available("a")
 
 
 async def test_cancellation_is_not_swallowed() -> None:
