@@ -11,8 +11,10 @@ import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from casecraft import commands
+from casecraft import api_keys, commands
 from casecraft.cli_errors import CommandError
+from casecraft.exports import FORMATS
+from casecraft.outputs import DEFAULT_FORMATS
 
 DEFAULT_GATEWAY = os.environ.get("CASECRAFT_GATEWAY_URL", "http://127.0.0.1:8080")
 DEFAULT_PORT = int(os.environ.get("CASECRAFT_GATEWAY_PORT") or 8080)
@@ -46,7 +48,34 @@ def _request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fresh", action="store_true", help="structure again even if these notes are cached"
     )
+    parser.add_argument("--accent", help="brand accent of every image and export, e.g. #0A7C66")
+    _exports(parser)
     _timeout(parser)
+
+
+def _exports(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--formats",
+        type=_formats,
+        default=list(DEFAULT_FORMATS),
+        help=f"exports to write, comma-separated from {','.join(FORMATS)}",
+    )
+    parser.add_argument(
+        "--page-size", choices=("A4", "Letter"), help="the PDF's paper (CASECRAFT_EXPORT_PAGE_SIZE)"
+    )
+    parser.add_argument(
+        "--template", help="folder with a page.html.j2 for index.html (CASECRAFT_TEMPLATE_DIR)"
+    )
+
+
+def _formats(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in FORMATS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {', '.join(unknown)}; use some of {','.join(FORMATS)}"
+        )
+    return names
 
 
 def _timeout(parser: argparse.ArgumentParser) -> None:
@@ -108,8 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument(
         "--out", default="out", help="folder for case_study.json, the PNGs and index.html"
     )
+    _exports(watch)
     _timeout(watch)
     watch.set_defaults(run=commands.cmd_watch)
+
+    keys = add("keys", "manage the gateway's API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    new_key = key_commands.add_parser(
+        "new", help="make a key, print it once, and the line that admits it"
+    )
+    new_key.add_argument("name", help="who the key is for, e.g. marketing")
+    new_key.set_defaults(run=lambda args: api_keys.new(args.name))
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import signal
 import sys
 from collections.abc import Sequence
@@ -13,12 +14,15 @@ from typing import Any
 from casecraft.cli_errors import CommandError, UsageError
 from casecraft.components import NAMES
 from casecraft.examples import default_example
+from casecraft.exports import ExportOptions
+from casecraft.exports.web_page import TemplateProblem, load_template
 from casecraft.gateway_client import gateway, gateway_of
 from casecraft.launcher import LaunchError, PortInUse, Stack
 from casecraft.notes_input import Notes, check_out, parse_components, read_notes, request_body
 from casecraft.outputs import write_outputs
 from casecraft.progress import progress_for
 from casecraft.summary import summary
+from gateway.settings import GatewaySettings
 
 # Lines of each service's log shown when `demo` fails.
 TAIL_LINES = 8
@@ -74,8 +78,32 @@ class _Request:
         self.out = check_out(args.out)
         self.components: Sequence[str] = components or NAMES
         self.body = request_body(
-            notes, logo=args.logo, components=components, fast=args.fast, fresh=args.fresh
+            notes,
+            logo=args.logo,
+            components=components,
+            fast=args.fast,
+            accent=args.accent,
+            fresh=args.fresh,
         )
+        self.exports = _exports(args, self.body.get("logo"))
+
+
+def _exports(args: argparse.Namespace, logo: str | None = None) -> ExportOptions:
+    """The exports' options: the flags, else the settings the gateway reads (CASECRAFT_*); a
+    template that does not load is refused before anything starts."""
+    settings = GatewaySettings()
+    template_dir = Path(args.template) if args.template else settings.template_dir
+    if "html" in args.formats or "zip" in args.formats:
+        try:
+            load_template(template_dir)
+        except TemplateProblem as exc:
+            raise UsageError(f"--template: {exc}") from exc
+    return ExportOptions(
+        accent_color=getattr(args, "accent", None),
+        logo=base64.b64decode(logo.partition(",")[2]) if logo else None,
+        page_size=args.page_size or settings.export_page_size,
+        template_dir=template_dir,
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -109,6 +137,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     out = check_out(args.out)
+    exports = _exports(args)
     is_url = args.job.startswith(("http://", "https://"))
     base_url = gateway_of(args.job) if is_url else args.gateway
 
@@ -118,7 +147,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 answer = await client.follow(client.job_url(args.job), progress.handle)
                 return answer, *await client.image_bytes(answer)
 
-    return _written(out, *asyncio.run(follow()))
+    return _written(out, *asyncio.run(follow()), exports, args.formats)
 
 
 def _produce(
@@ -143,7 +172,7 @@ def _produce(
                 return answer, *await client.image_bytes(answer)
 
     try:
-        return _written(request.out, *asyncio.run(run()))
+        return _written(request.out, *asyncio.run(run()), request.exports, args.formats)
     except KeyboardInterrupt:
         if outlives_us and started:
             _notify(f"the job goes on; follow it again with: casecraft watch {started[0]}")
@@ -160,11 +189,20 @@ async def _submit_only(args: argparse.Namespace, request: _Request) -> int:
         answer = submitted.answer
         images, problems = await client.image_bytes(answer)
     _notify("this gateway has no jobs API, so it answered at once")
-    return _written(request.out, answer, images, problems)
+    return _written(request.out, answer, images, problems, request.exports, args.formats)
 
 
 def _written(
-    out: Path, answer: dict[str, Any], images: dict[str, bytes], problems: list[str]
+    out: Path,
+    answer: dict[str, Any],
+    images: dict[str, bytes],
+    problems: list[str],
+    exports: ExportOptions,
+    formats: Sequence[str],
 ) -> int:
-    print(summary(answer, write_outputs(answer, out, images), problems))
+    try:
+        written = write_outputs(answer, out, images, options=exports, formats=formats)
+    except ValueError as exc:  # a template that fails only on this answer's data
+        raise CommandError(f"{exc}; case_study.json and the images are in {out}") from exc
+    print(summary(answer, written, problems))
     return 0

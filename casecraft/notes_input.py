@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from casecraft import brand
 from casecraft.cli_errors import UsageError
 from casecraft.components import NAMES
 from casecraft.documents import DocumentError, read_document
@@ -100,6 +101,7 @@ def request_body(
     logo: str | None = None,
     components: Sequence[str] | None = None,
     fast: bool = False,
+    accent: str | None = None,
     fresh: bool = False,
 ) -> dict[str, Any]:
     """The JSON body of ``POST /v1/case-studies``."""
@@ -113,6 +115,10 @@ def request_body(
         options["fast"] = True
     if fresh:
         options["fresh"] = True
+    if accent:
+        if problem := brand.accent_problem(accent):
+            raise UsageError(f"--accent: {problem}")
+        options["accent_color"] = accent
     if options:
         body["options"] = options
     return body

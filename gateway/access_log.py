@@ -1,5 +1,5 @@
-"""One JSON access-log line per request: method, path, status, duration and (from the log
-formatter) the request's trace id. It replaces uvicorn's access log, which is off."""
+"""One JSON access-log line per request: method, path, status, duration, the API key's name
+when there is one, and (from the log formatter and filter) the request's trace id and request id. It replaces uvicorn's access log, which is off."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import logging
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.auth import caller
 
 log = logging.getLogger("gateway.access")
 
@@ -34,12 +36,13 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            log.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                },
-            )
+            line = {
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            }
+            key = caller(scope)  # the key's name, never the key
+            if key is not None:
+                line["api_key"] = key.name
+            log.info("request", extra=line)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -18,21 +19,26 @@ from opentelemetry.metrics import NoOpMeterProvider
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from casecraft import protojson
+from casecraft.admission import Admission, Overloaded
 from casecraft.components import status_name
 from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
 from casecraft.v1 import image_pb2
 from gateway import orchestrator
 from gateway.access_log import AccessLog
+from gateway.auth import ApiKey, RequireApiKey, caller, load_keys
 from gateway.backends import Backends
 from gateway.cache_report import cache_report
+from gateway.hygiene import HttpHygiene
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
+from gateway.quotas import EnforceQuotas, Quotas
 from gateway.settings import GatewaySettings
 from gateway.timings import report
 from gateway.tracing import TraceIdHeader
@@ -56,6 +62,16 @@ class OrjsonResponse(JSONResponse):
 def create_app(settings: GatewaySettings | None = None) -> Starlette:
     settings = settings or GatewaySettings()
     configure_tracing(SERVICE)
+    quotas = Quotas(
+        rpm=settings.quota_requests_per_minute,
+        in_flight=settings.quota_in_flight,
+        storage_uri=settings.quota_storage_url,
+    )
+    admission = Admission(
+        "the gateway's case studies in flight",
+        max_in_flight=settings.max_in_flight,
+        max_queued=settings.max_queued,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -64,6 +80,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             yield
         finally:
             await app.state.backends.close()
+            await quotas.aclose()
 
     async def create_case_study(request: Request) -> Response:
         checked = await checked_request(request)
@@ -74,12 +91,15 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             logo_media_type=checked.logo_media_type,
             fast=checked.fast,
             fresh=checked.fresh,
+            accent_color=checked.accent_color,
             early_fanout=settings.early_fanout,
             structure_deadline_s=settings.gateway_structure_deadline_s,
             images_deadline_s=settings.gateway_images_deadline_s,
             per_image_deadline_s=settings.gateway_per_image_deadline_s,
         )
-        work = asyncio.create_task(_produce(request.app.state.backends, plan))
+        work = asyncio.create_task(
+            _admitted(admission, quotas, caller(request.scope), request.app.state.backends, plan)
+        )
         disconnected = asyncio.create_task(_client_gone(request))
         try:
             await asyncio.wait({work, disconnected}, return_when=asyncio.FIRST_COMPLETED)
@@ -119,7 +139,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
-        middleware=_middleware(settings),
+        middleware=_middleware(settings, quotas),
         exception_handlers={
             Problem: _problem,
             HTTPException: _http,
@@ -130,11 +150,37 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     )
 
 
-def _middleware(settings: GatewaySettings) -> list[Middleware]:
+def _middleware(settings: GatewaySettings, quotas: Quotas) -> list[Middleware]:
+    outer = [Middleware(HttpHygiene)]
+    if settings.cors_origins:
+        outer.append(
+            Middleware(
+                CORSMiddleware,  # type: ignore[arg-type]
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Idempotency-Key",
+                    "Last-Event-ID",
+                    "Prefer",
+                ],
+                expose_headers=["Location", "Retry-After", "X-Request-Id", "X-Trace-Id"],
+            )
+        )
+    inner = (
+        [
+            Middleware(RequireApiKey, keys=load_keys(settings.api_keys_file)),  # type: ignore[arg-type]
+            Middleware(EnforceQuotas, quotas=quotas),  # type: ignore[arg-type]
+        ]
+        if settings.api_keys_file is not None
+        else []
+    )
     access_log = [Middleware(AccessLog)] if settings.access_log else []
     if not tracing_enabled():
-        return access_log
+        return [*outer, *access_log, *inner]
     return [
+        *outer,
         # The request's server span, continuing the caller's trace; probes stay untraced. Its
         # duration is casecraft.request.duration (by method, status and outcome), recorded
         # when the span ends (casecraft/prometheus.py): one histogram point per request, where
@@ -147,7 +193,28 @@ def _middleware(settings: GatewaySettings) -> list[Middleware]:
         ),
         Middleware(TraceIdHeader),
         *access_log,
+        *inner,
     ]
+
+
+async def _admitted(
+    admission: Admission,
+    quotas: Quotas,
+    key: ApiKey | None,
+    backends: Backends,
+    plan: orchestrator.Plan,
+) -> dict[str, Any]:
+    """The case study, once the gateway's ceiling and the key's quota admit it."""
+    async with contextlib.AsyncExitStack() as held:
+        if key is not None:
+            await held.enter_async_context(quotas.case_study(key))
+        try:
+            await held.enter_async_context(admission.slot())
+        except Overloaded as exc:
+            raise Problem(
+                503, "Busy", str(exc), headers={"Retry-After": str(exc.retry_after_s)}
+            ) from exc
+        return await _produce(backends, plan)
 
 
 async def _produce(backends: Backends, plan: orchestrator.Plan) -> dict[str, Any]:

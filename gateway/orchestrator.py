@@ -31,6 +31,7 @@ class Plan:
     logo: bytes = b""
     logo_media_type: str = ""
     fast: bool = False
+    accent_color: str = ""
     # Structure again whatever the structuring cache holds.
     fresh: bool = False
     early_fanout: bool = True
@@ -121,7 +122,9 @@ class _ImageStream:
         job_id = component.name if count == 1 else f"{component.name}#{count}"
         job = image_pb2.ImageJob(
             job_id=job_id,
-            options=image_pb2.ImageOptions(fast=self._plan.fast),
+            options=image_pb2.ImageOptions(
+                fast=self._plan.fast, accent_color=self._plan.accent_color
+            ),
             timeout_ms=int(self._plan.per_image_deadline_s * 1000),
         )
         getattr(job, component.name).CopyFrom(data)

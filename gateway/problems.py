@@ -82,10 +82,14 @@ def from_rpc_error(error: grpc.aio.AioRpcError, backend: str) -> Problem:
             provider=provider,
         )
     if code is grpc.StatusCode.UNAVAILABLE:
+        busy = _trailer(error, RETRY_AFTER)
         return Problem(
             503,
-            "Backend unavailable",
-            f"{backend} is unavailable ({details}); retry shortly or check that it is running",
+            "Backend busy" if busy else "Backend unavailable",
+            f"{backend} is busy ({details})"
+            if busy
+            else f"{backend} is unavailable ({details}); retry shortly or check that it is running",
+            headers={"Retry-After": busy or "2"},
             backend=backend,
         )
     if code is grpc.StatusCode.DEADLINE_EXCEEDED:
@@ -104,8 +108,17 @@ def from_rpc_error(error: grpc.aio.AioRpcError, backend: str) -> Problem:
 PROVIDER_FAILED = "casecraft-provider-failed"
 
 
+# Set by a backend on UNAVAILABLE when it refused the call for load: seconds to wait.
+RETRY_AFTER = "retry-after"
+
+
 def _failed_provider(error: grpc.aio.AioRpcError) -> str | None:
+    found = _trailer(error, PROVIDER_FAILED)
+    return None if found is None else found or "chain"
+
+
+def _trailer(error: grpc.aio.AioRpcError, name: str) -> str | None:
     for key, value in error.trailing_metadata() or ():
-        if key == PROVIDER_FAILED:
-            return str(value) or "chain"
+        if key == name:
+            return str(value)
     return None

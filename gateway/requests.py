@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from casecraft.brand import resolve_accent, to_hex
 from casecraft.components import ALL, BY_NAME, ComponentSpec
 from casecraft.limits import LOGO_MEDIA_TYPES, MAX_LOGO_BYTES, notes_problem
 from gateway.problems import Problem
@@ -33,6 +34,8 @@ class CheckedRequest:
     logo: bytes
     logo_media_type: str
     fast: bool
+    # "#RRGGBB": the one asked for, else the logo's dominant colour; "" for the default palette.
+    accent_color: str = ""
     fresh: bool = False
 
 
@@ -67,8 +70,14 @@ def parse_object(raw: object) -> CheckedRequest:
         logo=logo,
         logo_media_type=media_type,
         fast=request.options.fast,
+        accent_color=_accent(request.options.accent_color, logo),
         fresh=request.options.fresh,
     )
+
+
+def _accent(asked: str | None, logo: bytes) -> str:
+    accent = resolve_accent(asked, logo or None)
+    return to_hex(accent) if accent else ""
 
 
 def _json(body: bytes) -> object:

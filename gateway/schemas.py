@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from casecraft.brand import accent_problem
 
 ComponentName = Literal["hero", "metrics", "timeline"]
 
@@ -18,6 +20,19 @@ class Options(BaseModel):
         description="Structure the notes again even when an identical request's case study is "
         "cached (the new one replaces it).",
     )
+    accent_color: str | None = Field(
+        default=None,
+        pattern=r"^#[0-9A-Fa-f]{6}$",
+        description="The brand accent of every image and export, as #RRGGBB. Without it, the "
+        "logo's dominant colour when a logo is given, else the default palette.",
+    )
+
+    @field_validator("accent_color", mode="before")
+    @classmethod
+    def _accent(cls, value: object) -> object:
+        if isinstance(value, str) and (problem := accent_problem(value)):
+            raise ValueError(problem)
+        return value
 
 
 class CaseStudyRequest(BaseModel):

@@ -14,6 +14,8 @@ from casecraft.errors import ConfigurationError
 from casecraft.jsonlog import configure_logging
 from casecraft.telemetry import shutdown_telemetry
 from gateway.app import SERVICE, create_app
+from gateway.auth import KeysFileError
+from gateway.hygiene import RequestIdFilter
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -53,13 +55,18 @@ def bind(settings: GatewaySettings) -> socket.socket:
 async def main() -> None:
     settings = load_settings(GatewaySettings)
     configure_logging(SERVICE, settings.log_level)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RequestIdFilter())
+    try:
+        server = build_server(settings)
+    except KeysFileError as exc:
+        raise SystemExit(f"gateway: {exc}") from None
     with exit_on_configuration_error():
         sock = bind(settings)
     log.info(
         "serving",
         extra={"event": "serving", "port": sock.getsockname()[1], "service_name": SERVICE},
     )
-    server = build_server(settings)
     # uvicorn drains on SIGTERM, then re-raises the signal to the handler it found: make that
     # handler its own, so a drained gateway exits 0 instead of dying by the signal (143).
     for sig in (signal.SIGTERM, signal.SIGINT):

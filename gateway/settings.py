@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,3 +34,25 @@ class GatewaySettings(BaseSettings):
     log_level: LogLevel = "INFO"
     # One JSON line per request (method, path, status, duration_ms, trace_id) at INFO.
     access_log: bool = True
+    # Exports: a folder with page.html.j2 replacing the web page's template, and the PDF's paper.
+    template_dir: Path | None = None
+    export_page_size: Literal["A4", "Letter"] = "A4"
+    # The API keys file (one "NAME SHA256 [rpm=N] [in_flight=N]" line per key; see
+    # `casecraft keys new`); unset: no key needed, as for a local `casecraft up`.
+    api_keys_file: Path | None = None
+    # Each key's default quotas (a key's line in the keys file may set its own), and where the
+    # requests are counted: "memory://", or a Redis URL that every replica shares.
+    quota_requests_per_minute: int = Field(default=60, ge=1)
+    quota_in_flight: int = Field(default=5, ge=1)
+    quota_storage_url: str = "memory://"
+    # The gateway's ceiling for every caller together: case studies made at once, and how many
+    # more may wait; past both, a new one is refused with 503 at once.
+    max_in_flight: int = Field(default=64, ge=1)
+    max_queued: int = Field(default=256, ge=0)
+    # Origins whose pages may call the API from a browser (CORS), comma-separated, e.g.
+    # "https://intranet.example.com"; empty (the default): none but the gateway's own page.
+    cors_allow_origins: str = ""
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]

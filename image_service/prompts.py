@@ -34,6 +34,11 @@ def aspect_ratio(width: int, height: int) -> str:
 def build_prompt(job: image_pb2.ImageJob, size: tuple[int, int]) -> str:
     """The prompt for ``job``: the caller's own, or one written from the data, plus the format."""
     body = job.prompt.strip() or _from_data(job)
+    if job.options.accent_color:
+        body += (
+            f"\n\nBrand: use {job.options.accent_color.upper()} as the accent colour, with text "
+            "that stays clearly readable on it."
+        )
     return f"{body}\n\n{format_hint(size)}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from casecraft.brand import accent_problem
 from casecraft.limits import (
     LOGO_MEDIA_TYPES,
     MAX_LOGO_BYTES,
@@ -38,6 +39,10 @@ def job_problem(job: image_pb2.ImageJob, seen_ids: set[str]) -> str | None:
     size_problem = _size_problem(name, job.options)
     if size_problem:
         return size_problem
+    if job.options.accent_color:
+        colour_problem = accent_problem(job.options.accent_color)
+        if colour_problem:
+            return f"{name}: options.accent_color: {colour_problem}"
     if job.timeout_ms > MAX_TIMEOUT_MS:
         return f"{name}: timeout_ms: at most {MAX_TIMEOUT_MS}; use 0 for the service default"
     if job.reference_image:

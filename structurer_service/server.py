@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from casecraft import eventloop
+from casecraft.admission import Admission
 from casecraft.byte_cache import MemoryCache, RedisCache
 from casecraft.config import exit_on_configuration_error, load_settings
 from casecraft.grpc_server import RunningServer, serve_until_signalled, start_server
@@ -36,7 +37,12 @@ async def start(
         if settings.redis_url
         else None
     )
-    servicer = StructurerServicer(chosen, cache=structuring_cache(settings, link))
+    admission = Admission(
+        "the structurer's calls in flight",
+        max_in_flight=settings.max_in_flight,
+        max_queued=settings.max_queued,
+    )
+    servicer = StructurerServicer(chosen, admission, cache=structuring_cache(settings, link))
 
     def register(server: grpc.aio.Server) -> list[str]:
         structurer_pb2_grpc.add_StructurerServicer_to_server(servicer, server)

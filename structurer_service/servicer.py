@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 import grpc
 from opentelemetry import trace
 
+from casecraft.admission import Admission, Overloaded
 from casecraft.errors import AllProvidersFailed, ProviderError
 from casecraft.limits import notes_problem
 from casecraft.telemetry import capture_prompts, span_capture, to_records
@@ -41,6 +42,8 @@ SERVICE = "structurer_service"
 # Trailing metadata on UNAVAILABLE when the service ran but its providers failed (the value names
 # them): the caller can then say the provider is down, not this service.
 PROVIDER_FAILED = "casecraft-provider-failed"
+# Set on UNAVAILABLE when the call was refused for load: seconds to wait before trying again.
+RETRY_AFTER = "retry-after"
 
 
 def _providers(error: AllProvidersFailed | ProviderError) -> list[str]:
@@ -51,9 +54,16 @@ def _providers(error: AllProvidersFailed | ProviderError) -> list[str]:
 
 class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
     def __init__(
-        self, provider: StructurerProvider, *, cache: StructuringCache | None = None
+        self,
+        provider: StructurerProvider,
+        admission: Admission | None = None,
+        *,
+        cache: StructuringCache | None = None,
     ) -> None:
         self._provider = provider
+        self._admission = admission or Admission(
+            "the structurer's calls in flight", max_in_flight=64, max_queued=128
+        )
         self._cache = cache
         # Identical requests in flight: the first one's answer, awaited by the others.
         self._flights: dict[str, asyncio.Future[structurer_pb2.StructureResponse | None]] = {}
@@ -86,6 +96,16 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
             instruction=request.instruction,
             notes=request.notes,
         )
+        async with contextlib.AsyncExitStack() as held:
+            await self._admit(held, context)
+            return await self._refined(request, refinement, context)
+
+    async def _refined(
+        self,
+        request: structurer_pb2.RefineRequest,
+        refinement: Refinement,
+        context: grpc.aio.ServicerContext,
+    ) -> structurer_pb2.RefineResponse:
         with tracer.start_as_current_span("refine", end_on_exit=False) as span:
             span.set_attribute("casecraft.refine.section", request.section)
             span.set_attribute("casecraft.fast", request.options.fast)
@@ -128,11 +148,34 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
     async def _events(
         self, request: structurer_pb2.StructureRequest, context: grpc.aio.ServicerContext
     ) -> AsyncGenerator[structurer_pb2.StructureEvent]:
-        """The stream's events. The provider runs ahead in a task of its own, so the groups that
-        become complete while an event is being sent go out together in the next one."""
+        """The stream's events, once the call has a place among the calls in flight."""
         problem = notes_problem(request.notes)
         if problem is not None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        async with contextlib.AsyncExitStack() as held:
+            await self._admit(held, context)
+            async with contextlib.aclosing(self._admitted_events(request, context)) as events:
+                async for event in events:
+                    yield event
+
+    async def _admit(
+        self, held: contextlib.AsyncExitStack, context: grpc.aio.ServicerContext
+    ) -> None:
+        """A place among the calls in flight, or UNAVAILABLE at once (with when to retry)."""
+        try:
+            await held.enter_async_context(self._admission.slot())
+        except Overloaded as exc:
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                str(exc),
+                trailing_metadata=((RETRY_AFTER, str(exc.retry_after_s)),),
+            )
+
+    async def _admitted_events(
+        self, request: structurer_pb2.StructureRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncGenerator[structurer_pb2.StructureEvent]:
+        """The stream's events. The provider runs ahead in a task of its own, so the groups that
+        become complete while an event is being sent go out together in the next one."""
         with tracer.start_as_current_span("structure", end_on_exit=False) as span:
             span.set_attribute("casecraft.notes.bytes", len(request.notes.encode("utf-8")))
             span.set_attribute("casecraft.fast", request.options.fast)

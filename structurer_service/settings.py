@@ -75,3 +75,7 @@ class StructurerSettings(GrpcServerSettings, ChainSettings):
     connect_timeout_s: float = Field(default=10.0, gt=0)
     # The retry and cooldown knobs (retry_max_attempts, retry_after_max_s, cooldown_failures ...)
     # come from ChainSettings, named as in the image service.
+    # Structuring calls at once (each holds an LLM stream), and how many more may wait for one;
+    # past both a new call is refused at once with UNAVAILABLE and when to retry.
+    max_in_flight: int = Field(default=64, ge=1)
+    max_queued: int = Field(default=128, ge=0)

@@ -100,6 +100,41 @@ def exit_code(argv: list[str]) -> int | str | None:
     return stopped.value.code
 
 
+def test_an_accent_that_is_not_rrggbb_is_named_with_the_fix() -> None:
+    message = exit_message(["generate", str(NOTES), "--accent", "teal", "--gateway", NOWHERE])
+
+    assert (
+        message == "casecraft: --accent: 'teal' is not a colour; write it as #RRGGBB, e.g. #0A7C66"
+    )
+
+
+def test_a_template_folder_without_the_page_template_is_named(tmp_path: Path) -> None:
+    message = exit_message(
+        ["generate", str(NOTES), "--template", str(tmp_path), "--gateway", NOWHERE]
+    )
+
+    assert message.startswith(f"casecraft: --template: {tmp_path / 'page.html.j2'}: no such file")
+
+
+def test_a_template_that_does_not_parse_is_named_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "page.html.j2").write_text("<h1>{{ title }}</h1>\n{% if %}\n")
+
+    message = exit_message(
+        ["generate", str(NOTES), "--template", str(tmp_path), "--gateway", NOWHERE]
+    )
+
+    assert message.startswith("casecraft: --template: ") and "line 2" in message
+
+
+def test_an_unknown_export_format_is_refused_naming_the_formats(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["generate", str(NOTES), "--formats", "pdf,docx", "--gateway", NOWHERE])
+
+    assert "unknown format docx; use some of pdf,pptx,html,md,card,zip" in capsys.readouterr().err
+
+
 def test_a_file_that_is_not_notes_is_refused_with_what_to_send(tmp_path: Path) -> None:
     sheet = tmp_path / "numbers.docx"
     with zipfile.ZipFile(sheet, "w") as archive:

@@ -45,6 +45,10 @@ def test_notes_in_over_http_case_study_and_three_pngs_out(gateway_url: str, tmp_
         "metrics.png",
         "timeline.png",
         "index.html",
+        "case_study.md",
+        "case_study.pdf",
+        "case_study.pptx",
+        "card.png",
     }
     for name in ("hero.png", "metrics.png", "timeline.png"):
         with Image.open(tmp_path / name) as image:
@@ -68,7 +72,7 @@ def test_bad_input_over_http_is_a_problem(gateway_url: str) -> None:
 def test_casecraft_demo_writes_the_outputs(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = subprocess.run(
-        [sys.executable, "-m", "casecraft.cli", "demo", "--out", str(out)],
+        [sys.executable, "-m", "casecraft.cli", "demo", "--out", str(out), "--accent", "#0A7C66"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -76,10 +80,23 @@ def test_casecraft_demo_writes_the_outputs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Where the time went" in result.stdout
-    for name in ("case_study.json", "hero.png", "metrics.png", "timeline.png", "index.html"):
+    for name in (
+        "case_study.json",
+        "hero.png",
+        "metrics.png",
+        "timeline.png",
+        "index.html",
+        "case_study.pdf",
+        "case_study.pptx",
+        "case_study.md",
+        "card.png",
+    ):
         assert (out / name).is_file(), name
     with Image.open(io.BytesIO((out / "metrics.png").read_bytes())) as image:
         assert image.size[0] >= 800
+        colours = dict((c, n) for n, c in image.convert("RGB").getcolors(1 << 20) or [])
+        assert colours.get((10, 124, 102), 0) > 1000  # the accent reached the image service
+    assert "--accent:#0A7C66" in (out / "index.html").read_text()
 
 
 def test_casecraft_up_prints_the_url_and_stops_cleanly_on_sigterm() -> None:

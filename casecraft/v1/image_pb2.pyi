@@ -59,14 +59,16 @@ class TimelineData(_message.Message):
     def __init__(self, client_name: _Optional[str] = ..., phases: _Optional[_Iterable[_Union[_case_study_pb2.Phase, _Mapping]]] = ...) -> None: ...
 
 class ImageOptions(_message.Message):
-    __slots__ = ("width", "height", "fast")
+    __slots__ = ("width", "height", "fast", "accent_color")
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     FAST_FIELD_NUMBER: _ClassVar[int]
+    ACCENT_COLOR_FIELD_NUMBER: _ClassVar[int]
     width: int
     height: int
     fast: bool
-    def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., fast: _Optional[bool] = ...) -> None: ...
+    accent_color: str
+    def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., fast: _Optional[bool] = ..., accent_color: _Optional[str] = ...) -> None: ...
 
 class ImageJob(_message.Message):
     __slots__ = ("job_id", "hero", "metrics", "timeline", "prompt", "reference_image", "reference_media_type", "options", "timeout_ms", "bypass_cache")

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from image_service.render.dashboard import render_metrics
 from image_service.render.hero import decode_logo, render_hero
-from image_service.render.theme import MAX_SIDE, MIN_SIDE
+from image_service.render.theme import DEFAULT_PALETTE, MAX_SIDE, MIN_SIDE, Palette, palette_for
 from image_service.render.timeline import render_timeline
 
 DEFAULT_SIZE = (1600, 900)
 
 __all__ = [
+    "DEFAULT_PALETTE",
     "DEFAULT_SIZE",
     "MAX_SIDE",
     "MIN_SIDE",
+    "Palette",
     "decode_logo",
+    "palette_for",
     "render_hero",
     "render_metrics",
     "render_size",

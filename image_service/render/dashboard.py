@@ -8,6 +8,7 @@ from typing import Literal
 
 from PIL import Image, ImageDraw
 
+from casecraft import brand
 from casecraft.v1 import case_study_pb2, image_pb2
 from image_service.render import theme
 from image_service.render.theme import Color
@@ -21,11 +22,21 @@ _BADGE: dict[Outcome, tuple[Color, Color]] = {
     "better": (theme.GOOD_SOFT, theme.GOOD),
     "worse": (theme.BAD_SOFT, theme.BAD),
     "same": (theme.NEUTRAL_SOFT, theme.TEXT),
-    "unknown": (theme.BRAND_SOFT, theme.BRAND),
 }
 
 
-def render_metrics(data: image_pb2.MetricsData, *, size: tuple[int, int] = (1600, 900)) -> bytes:
+def _badge_colours(result: Outcome, palette: theme.Palette) -> tuple[Color, Color]:
+    if result == "unknown":
+        return palette.brand_soft, brand.readable(palette.brand_text, palette.brand_soft)
+    return _BADGE[result]
+
+
+def render_metrics(
+    data: image_pb2.MetricsData,
+    *,
+    size: tuple[int, int] = (1600, 900),
+    palette: theme.Palette = theme.DEFAULT_PALETTE,
+) -> bytes:
     """PNG bytes of the dashboard. Raises ValueError when there are no metrics."""
     width, height = theme.check_size(size)
     if not data.metrics:
@@ -36,11 +47,11 @@ def render_metrics(data: image_pb2.MetricsData, *, size: tuple[int, int] = (1600
     draw = ImageDraw.Draw(image)
 
     shown = list(data.metrics[:MAX_METRICS_SHOWN])
-    top = _header(draw, data, shown, width, margin, s)
+    top = _header(draw, data, shown, width, margin, s, palette)
     area = (margin, top, width - margin, height - margin)
     cards = _grid(len(shown), area, round(_GAP * s), max_card_h=round(440 * s))
     for metric, box in zip(shown, cards, strict=True):
-        _card(draw, metric, box)
+        _card(draw, metric, box, palette)
     return theme.encode_png(image)
 
 
@@ -88,14 +99,15 @@ def _header(
     width: int,
     margin: int,
     s: float,
+    palette: theme.Palette,
 ) -> int:
     eyebrow = theme.face(round(20 * s), "semibold")
     count = len(data.metrics)
     label = f"RESULTS · THE FIRST {len(shown)} OF {count}" if count > len(shown) else "RESULTS"
-    theme.draw_text(draw, (margin, margin), label, eyebrow, theme.BRAND)
+    theme.draw_text(draw, (margin, margin), label, eyebrow, palette.brand_text)
     client = " ".join(data.client_name.split())
     legend_w = (
-        _legend(draw, (width - margin, margin + round(44 * s)), s)
+        _legend(draw, (width - margin, margin + round(44 * s)), s, palette)
         if any(bar_values(m) for m in shown)
         else 0
     )
@@ -110,12 +122,14 @@ def _header(
     return margin + round(34 * s) + max(title.height, round(54 * s)) + round(28 * s)
 
 
-def _legend(draw: ImageDraw.ImageDraw, right_middle: tuple[int, int], s: float) -> int:
+def _legend(
+    draw: ImageDraw.ImageDraw, right_middle: tuple[int, int], s: float, palette: theme.Palette
+) -> int:
     fc = theme.face(round(20 * s), "semibold")
     swatch, gap = round(16 * s), round(10 * s)
     x, y = right_middle
     start = x
-    for label, colour in (("After", theme.BAR_AFTER), ("Before", theme.BAR_BEFORE)):
+    for label, colour in (("After", palette.bar_after), ("Before", theme.BAR_BEFORE)):
         x -= fc.width(label)
         theme.draw_text(draw, (x, y), label, fc, theme.TEXT, anchor="lm")
         x -= gap + swatch
@@ -157,13 +171,18 @@ class _Card:
 
 
 def _card(
-    draw: ImageDraw.ImageDraw, metric: case_study_pb2.Metric, box: tuple[int, int, int, int]
+    draw: ImageDraw.ImageDraw,
+    metric: case_study_pb2.Metric,
+    box: tuple[int, int, int, int],
+    palette: theme.Palette,
 ) -> None:
     x0, y0, x1, y1 = box
     card = _Card(x0, y0, x1, y1, min((x1 - x0) / 440, (y1 - y0) / 300, 1.4))
     radius = card.px(16)
     draw.rounded_rectangle((x0, y0 + card.px(3), x1, y1 + card.px(3)), radius, fill=theme.SHADOW)
-    draw.rounded_rectangle((x0, y0, x1, y1), radius, fill=_BADGE[outcome(metric)][1])
+    draw.rounded_rectangle(
+        (x0, y0, x1, y1), radius, fill=_badge_colours(outcome(metric), palette)[1]
+    )
     draw.rounded_rectangle((x0, y0 + card.px(5), x1, y1), radius, fill=theme.CARD)
 
     pad = card.px(28)
@@ -191,7 +210,7 @@ def _card(
     y += theme.draw_block(draw, (left, y), big, theme.INK) + card.px(8)
 
     values = bar_values(metric)
-    badge_right = _badge(draw, metric, (left, y), inner_w, card)
+    badge_right = _badge(draw, metric, (left, y), inner_w, card, palette)
     if metric.before.strip() and values is not None:
         fc = theme.face(card.px(19))
         x = badge_right + card.px(12) if badge_right > left else left
@@ -202,7 +221,7 @@ def _card(
     bars_top = y1 - pad - 2 * bar_h - bar_gap
     fc = theme.face(card.px(17), "semibold")
     label_w = max(fc.width("Before"), fc.width("After")) + card.px(14)
-    rows = (("Before", theme.BAR_BEFORE, 0), ("After", theme.BAR_AFTER, 1))
+    rows = (("Before", theme.BAR_BEFORE, 0), ("After", palette.bar_after, 1))
     for index, (name, colour, which) in enumerate(rows):
         top = bars_top + index * (bar_h + bar_gap)
         theme.draw_text(draw, (left, top + bar_h / 2), name, fc, theme.MUTED, anchor="lm")
@@ -242,13 +261,14 @@ def _badge(
     origin: tuple[int, int],
     max_w: int,
     card: _Card,
+    palette: theme.Palette,
 ) -> int:
     """Draws the improvement pill; returns its right edge (the origin's x when there is none)."""
     x, y = origin
     text = _badge_text(metric)
     if not text:
         return x
-    fill, ink = _BADGE[outcome(metric)]
+    fill, ink = _badge_colours(outcome(metric), palette)
     fc = theme.face(card.px(18), "semibold")
     height, pad = card.px(34), card.px(14)
     values = bar_values(metric)

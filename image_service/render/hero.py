@@ -11,13 +11,15 @@ from casecraft.v1 import image_pb2
 from image_service.render import theme
 from image_service.render.theme import Color
 
-_SUBTITLE: Color = (199, 210, 254)
-_EYEBROW: Color = (165, 180, 252)
 _MAX_LOGO_PIXELS = 40_000_000
 
 
 def render_hero(
-    data: image_pb2.HeroData, *, logo: bytes | None = None, size: tuple[int, int] = (1600, 900)
+    data: image_pb2.HeroData,
+    *,
+    logo: bytes | None = None,
+    size: tuple[int, int] = (1600, 900),
+    palette: theme.Palette = theme.DEFAULT_PALETTE,
 ) -> bytes:
     """PNG bytes of the banner; `logo` is PNG/JPEG/WebP bytes or None. Raises ValueError."""
     width, height = theme.check_size(size)
@@ -25,25 +27,25 @@ def render_hero(
     s = min(width / 1600, height / 900)
     margin = round(88 * s)
 
-    image = _background(width, height)
+    image = _background(width, height, palette)
     draw = ImageDraw.Draw(image, "RGBA")
-    _decorate(draw, width, height, s)
+    _decorate(draw, width, height, s, palette)
 
     top = margin
     if logo_image is not None:
-        top = _place_logo(image, logo_image, (margin, margin), s) + round(40 * s)
+        top = _place_logo(image, logo_image, (margin, margin), s, palette) + round(40 * s)
 
     content_w = round(width * 0.64) - margin
     bottom = height - margin
-    pills_h = _pills(draw, data, (margin, bottom), content_w, s)
+    pills_h = _pills(draw, data, (margin, bottom), content_w, s, palette)
     bottom -= pills_h + round(36 * s) if pills_h else 0
 
     draw.rectangle(
-        (margin, top, margin + round(44 * s), top + max(2, round(5 * s))), fill=theme.ACCENT
+        (margin, top, margin + round(44 * s), top + max(2, round(5 * s))), fill=palette.accent
     )
     eyebrow = theme.face(round(22 * s), "semibold")
     theme.draw_text(
-        draw, (margin + round(58 * s), top - round(9 * s)), "CASE STUDY", eyebrow, _EYEBROW
+        draw, (margin + round(58 * s), top - round(9 * s)), "CASE STUDY", eyebrow, palette.eyebrow
     )
     top += round(44 * s)
 
@@ -70,9 +72,9 @@ def render_hero(
         )
     block_h = title.height + (gap + subtitle.height if subtitle else 0)
     y = top + max(0, (available - block_h) // 2)
-    y += theme.draw_block(draw, (margin, y), title, theme.WHITE)
+    y += theme.draw_block(draw, (margin, y), title, palette.on_brand)
     if subtitle:
-        theme.draw_block(draw, (margin, y + gap), subtitle, _SUBTITLE)
+        theme.draw_block(draw, (margin, y + gap), subtitle, palette.subtitle)
     return theme.encode_png(image)
 
 
@@ -98,7 +100,7 @@ def decode_logo(logo: bytes) -> Image.Image:
     return opened.convert("RGBA")
 
 
-def _background(width: int, height: int) -> Image.Image:
+def _background(width: int, height: int, palette: theme.Palette) -> Image.Image:
     cols, rows = 64, 36
     mask = Image.new("L", (cols, rows))
     mask.putdata(
@@ -109,21 +111,22 @@ def _background(width: int, height: int) -> Image.Image:
         ]
     )
     mask = mask.resize((width, height), Image.Resampling.BILINEAR)
-    dark = Image.new("RGB", (width, height), theme.BRAND_DARK)
-    bright = Image.new("RGB", (width, height), theme.BRAND)
+    dark = Image.new("RGB", (width, height), palette.brand_dark)
+    bright = Image.new("RGB", (width, height), palette.brand)
     return Image.composite(bright, dark, mask)
 
 
-def _decorate(draw: ImageDraw.ImageDraw, width: int, height: int, s: float) -> None:
+def _decorate(
+    draw: ImageDraw.ImageDraw, width: int, height: int, s: float, palette: theme.Palette
+) -> None:
+    glow = palette.glow
     cx, cy = width * 0.86, height * 0.52
     for radius, alpha in ((height * 0.62, 12), (height * 0.44, 14), (height * 0.26, 18)):
-        draw.ellipse(
-            (cx - radius, cy - radius, cx + radius, cy + radius), fill=(255, 255, 255, alpha)
-        )
+        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=(*glow, alpha))
     ring = height * 0.78
     draw.ellipse(
         (cx - ring, cy - ring, cx + ring, cy + ring),
-        outline=(255, 255, 255, 40),
+        outline=(*glow, 40),
         width=max(1, round(2 * s)),
     )
     step = round(26 * s)
@@ -132,12 +135,18 @@ def _decorate(draw: ImageDraw.ImageDraw, width: int, height: int, s: float) -> N
     for row in range(6):
         for col in range(10):
             x, y = x0 + col * step, y0 + row * step
-            draw.ellipse((x - dot, y - dot, x + dot, y + dot), fill=(255, 255, 255, 70))
+            draw.ellipse((x - dot, y - dot, x + dot, y + dot), fill=(*glow, 70))
     band = round(10 * s)
-    draw.rectangle((0, height - band, width, height), fill=(*theme.ACCENT, 255))
+    draw.rectangle((0, height - band, width, height), fill=(*palette.accent, 255))
 
 
-def _place_logo(image: Image.Image, logo: Image.Image, origin: tuple[int, int], s: float) -> int:
+def _place_logo(
+    image: Image.Image,
+    logo: Image.Image,
+    origin: tuple[int, int],
+    s: float,
+    palette: theme.Palette,
+) -> int:
     pad = round(22 * s)
     box_w, box_h = round(260 * s), round(96 * s)
     fitted = logo.copy()
@@ -157,18 +166,21 @@ def _place_logo(image: Image.Image, logo: Image.Image, origin: tuple[int, int], 
     draw.rounded_rectangle(
         (x, y + shadow, x + card_w, y + card_h + shadow), radius, fill=(5, 10, 40, 60)
     )
-    draw.rounded_rectangle((x, y, x + card_w, y + card_h), radius, fill=_card_colour(fitted))
+    draw.rounded_rectangle(
+        (x, y, x + card_w, y + card_h), radius, fill=_card_colour(fitted, palette)
+    )
     image.paste(fitted, (x + (card_w - fitted.width) // 2, y + pad), fitted)
     return y + card_h
 
 
-def _card_colour(logo: Image.Image) -> Color:
+def _card_colour(logo: Image.Image, palette: theme.Palette) -> Color:
     """White, unless the logo itself is so light it would vanish on white."""
     alpha = logo.getchannel("A")
     if alpha.getbbox() is None:
         return theme.WHITE
     luminance = ImageStat.Stat(logo.convert("L"), alpha).mean[0]
-    return theme.BRAND_DARK if luminance > 225 else theme.WHITE
+    dark = palette.brand_dark if palette.on_brand == theme.WHITE else theme.INK
+    return dark if luminance > 225 else theme.WHITE
 
 
 def _pills(
@@ -177,6 +189,7 @@ def _pills(
     bottom_left: tuple[int, int],
     max_w: int,
     s: float,
+    palette: theme.Palette,
 ) -> int:
     labels = [(data.client_name, True), (data.industry, False)]
     labels = [(text.strip(), solid) for text, solid in labels if text.strip()]
@@ -194,17 +207,17 @@ def _pills(
         pill_w = fc.width(shown) + 2 * pad_x
         box = (x, y, x + pill_w, y + height)
         if solid:
-            draw.rounded_rectangle(box, height // 2, fill=theme.WHITE)
-            colour = theme.BRAND_DARK
+            draw.rounded_rectangle(box, height // 2, fill=palette.on_brand)
+            colour = palette.brand_dark
         else:
             draw.rounded_rectangle(
                 box,
                 height // 2,
-                fill=(255, 255, 255, 28),
-                outline=(255, 255, 255, 150),
+                fill=(*palette.on_brand, 28),
+                outline=(*palette.on_brand, 150),
                 width=max(1, round(2 * s)),
             )
-            colour = theme.WHITE
+            colour = palette.on_brand
         theme.draw_text(draw, (x + pad_x, y + height / 2), shown, fc, colour, anchor="lm")
         x += pill_w + round(16 * s)
     return height

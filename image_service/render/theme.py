@@ -12,6 +12,8 @@ from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFont
 
+from casecraft import brand
+
 Color = tuple[int, int, int]
 Weight = Literal["regular", "semibold", "bold"]
 
@@ -42,6 +44,60 @@ BAR_TRACK: Color = (238, 242, 247)
 
 MIN_SIDE = 200
 MAX_SIDE = 4096
+
+
+@dataclass(frozen=True)
+class Palette:
+    """The brand colours of one image; `DEFAULT_PALETTE` unless the job names an accent."""
+
+    brand: Color
+    brand_dark: Color
+    brand_soft: Color
+    accent: Color
+    bar_after: Color
+    # Text on the hero's background (brand_dark to brand); AA on both ends.
+    on_brand: Color
+    subtitle: Color
+    eyebrow: Color
+    # The brand colour as text on the light canvas.
+    brand_text: Color
+    # The hero's decorative circles: they move the background away from the text colour.
+    glow: Color
+
+
+DEFAULT_PALETTE = Palette(
+    brand=BRAND,
+    brand_dark=BRAND_DARK,
+    brand_soft=BRAND_SOFT,
+    accent=ACCENT,
+    bar_after=BAR_AFTER,
+    on_brand=WHITE,
+    subtitle=(199, 210, 254),
+    eyebrow=(165, 180, 252),
+    brand_text=BRAND,
+    glow=WHITE,
+)
+
+
+def palette_for(accent: Color | None) -> Palette:
+    """The palette drawn with `accent` (#RRGGBB parsed), or the default one for None."""
+    if accent is None:
+        return DEFAULT_PALETTE
+    colours = brand.palette(accent)
+    on = colours.on_accent
+    return Palette(
+        brand=accent,
+        brand_dark=colours.accent_deep,
+        brand_soft=colours.accent_soft,
+        accent=brand.mix(on, accent, 0.35),
+        bar_after=brand.readable(accent, BAR_TRACK, brand.AA_GRAPHICS),
+        on_brand=on,
+        subtitle=brand.readable(brand.mix(on, accent, 0.3), accent),
+        eyebrow=brand.readable(brand.mix(on, accent, 0.4), accent),
+        brand_text=brand.readable(accent, CANVAS),
+        glow=brand.BLACK if on == WHITE else WHITE,
+    )
+
 
 # Source Sans Pro (SIL Open Font License 1.1, OFL.txt beside the fonts), shipped in the package.
 _FONTS = resources.files(__package__) / "assets" / "fonts"

@@ -6,6 +6,7 @@ import math
 
 from PIL import Image, ImageDraw
 
+from casecraft import brand
 from casecraft.v1 import case_study_pb2, image_pb2
 from image_service.render import theme
 from image_service.render.theme import Color
@@ -15,7 +16,12 @@ _MAX_ACROSS = 5
 MAX_PHASES_SHOWN = 18
 
 
-def render_timeline(data: image_pb2.TimelineData, *, size: tuple[int, int] = (1600, 900)) -> bytes:
+def render_timeline(
+    data: image_pb2.TimelineData,
+    *,
+    size: tuple[int, int] = (1600, 900),
+    palette: theme.Palette = theme.DEFAULT_PALETTE,
+) -> bytes:
     """PNG bytes of the timeline. Raises ValueError when there are no phases."""
     width, height = theme.check_size(size)
     if not data.phases:
@@ -25,25 +31,30 @@ def render_timeline(data: image_pb2.TimelineData, *, size: tuple[int, int] = (16
     image = Image.new("RGB", (width, height), theme.CANVAS)
     draw = ImageDraw.Draw(image)
 
-    top = _header(draw, data, width, margin, s)
+    top = _header(draw, data, width, margin, s, palette)
     area = (margin, top, width - margin, height - margin)
     phases = list(data.phases[:MAX_PHASES_SHOWN])
     if len(phases) <= _MAX_ACROSS and width >= height:
-        _across(draw, phases, area, s)
+        _across(draw, phases, area, s, palette)
     else:
-        _down(draw, phases, area, s)
+        _down(draw, phases, area, s, palette)
     return theme.encode_png(image)
 
 
-def phase_colour(index: int, count: int) -> Color:
-    return theme.mix(theme.BRAND, theme.ACCENT, index / (count - 1) if count > 1 else 0)
+def phase_colour(index: int, count: int, palette: theme.Palette = theme.DEFAULT_PALETTE) -> Color:
+    return theme.mix(palette.brand, palette.accent, index / (count - 1) if count > 1 else 0)
 
 
 def _header(
-    draw: ImageDraw.ImageDraw, data: image_pb2.TimelineData, width: int, margin: int, s: float
+    draw: ImageDraw.ImageDraw,
+    data: image_pb2.TimelineData,
+    width: int,
+    margin: int,
+    s: float,
+    palette: theme.Palette,
 ) -> int:
     eyebrow = theme.face(round(20 * s), "semibold")
-    theme.draw_text(draw, (margin, margin), "IMPLEMENTATION", eyebrow, theme.BRAND)
+    theme.draw_text(draw, (margin, margin), "IMPLEMENTATION", eyebrow, palette.brand_text)
     count = len(data.phases)
     note_fc = theme.face(round(22 * s))
     note_room = round((width - 2 * margin) * 0.4)
@@ -87,7 +98,8 @@ def _marker(
     )
     draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=colour)
     fc = theme.face(round(radius * 1.05), "bold")
-    theme.draw_text(draw, (cx, cy), str(number), fc, theme.WHITE, anchor="mm")
+    ink = brand.text_on(colour)
+    theme.draw_text(draw, (cx, cy), str(number), fc, ink, anchor="mm")
 
 
 def _across(
@@ -95,6 +107,7 @@ def _across(
     phases: list[case_study_pb2.Phase],
     area: tuple[int, int, int, int],
     s: float,
+    palette: theme.Palette,
 ) -> None:
     x0, y0, x1, y1 = area
     count = len(phases)
@@ -132,7 +145,7 @@ def _across(
     axis_y, card_top, card_bottom = top + axis_offset, top + card_offset, top + card_offset + card_h
 
     for index, phase in enumerate(phases):
-        colour = phase_colour(index, count)
+        colour = phase_colour(index, count, palette)
         left = round(x0 + index * (column_w + gap))
         right = round(left + column_w)
         draw.rounded_rectangle(
@@ -145,7 +158,7 @@ def _across(
                 (left, axis_y - radius - round(14 * s)),
                 period,
                 period_fc,
-                colour,
+                brand.readable(colour, theme.CANVAS),
                 anchor="ls",
             )
         _marker(draw, (left + radius + round(4 * s), axis_y), radius, index + 1, colour)
@@ -170,6 +183,7 @@ def _down(
     phases: list[case_study_pb2.Phase],
     area: tuple[int, int, int, int],
     s: float,
+    palette: theme.Palette,
 ) -> None:
     x0, y0, x1, y1 = area
     count = len(phases)
@@ -197,7 +211,7 @@ def _down(
         text_w = right - text_x
         for offset, phase in enumerate(chunk):
             index = column * per_column + offset
-            colour = phase_colour(index, count)
+            colour = phase_colour(index, count, palette)
             top = round(y0 + offset * row_h)
             _marker(draw, (cx, top + radius), radius, index + 1, colour)
             period = " ".join(phase.period.split())
@@ -210,7 +224,12 @@ def _down(
             theme.draw_text(draw, (text_x, name_y), name, name_fc, theme.INK, anchor="lm")
             if period:
                 theme.draw_text(
-                    draw, (right - period_w, name_y), period, period_fc, colour, anchor="lm"
+                    draw,
+                    (right - period_w, name_y),
+                    period,
+                    period_fc,
+                    brand.readable(colour, theme.CANVAS),
+                    anchor="lm",
                 )
             y = name_y + name_fc.line_height // 2 + round(6 * s * u)
             room = round(top + row_h - round(16 * s * u)) - y

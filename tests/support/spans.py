@@ -7,8 +7,27 @@ from contextlib import contextmanager
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from casecraft.telemetry import configure_tracing, span_capture
+from casecraft.telemetry import configure_tracing, span_capture, tracer_provider
+
+_exporter = InMemorySpanExporter()
+
+
+@contextmanager
+def exported_spans() -> Iterator[InMemorySpanExporter]:
+    """Every span this process ends while the block runs, as an exporter would receive it."""
+    configure_tracing("tests")
+    provider = tracer_provider()
+    if not getattr(provider, "_casecraft_test_exporter", False):
+        provider.add_span_processor(SimpleSpanProcessor(_exporter))
+        provider._casecraft_test_exporter = True  # type: ignore[attr-defined]
+    _exporter.clear()
+    try:
+        yield _exporter
+    finally:
+        _exporter.clear()
 
 
 @contextmanager

@@ -6,31 +6,23 @@ from collections.abc import Iterator
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
 from casecraft.errors import AllProvidersFailed, ProviderError
-from casecraft.telemetry import configure_tracing, tracer_provider
 from casecraft.v1 import image_pb2
 from image_service.providers import GeneratedImage
 from tests.conftest import gateway_client, running_images, running_structurer, stack
 from tests.support.providers import RecordingImages, ScriptedStructurer
+from tests.support.spans import exported_spans
 
 NOTES = "Confidential: Zanzibar Widget Cooperative cut returns by half."
-_exporter = InMemorySpanExporter()
 
 
 @pytest.fixture
 def exported() -> Iterator[InMemorySpanExporter]:
-    configure_tracing("tests")
-    provider = tracer_provider()
-    if not getattr(provider, "_casecraft_test_exporter", False):
-        provider.add_span_processor(SimpleSpanProcessor(_exporter))
-        provider._casecraft_test_exporter = True  # type: ignore[attr-defined]
-    _exporter.clear()
-    yield _exporter
-    _exporter.clear()
+    with exported_spans() as exporter:
+        yield exporter
 
 
 def one(spans: list[ReadableSpan], name: str) -> ReadableSpan:
