@@ -16,7 +16,15 @@ The LLM (``--llm``): ``fake-anthropic`` (default) runs the real structurer proce
 ``timed`` uses the bench structurer of bench/serve.py instead (drafts on an exact schedule).
 
 The LLM step alone (``t_llm_ms``) is a direct StructureStream call to the same structurer process,
-timed from the call to the final case study. Prints a table; ``--json`` prints one JSON object.
+timed from the call to the final case study; ``direct_first_group_ms`` from the call to its first
+field group.
+
+Time to first visual: the early mode once more through the job API, a POST with
+``Accept: text/event-stream`` that starts a job and streams its events on the same connection:
+``first_field_ms`` to the first ``field_group`` event, ``first_image_ms`` to the first ``image``
+event, ``first_image_over_llm`` the latter over ``t_llm_ms``.
+
+Prints a table; ``--json`` prints one JSON object.
 
     python -m bench.pipeline [--requests 20] [--llm-ms 870] [--image-ms 140] [--llm timed] [--json]
 """
@@ -33,6 +41,7 @@ from typing import Any
 import grpc
 import httpx
 from google.protobuf import json_format
+from httpx_sse import aconnect_sse
 
 from bench.measure import percentile
 from bench.serve import ANTHROPIC_KEY, CASE_STUDY, Fleet, case_study_answer, example_notes
@@ -104,12 +113,34 @@ async def calibrate(
         fake.pace = Pace(tokens_per_s=rate, chars_per_token=4.0)
 
 
-async def structure_alone(stub: structurer_pb2_grpc.StructurerStub, notes: str) -> float:
+async def structure_alone(
+    stub: structurer_pb2_grpc.StructurerStub, notes: str, first_group: list[float] | None = None
+) -> float:
+    """Milliseconds to the final case study; appends those to the first field group."""
     began = time.perf_counter()
     async for event in stub.StructureStream(structurer_pb2.StructureRequest(notes=notes)):
+        if event.field_groups and first_group is not None and len(first_group) == 0:
+            first_group.append((time.perf_counter() - began) * 1000)
         if event.HasField("final"):
             return (time.perf_counter() - began) * 1000
     raise RuntimeError("the structurer ended its stream without a case study")
+
+
+async def first_visual(client: httpx.AsyncClient, url: str, notes: str) -> tuple[float, float]:
+    """Milliseconds from the POST to the first field_group and to the first image event."""
+    began = time.perf_counter()
+    first: dict[str, float] = {}
+    headers = {"Accept": "text/event-stream"}
+    async with aconnect_sse(
+        client, "POST", f"{url}/v1/case-studies", json={"notes": notes}, headers=headers
+    ) as source:
+        async for sse in source.aiter_sse():
+            first.setdefault(sse.event, (time.perf_counter() - began) * 1000)
+            if sse.event == "failed":
+                raise RuntimeError(f"the job failed: {sse.data}")
+    if "field_group" not in first or "image" not in first:
+        raise RuntimeError(f"the job's events held no field group or image: {sorted(first)}")
+    return first["field_group"], first["image"]
 
 
 async def case_study(client: httpx.AsyncClient, url: str, notes: str) -> float:
@@ -131,7 +162,13 @@ async def measure(
     llm_ms: float = 870,
 ) -> dict[str, list[float]]:
     notes = example_notes()
-    samples: dict[str, list[float]] = {"llm": [], **{mode: [] for mode in MODES}}
+    samples: dict[str, list[float]] = {
+        "llm": [],
+        **{mode: [] for mode in MODES},
+        "direct_first_group": [],
+        "first_field": [],
+        "first_image": [],
+    }
     async with (
         grpc.aio.insecure_channel(f"127.0.0.1:{structurer}") as channel,
         httpx.AsyncClient(timeout=60) as client,
@@ -141,9 +178,14 @@ async def measure(
             await calibrate(fake, stub, notes[0], llm_ms)
         for round_ in range(WARMUP_ROUNDS + requests):
             text = notes[round_ % len(notes)]
-            figures = {"llm": await structure_alone(stub, text)}
+            first_group: list[float] = []
+            figures = {"llm": await structure_alone(stub, text, first_group)}
+            figures["direct_first_group"] = first_group[0]
             for mode in MODES:
                 figures[mode] = await case_study(client, gateways[mode], text)
+            figures["first_field"], figures["first_image"] = await first_visual(
+                client, gateways["early"], text
+            )
             if round_ >= WARMUP_ROUNDS:
                 for name, value in figures.items():
                     samples[name].append(value)
@@ -175,6 +217,10 @@ def run(
     figures["gather_over_ideal"] = figures["gather_p50_ms"] / figures["ideal_gather_ms"]
     figures["sequential_over_llm"] = figures["sequential_p50_ms"] / t_llm
     figures["sequential_over_early"] = figures["sequential_p50_ms"] / figures["early_p50_ms"]
+    figures["direct_first_group_ms"] = percentile(samples["direct_first_group"], 50)
+    figures["first_field_ms"] = percentile(samples["first_field"], 50)
+    figures["first_image_ms"] = percentile(samples["first_image"], 50)
+    figures["first_image_over_llm"] = figures["first_image_ms"] / t_llm
     return figures
 
 
@@ -208,6 +254,15 @@ def show(figures: dict[str, Any]) -> None:
     print(f"gather / (LLM + one image):    {figures['gather_over_ideal']:.3f}   (bar <= 1.03)")
     print(f"sequential / LLM alone:        {figures['sequential_over_llm']:.3f}")
     print(f"sequential / early:            {figures['sequential_over_early']:.3f}")
+    print("time to first visual (early mode, POST with Accept: text/event-stream), p50:")
+    print(
+        f"  first field_group event {figures['first_field_ms']:.1f} ms "
+        f"(the structurer's own first group, direct: {figures['direct_first_group_ms']:.1f} ms)"
+    )
+    print(
+        f"  first image event       {figures['first_image_ms']:.1f} ms = "
+        f"{figures['first_image_over_llm']:.3f} x the LLM step   (bar <= 0.35)"
+    )
 
 
 if __name__ == "__main__":

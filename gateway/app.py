@@ -1,18 +1,13 @@
-"""The HTTP API: POST /v1/case-studies, health, readiness and the OpenAPI document."""
+"""The HTTP API: case studies (gateway/routes_jobs.py), health, readiness and the OpenAPI document."""
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
-from typing import Any
 
-import orjson
 from opentelemetry import trace
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.metrics import NoOpMeterProvider
@@ -24,39 +19,26 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from casecraft import protojson
 from casecraft.admission import Admission, Overloaded
-from casecraft.components import status_name
 from casecraft.prometheus import prometheus_text
-from casecraft.telemetry import configure_tracing, span_capture, to_records, tracing_enabled
-from casecraft.v1 import image_pb2
-from gateway import orchestrator
+from casecraft.telemetry import configure_tracing, tracing_enabled
+from gateway import routes_jobs
 from gateway.access_log import AccessLog
-from gateway.auth import ApiKey, RequireApiKey, caller, load_keys
+from gateway.auth import ApiKey, RequireApiKey, load_keys
 from gateway.backends import Backends
-from gateway.cache_report import cache_report
 from gateway.hygiene import HttpHygiene
+from gateway.jobrunner import Jobs
 from gateway.openapi import openapi_document
 from gateway.problems import Problem
 from gateway.quotas import EnforceQuotas, Quotas
 from gateway.settings import GatewaySettings
-from gateway.timings import report
 from gateway.tracing import TraceIdHeader
-from gateway.uploads import checked_request
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 SERVICE = "gateway"
 
 _UNTRACED_PATHS = "/healthz,/readyz,/metrics"
-
-
-class OrjsonResponse(JSONResponse):
-    """The answer's JSON rendered by orjson: the same compact UTF-8 as Starlette's json.dumps,
-    a tenth of the CPU (a 10 KB answer with its ~80 timing numbers: 79 µs → 7 µs)."""
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
 
 
 def create_app(settings: GatewaySettings | None = None) -> Starlette:
@@ -74,42 +56,29 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     )
 
     @asynccontextmanager
+    async def admitted(key: ApiKey | None) -> AsyncIterator[None]:
+        """A job's work runs once the key's quota and the gateway's ceiling admit it."""
+        async with contextlib.AsyncExitStack() as held:
+            if key is not None:
+                await held.enter_async_context(quotas.case_study(key))
+            try:
+                await held.enter_async_context(admission.slot())
+            except Overloaded as exc:
+                raise Problem(
+                    503, "Busy", str(exc), headers={"Retry-After": str(exc.retry_after_s)}
+                ) from exc
+            yield
+
+    @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.backends = Backends(settings)
+        app.state.jobs = Jobs(app.state.backends, settings, admit=admitted)
         try:
             yield
         finally:
+            await app.state.jobs.close()
             await app.state.backends.close()
             await quotas.aclose()
-
-    async def create_case_study(request: Request) -> Response:
-        checked = await checked_request(request)
-        plan = orchestrator.Plan(
-            notes=checked.notes,
-            components=checked.components,
-            logo=checked.logo,
-            logo_media_type=checked.logo_media_type,
-            fast=checked.fast,
-            fresh=checked.fresh,
-            accent_color=checked.accent_color,
-            early_fanout=settings.early_fanout,
-            structure_deadline_s=settings.gateway_structure_deadline_s,
-            images_deadline_s=settings.gateway_images_deadline_s,
-            per_image_deadline_s=settings.gateway_per_image_deadline_s,
-        )
-        work = asyncio.create_task(
-            _admitted(admission, quotas, caller(request.scope), request.app.state.backends, plan)
-        )
-        disconnected = asyncio.create_task(_client_gone(request))
-        try:
-            await asyncio.wait({work, disconnected}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            disconnected.cancel()
-        if not work.done():
-            work.cancel()  # the client left: stop the work it started, upstream included
-            log.info("client disconnected; work cancelled")
-            return Response(status_code=499)
-        return OrjsonResponse(work.result())
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -133,7 +102,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/v1/case-studies", create_case_study, methods=["POST"]),
+            *routes_jobs.routes(),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
@@ -195,95 +164,6 @@ def _middleware(settings: GatewaySettings, quotas: Quotas) -> list[Middleware]:
         *access_log,
         *inner,
     ]
-
-
-async def _admitted(
-    admission: Admission,
-    quotas: Quotas,
-    key: ApiKey | None,
-    backends: Backends,
-    plan: orchestrator.Plan,
-) -> dict[str, Any]:
-    """The case study, once the gateway's ceiling and the key's quota admit it."""
-    async with contextlib.AsyncExitStack() as held:
-        if key is not None:
-            await held.enter_async_context(quotas.case_study(key))
-        try:
-            await held.enter_async_context(admission.slot())
-        except Overloaded as exc:
-            raise Problem(
-                503, "Busy", str(exc), headers={"Retry-After": str(exc.retry_after_s)}
-            ) from exc
-        return await _produce(backends, plan)
-
-
-async def _produce(backends: Backends, plan: orchestrator.Plan) -> dict[str, Any]:
-    """Run the plan under the request's span (the HTTP server span, when tracing is on) and answer
-    with the timing report of every span the request made, in this process and upstream."""
-    root = trace.get_current_span()
-    with span_capture().capture(root) as spans:
-        try:
-            outcome = await orchestrator.run(backends, plan)
-        except BaseException as exc:
-            root.record_exception(exc)
-            root.set_status(trace.StatusCode.ERROR, type(exc).__name__)
-            raise
-        with tracer.start_as_current_span("respond"):
-            body = _body(outcome, plan)
-        records = [*outcome.spans, *to_records(list(spans), SERVICE)]
-        context = root.get_span_context()
-        timings = report(records, context.trace_id, context.trace_flags.sampled)
-    body["trace_id"] = timings["trace_id"]
-    body["timings"] = timings
-    return body
-
-
-def _body(outcome: orchestrator.Outcome, plan: orchestrator.Plan) -> dict[str, Any]:
-    """The answer's JSON (its shape is CaseStudyResponse in gateway/schemas.py)."""
-    images = [
-        _image(component.name, outcome.images[component.name])
-        for component in plan.components
-        if component.name in outcome.images
-    ]
-    return {
-        "id": uuid.uuid4().hex,
-        "case_study": protojson.to_dict(outcome.case_study),
-        "images": images,
-        "skipped": [{"component": n, "reason": r} for n, r in outcome.skipped.items()],
-        "warnings": outcome.warnings,
-        "usage": protojson.to_dict(outcome.usage),
-        "cache": cache_report(outcome, plan),
-    }
-
-
-def _image(component: str, result: image_pb2.ImageResult) -> dict[str, Any]:
-    image: dict[str, Any] = {
-        "component": component,
-        "status": status_name(result.status),
-        "media_type": result.media_type,
-        "data_url": (
-            f"data:{result.media_type};base64,{base64.b64encode(result.image).decode()}"
-            if result.image
-            else ""
-        ),
-        "width": result.width,
-        "height": result.height,
-        "sha256": result.sha256,
-        "provider": result.provider,
-        "model": result.model,
-        "cache_hit": result.cache_hit,
-        "attempts": result.attempts,
-    }
-    if result.error:
-        image["error"] = result.error
-    return image
-
-
-async def _client_gone(request: Request) -> None:
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            return
 
 
 async def _problem(request: Request, exc: Exception) -> Response:

@@ -60,6 +60,15 @@ class Backends:
         """Start Generate: write ImageJobs on ``call``, read ImageResults from ``responses``."""
         return await self._rpcs.stream_stream(GENERATE, self.images.Generate, timeout_s=timeout_s)
 
+    async def refine(
+        self, request: structurer_pb2.RefineRequest, *, timeout_s: float
+    ) -> structurer_pb2.RefineResponse:
+        """Rewrite one section of a case study following an instruction (Structurer.Refine)."""
+        response: structurer_pb2.RefineResponse = await self.structurer.Refine(
+            request, timeout=timeout_s
+        )
+        return response
+
     async def health(self, timeout_s: float = 2.0) -> dict[str, str]:
         """Each backend's health status name, or why it could not be asked."""
 

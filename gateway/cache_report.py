@@ -1,9 +1,8 @@
-"""The answer's ``"cache"`` object: how the structuring cache answered the request."""
+"""How the structuring cache answered, as the answer's ``"cache": {"structuring": ...}`` says it."""
 
 from __future__ import annotations
 
 from casecraft.v1 import structurer_pb2
-from gateway.orchestrator import Outcome, Plan
 
 _NAMES = {
     structurer_pb2.CACHE_OUTCOME_HIT: "hit",
@@ -12,8 +11,7 @@ _NAMES = {
 }
 
 
-def cache_report(outcome: Outcome, plan: Plan) -> dict[str, str]:
-    """``{"structuring": "hit"|"miss"|"bypass"}``; with the structurer's cache turned off every
-    request is structured anew: "bypass" when ``fresh`` asked for it, "miss" otherwise."""
-    name = _NAMES.get(outcome.structuring_cache) or ("bypass" if plan.fresh else "miss")
-    return {"structuring": name}
+def structuring_cache(outcome: structurer_pb2.CacheOutcome, fresh: bool) -> str:
+    """ "hit", "miss" or "bypass". With the structurer's cache off every request is structured
+    anew: "bypass" when ``fresh`` asked for it, "miss" otherwise."""
+    return _NAMES.get(outcome) or ("bypass" if fresh else "miss")

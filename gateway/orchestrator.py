@@ -7,21 +7,25 @@ so it can run behind an HTTP request or a background job alike.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 from google.protobuf.message import Message
 
-from casecraft.components import ALL, ComponentSpec
+from casecraft import protojson
+from casecraft.components import ALL, GROUP_FIELDS, ComponentSpec
 from casecraft.limits import clip_job_texts
 from casecraft.v1 import case_study_pb2, image_pb2, structurer_pb2
 from gateway.backends import IMAGES, STRUCTURER, Backends
 from gateway.problems import Problem, from_rpc_error
 from gateway.rpc import Rpc
 
-EventSink = Callable[[str, dict[str, Any]], None]
+# What happens as it happens: ("field_group", {"group", "fields"}), ("structured", {"response"}),
+# ("image_started", {"component", "job_id"}), ("image_finished", {"component", "result"}),
+# ("image_skipped", {"component", "reason"}).
+EventSink = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class Plan:
     accent_color: str = ""
     # Structure again whatever the structuring cache holds.
     fresh: bool = False
+    # Make the images again whatever the image service's cache holds (a regeneration).
+    regenerate: bool = False
     early_fanout: bool = True
     structure_deadline_s: float = 300.0
     images_deadline_s: float = 300.0
@@ -45,7 +51,6 @@ class Outcome:
     case_study: case_study_pb2.CaseStudy
     usage: structurer_pb2.Usage
     warnings: list[str]
-    structuring_cache: structurer_pb2.CacheOutcome = structurer_pb2.CACHE_OUTCOME_UNSPECIFIED
     images: dict[str, image_pb2.ImageResult] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     spans: list[case_study_pb2.SpanRecord] = field(default_factory=list)
@@ -103,6 +108,10 @@ class _ImageStream:
         entry = self._sent.get(component)
         return entry[1] if entry else None
 
+    def assume_sent(self, component: str, data: Message) -> None:
+        """Treat ``data`` as what ``component`` was last made from (an image made earlier)."""
+        self._sent[component] = ("", data)
+
     async def open(self) -> None:
         """Start the one call every image of this case study goes through (its client span
         starts here), unless it has started already."""
@@ -117,7 +126,9 @@ class _ImageStream:
         await self.open()
         for task in self._tasks:
             if task.done() and task.exception() is not None:
-                await self._raise_call_error(task.exception())  # the call failed: say so now
+                self._sent[component.name] = ("", data)  # the call failed: this image too
+                await self._fail_unfinished(task.exception())
+                return
         self._jobs_sent[component.name] = count = self._jobs_sent.get(component.name, 0) + 1
         job_id = component.name if count == 1 else f"{component.name}#{count}"
         job = image_pb2.ImageJob(
@@ -126,26 +137,30 @@ class _ImageStream:
                 fast=self._plan.fast, accent_color=self._plan.accent_color
             ),
             timeout_ms=int(self._plan.per_image_deadline_s * 1000),
+            bypass_cache=self._plan.regenerate,
         )
         getattr(job, component.name).CopyFrom(data)
         if component.name == "hero" and self._plan.logo:
             job.reference_image = self._plan.logo
             job.reference_media_type = self._plan.logo_media_type
         self._sent[component.name] = (job_id, data)
-        self._sink("image_started", {"component": component.name, "job_id": job_id})
+        await self._sink("image_started", {"component": component.name, "job_id": job_id})
         self._outbox.put_nowait(job)
 
-    async def _raise_call_error(self, error: BaseException | None) -> None:
-        if not isinstance(error, grpc.aio.AioRpcError) and self._rpc is not None:
-            code = await self._rpc.call.code()
-            raise Problem(
-                503 if code is grpc.StatusCode.UNAVAILABLE else 502,
-                "Backend unavailable" if code is grpc.StatusCode.UNAVAILABLE else "Backend error",
-                f"{IMAGES} failed: {await self._rpc.call.details()}",
-                backend=IMAGES,
-            ) from error
-        assert isinstance(error, grpc.aio.AioRpcError)
-        raise from_rpc_error(error, IMAGES) from error
+    async def _fail_unfinished(self, error: BaseException | None) -> None:
+        """The image call failed: every image sent and not finished fails with the reason.
+        The case study stays; the images can be made again later."""
+        if isinstance(error, grpc.aio.AioRpcError):
+            reason = from_rpc_error(error, IMAGES).detail
+        elif self._rpc is not None:
+            reason = f"{IMAGES} failed: {await self._rpc.call.details()}"
+        else:
+            reason = f"{IMAGES} failed"
+        for name in self._sent:
+            if name not in self.results:
+                result = image_pb2.ImageResult(status=image_pb2.IMAGE_STATUS_FAILED, error=reason)
+                self.results[name] = result
+                await self._sink("image_finished", {"component": name, "result": result})
 
     async def _write(self, rpc: Rpc) -> None:
         while True:
@@ -166,7 +181,7 @@ class _ImageStream:
             if name is None:
                 continue  # superseded by a regeneration
             self.results[name] = result
-            self._sink("image_finished", {"component": name, "status": result.status})
+            await self._sink("image_finished", {"component": name, "result": result})
 
     async def finish(self) -> None:
         if self._rpc is None:
@@ -176,7 +191,7 @@ class _ImageStream:
             try:
                 await task
             except (grpc.aio.AioRpcError, asyncio.InvalidStateError) as error:
-                await self._raise_call_error(error)
+                await self._fail_unfinished(error)
 
     def cancel(self) -> None:
         for task in self._tasks:
@@ -187,23 +202,22 @@ class _ImageStream:
             self._rpc.call.cancel()  # the reader's cancellation ends the call's span
 
 
-def _ignore(kind: str, payload: dict[str, Any]) -> None:
+_CASE_STUDY_FIELDS = tuple(f.name for f in case_study_pb2.CaseStudy.DESCRIPTOR.fields)
+
+
+async def _ignore(kind: str, payload: dict[str, Any]) -> None:
     return None
 
 
 async def run(backends: Backends, plan: Plan, sink: EventSink = _ignore) -> Outcome:
-    """Structure the notes and make the planned images; raises Problem when a backend fails."""
+    """Structure the notes and make the planned images; raises Problem when structuring fails.
+    An image that cannot be made (the image service is down, say) is a failed ImageResult: the
+    case study, which cost the most, is never thrown away for it."""
     images = _ImageStream(backends, plan, sink)
-    skipped: dict[str, str] = {}
     try:
         final = await _structure(backends, plan, images, sink)
-        for component in plan.components:
-            data = job_data(component, final.case_study)
-            if isinstance(data, str):
-                skipped[component.name] = data
-                sink("image_skipped", {"component": component.name, "reason": data})
-            elif images.sent_data(component.name) != data:
-                await images.send(component, data)
+        await sink("structured", {"response": final})
+        skipped = await _send_changed(images, plan.components, final.case_study, sink)
         await images.finish()
     except BaseException:
         images.cancel()
@@ -215,11 +229,54 @@ async def run(backends: Backends, plan: Plan, sink: EventSink = _ignore) -> Outc
         case_study=final.case_study,
         usage=final.usage,
         warnings=list(final.warnings),
-        structuring_cache=final.cache,
         images=images.results,
         skipped=skipped,
         spans=spans,
     )
+
+
+async def remake(
+    backends: Backends,
+    plan: Plan,
+    before: case_study_pb2.CaseStudy | None,
+    after: case_study_pb2.CaseStudy,
+    sink: EventSink = _ignore,
+) -> tuple[dict[str, image_pb2.ImageResult], dict[str, str]]:
+    """Make again the planned images whose data differs between the case study ``before`` an
+    edit and ``after`` it (all of them when ``before`` is None): the images made from fields that
+    changed, through the same path as a re-ask's. Answers the new images and the skipped ones."""
+    images = _ImageStream(backends, plan, sink)
+    if before is not None:
+        for component in plan.components:
+            data = job_data(component, before)
+            if not isinstance(data, str):
+                images.assume_sent(component.name, data)
+    try:
+        skipped = await _send_changed(images, plan.components, after, sink)
+        await images.finish()
+    except BaseException:
+        images.cancel()
+        raise
+    return images.results, skipped
+
+
+async def _send_changed(
+    images: _ImageStream,
+    components: tuple[ComponentSpec, ...],
+    case_study: case_study_pb2.CaseStudy,
+    sink: EventSink,
+) -> dict[str, str]:
+    """Send the job of each component whose data is not what it was last made from; answer the
+    components with nothing to draw, and why."""
+    skipped: dict[str, str] = {}
+    for component in components:
+        data = job_data(component, case_study)
+        if isinstance(data, str):
+            skipped[component.name] = data
+            await sink("image_skipped", {"component": component.name, "reason": data})
+        elif images.sent_data(component.name) != data:
+            await images.send(component, data)
+    return skipped
 
 
 async def _structure(
@@ -263,7 +320,23 @@ async def _consume(
 async def _on_field_group(
     ready: structurer_pb2.FieldGroupReady, plan: Plan, images: _ImageStream, sink: EventSink
 ) -> None:
-    sink("field_group", {"group": structurer_pb2.FieldGroup.Name(ready.group)})
+    if sink is not _ignore:
+        # Only this group's fields: the partial also holds every earlier group's.
+        names = GROUP_FIELDS.get(ready.group, ())
+        group = case_study_pb2.CaseStudy()
+        group.CopyFrom(ready.partial)
+        for other in _CASE_STUDY_FIELDS:
+            if other not in names:
+                group.ClearField(other)
+        await sink(
+            "field_group",
+            {
+                "group": structurer_pb2.FieldGroup.Name(ready.group)
+                .removeprefix("FIELD_GROUP_")
+                .lower(),
+                "fields": protojson.to_dict(group),
+            },
+        )
     if not plan.early_fanout:
         return
     for component in plan.components:

@@ -48,14 +48,18 @@ class Problem(Exception):
         self.headers = dict(headers or {})
         self.extra = extra
 
-    def response(self, instance: str = "") -> Response:
-        body: dict[str, Any] = {
+    def body(self) -> dict[str, Any]:
+        """The problem+json object (without ``instance``)."""
+        return {
             "type": PROBLEM_TYPE_BASE + self.title.lower().replace(" ", "-"),
             "title": self.title,
             "status": self.status,
             "detail": self.detail,
             **self.extra,
         }
+
+    def response(self, instance: str = "") -> Response:
+        body = self.body()
         if instance:
             body["instance"] = instance
         return Response(

@@ -75,6 +75,11 @@ def parse_object(raw: object) -> CheckedRequest:
     )
 
 
+def json_value(body: bytes) -> object:
+    """The body's JSON value, read as strictly as a case-study request's (a 400 otherwise)."""
+    return _json(body)
+
+
 def _accent(asked: str | None, logo: bytes) -> str:
     accent = resolve_accent(asked, logo or None)
     return to_hex(accent) if accent else ""

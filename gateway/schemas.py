@@ -58,7 +58,14 @@ class ImageOut(BaseModel):
     component: ComponentName
     status: Literal["ok", "failed", "timed_out"]
     media_type: str = ""
-    data_url: str = Field(default="", description="The image inline as a data URL when ok.")
+    # i18-jobs: images by address; bytes inline only on request.
+    version: int = Field(
+        default=1, description="1 for the first image, +1 each time it is made again."
+    )
+    url: str = Field(default="", description="GET it here (/v1/images/{sha256}) when ok.")
+    data_url: str | None = Field(
+        default=None, description="The image inline as a data URL, only with ?inline=true."
+    )
     width: int = 0
     height: int = 0
     sha256: str = ""
@@ -72,6 +79,11 @@ class ImageOut(BaseModel):
 class SkippedOut(BaseModel):
     component: ComponentName
     reason: str
+
+
+class ReviewItemOut(BaseModel):
+    field: str = Field(description='A CaseStudy field ("client_name") or one item ("metrics[2]").')
+    reason: str = Field(description="What is missing or uncertain, and what to do about it.")
 
 
 class StepOut(BaseModel):
@@ -118,18 +130,78 @@ class CacheOut(BaseModel):
     )
 
 
+# -- i18-jobs: jobs, events and edits --------------------------------------------------------
+
+JobStatus = Literal["queued", "structuring", "rendering", "done", "failed", "cancelled"]
+
+
+class JobLinks(BaseModel):
+    self: str
+    events: str = Field(description="The job's server-sent events.")
+    refine: str
+    images: str = Field(description="POST here, {component} filled in, to make an image again.")
+
+
+class JobAccepted(BaseModel):
+    """The 202 answer to POST with Prefer: respond-async (Location names the job)."""
+
+    id: str
+    status: JobStatus
+    links: JobLinks
+
+
+class ChangeOut(BaseModel):
+    version: int
+    changed: list[str] = Field(description="CaseStudy fields, or the image component, changed.")
+    by: Literal["patch", "refine", "image"]
+
+
+class CaseStudyPatch(BaseModel):
+    """A JSON merge patch (RFC 7396): fields given replace, null removes, lists are replaced."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_study: dict[str, Any] = Field(
+        description="CaseStudy fields to change; the result must match the CaseStudy schema."
+    )
+
+
+class RefineBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    section: str = Field(description="The CaseStudy field to rewrite, e.g. title or challenge.")
+    instruction: str = Field(max_length=2000, description='e.g. "shorter, lead with the saving"')
+
+
+# -- end i18-jobs ---------------------------------------------------------------------------
+
+
 class CaseStudyResponse(BaseModel):
     id: str
+    # i18-jobs: the job behind every answer.
+    status: JobStatus = Field(description="done for a synchronous answer; GET shows progress.")
+    version: int = Field(description="0 until done, then 1, +1 for each PATCH, refine or image.")
+    links: JobLinks
+    changes: list[ChangeOut] = Field(default_factory=list)
+    problem: dict[str, Any] | None = Field(
+        default=None, description="Why a failed job failed (problem+json)."
+    )
     case_study: dict[str, Any] = Field(description="The CaseStudy message as JSON (see protos/).")
     images: list[ImageOut]
     skipped: list[SkippedOut] = Field(
         description="Requested visuals that were not made, and why (e.g. no metrics in the notes)."
     )
     warnings: list[str]
+    needs_review: list[ReviewItemOut] = Field(
+        description="Fields to check before publishing: not found in the notes, or inferred "
+        "rather than read. A missing client name is left empty, never invented."
+    )
     usage: dict[str, Any]
     cache: CacheOut
     trace_id: str = Field(description="Find the request's trace in a tracing backend by this id.")
-    timings: TimingsOut
+    timings: TimingsOut | None = Field(
+        default=None, description="Where the time went; present once the job is done."
+    )
 
 
 class ProblemOut(BaseModel):

@@ -32,6 +32,15 @@ class GatewaySettings(BaseSettings):
     # Seconds a SIGTERM waits for open requests before the gateway exits.
     shutdown_grace_s: float = Field(default=20.0, ge=0)
     log_level: LogLevel = "INFO"
+    # Jobs (docs/jobs.md): how long a job is kept, and how many and how much memory they may use
+    # before new ones are refused (503) once no finished job is left to evict.
+    job_ttl_s: float = Field(default=24 * 3600.0, gt=0)
+    max_jobs: int = Field(default=1000, ge=1)
+    max_job_bytes: int = Field(default=256 * MiB, ge=1)
+    # The image store's budget; least recently used images go first, never a live job's.
+    image_store_bytes: int = Field(default=512 * MiB, ge=1)
+    # A comment line on an event stream this often while nothing happens.
+    events_keepalive_s: float = Field(default=15.0, gt=0)
     # One JSON line per request (method, path, status, duration_ms, trace_id) at INFO.
     access_log: bool = True
     # Exports: a folder with page.html.j2 replacing the web page's template, and the PDF's paper.

@@ -28,6 +28,7 @@ from structurer_service.providers import (
     StructurerProvider,
 )
 from structurer_service.refine import refine_problem, rewrite_section
+from structurer_service.review import needs_review
 from structurer_service.structuring_cache import StructuringCache, as_hit, structuring_key
 
 FieldGroup = structurer_pb2.FieldGroup
@@ -287,6 +288,7 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                         warnings=item.warnings,
                         spans=to_records(list(spans), SERVICE),
                         cache=outcome,
+                        needs_review=needs_review(item.case_study, item.needs_review),
                     )
                     if key is not None and self._cache is not None:
                         await self._cache.put(key, response)

@@ -206,7 +206,8 @@ def test_an_unreachable_provider_is_named_and_demo_shows_the_services_last_lines
     assert process.returncode == 1
     lines = stderr.splitlines()
     assert lines[-1].startswith(
-        "casecraft: the gateway answered 503: structurer_service is running, but its provider "
+        # the demo runs as a job on a gateway with jobs: its failure is the job's
+        "casecraft: the job failed: structurer_service is running, but its provider "
         "anthropic failed (structuring failed: every provider failed: anthropic: connection to"
     )
     assert "is unavailable" not in stderr and "Traceback" not in stderr

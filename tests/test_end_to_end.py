@@ -28,7 +28,9 @@ def gateway_url() -> Iterator[str]:
 
 def test_notes_in_over_http_case_study_and_three_pngs_out(gateway_url: str, tmp_path: Path) -> None:
     notes = (ROOT / "examples" / "logistics_dispatch.md").read_text()
-    response = httpx.post(f"{gateway_url}/v1/case-studies", json={"notes": notes}, timeout=60)
+    response = httpx.post(
+        f"{gateway_url}/v1/case-studies?inline=true", json={"notes": notes}, timeout=60
+    )
     assert response.status_code == 200, response.text
     answer = response.json()
     study = answer["case_study"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from io import BytesIO
 from typing import Literal
 from xml.sax.saxutils import escape
@@ -30,9 +29,8 @@ _FONTS: dict[Weight, tuple[str, str]] = {
 @lru_cache(maxsize=1)
 def register_fonts() -> None:
     """Registers Source Sans Pro with reportlab, which embeds the glyphs a document uses."""
-    folder = resources.files("font_source_sans_pro") / "files"
     for name, file in _FONTS.values():
-        pdfmetrics.registerFont(TTFont(name, BytesIO((folder / file).read_bytes())))
+        pdfmetrics.registerFont(TTFont(name, BytesIO((theme.FONTS / file).read_bytes())))
 
 
 def font(weight: Weight) -> str:

@@ -65,18 +65,28 @@ class Usage(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., attempts: _Optional[int] = ...) -> None: ...
 
 class StructureResponse(_message.Message):
-    __slots__ = ("case_study", "usage", "warnings", "spans", "cache")
+    __slots__ = ("case_study", "usage", "warnings", "spans", "needs_review", "cache")
     CASE_STUDY_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     SPANS_FIELD_NUMBER: _ClassVar[int]
+    NEEDS_REVIEW_FIELD_NUMBER: _ClassVar[int]
     CACHE_FIELD_NUMBER: _ClassVar[int]
     case_study: _case_study_pb2.CaseStudy
     usage: Usage
     warnings: _containers.RepeatedScalarFieldContainer[str]
     spans: _containers.RepeatedCompositeFieldContainer[_case_study_pb2.SpanRecord]
+    needs_review: _containers.RepeatedCompositeFieldContainer[ReviewItem]
     cache: CacheOutcome
-    def __init__(self, case_study: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., spans: _Optional[_Iterable[_Union[_case_study_pb2.SpanRecord, _Mapping]]] = ..., cache: _Optional[_Union[CacheOutcome, str]] = ...) -> None: ...
+    def __init__(self, case_study: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., spans: _Optional[_Iterable[_Union[_case_study_pb2.SpanRecord, _Mapping]]] = ..., needs_review: _Optional[_Iterable[_Union[ReviewItem, _Mapping]]] = ..., cache: _Optional[_Union[CacheOutcome, str]] = ...) -> None: ...
+
+class ReviewItem(_message.Message):
+    __slots__ = ("field", "reason")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    reason: str
+    def __init__(self, field: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class FieldGroupReady(_message.Message):
     __slots__ = ("group", "partial")

@@ -100,7 +100,7 @@ def palette_for(accent: Color | None) -> Palette:
 
 
 # Source Sans Pro (SIL Open Font License 1.1, OFL.txt beside the fonts), shipped in the package.
-_FONTS = resources.files(__package__) / "assets" / "fonts"
+FONTS = resources.files(__package__) / "assets" / "fonts"
 _FONT_FILES: dict[Weight, str] = {
     "regular": "SourceSansPro-Regular.ttf",
     "semibold": "SourceSansPro-Semibold.ttf",
@@ -141,7 +141,7 @@ class Face:
 def face(size: int, weight: Weight = "regular") -> Face:
     """Source Sans Pro at ``size`` pixels."""
     size = max(6, int(size))
-    data = (_FONTS / _FONT_FILES[weight]).read_bytes()
+    data = (FONTS / _FONT_FILES[weight]).read_bytes()
     return Face(ImageFont.truetype(BytesIO(data), size), size)
 
 

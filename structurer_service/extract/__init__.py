@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from casecraft.v1.case_study_pb2 import CaseStudy
+from casecraft.v1.structurer_pb2 import ReviewItem
 
 from .before_after import extract_metrics
 from .document import Document, parse_notes
@@ -32,6 +33,7 @@ __all__ = [
     "headline_and_metrics",
     "missing_warnings",
     "parse_notes",
+    "uncertain",
 ]
 
 
@@ -39,11 +41,12 @@ __all__ = [
 class ExtractionResult:
     case_study: CaseStudy
     warnings: tuple[str, ...] = ()
+    needs_review: tuple[ReviewItem, ...] = ()
 
 
-def headline_and_metrics(doc: Document) -> tuple[CaseStudy, Narrative, list[str]]:
+def headline_and_metrics(doc: Document) -> tuple[CaseStudy, Narrative, list[str], Headline]:
     """A CaseStudy holding the headline fields and metrics, the narrative the headline drew on,
-    and warnings about metrics that did not parse."""
+    warnings about metrics that did not parse, and the headline (with how sure each part is)."""
     metrics, warnings = extract_metrics(doc)
     narrative = extract_narrative(doc)
     headline = extract_headline(doc, metrics, narrative.solution)
@@ -54,7 +57,49 @@ def headline_and_metrics(doc: Document) -> tuple[CaseStudy, Narrative, list[str]
         subtitle=headline.subtitle,
         metrics=metrics,
     )
-    return study, narrative, warnings
+    return study, narrative, warnings, headline
+
+
+def uncertain(study: CaseStudy, headline: Headline) -> list[ReviewItem]:
+    """What the extractor inferred rather than read, or could not find: a person checks these.
+
+    (Required fields left empty are added by the servicer for every provider.)
+    """
+    items = []
+    if study.client_name and not headline.client_sure:
+        items.append(
+            ReviewItem(
+                field="client_name",
+                reason=f"{study.client_name!r} was inferred from how the notes mention it (there "
+                "is no 'Client:' line); check it names the client, not the consultancy",
+            )
+        )
+    if study.industry and not headline.industry_sure:
+        items.append(
+            ReviewItem(
+                field="industry",
+                reason=f"{study.industry!r} was inferred from the words the notes use (there is "
+                "no 'Industry:' line); check it",
+            )
+        )
+    for index, metric in enumerate(study.metrics):
+        if not metric.before and not metric.after:
+            reason = "the notes give the change but no before and after figures; check it"
+        elif not metric.HasField("before_value"):
+            reason = "the before and after figures could not be compared; check their units"
+        else:
+            continue
+        items.append(ReviewItem(field=f"metrics[{index}]", reason=reason))
+    if any(not phase.name for phase in study.phases):
+        items.append(ReviewItem(field="phases", reason="a phase has no name; name it"))
+    if not study.HasField("quote"):
+        items.append(
+            ReviewItem(
+                field="quote",
+                reason="no attributed quotation in the notes; add one the client approved",
+            )
+        )
+    return items
 
 
 def add_narrative(study: CaseStudy, doc: Document, narrative: Narrative) -> None:
@@ -85,7 +130,9 @@ def missing_warnings(study: CaseStudy) -> list[str]:
 def extract(notes: str) -> ExtractionResult:
     """The whole case study the notes support, and warnings about what they do not."""
     doc = parse_notes(notes)
-    study, narrative, warnings = headline_and_metrics(doc)
+    study, narrative, warnings, headline = headline_and_metrics(doc)
     study.phases.extend(extract_phases(doc))
     add_narrative(study, doc, narrative)
-    return ExtractionResult(study, tuple(warnings + missing_warnings(study)))
+    return ExtractionResult(
+        study, tuple(warnings + missing_warnings(study)), tuple(uncertain(study, headline))
+    )

@@ -8,16 +8,10 @@ from casecraft.v1.case_study_pb2 import Metric
 
 from .document import Document, clean_markup
 from .keywords import keywords
-from .numbers import QUANTITY, Quantity, change_percent, format_number, quantity_pattern, reconcile
+from .numbers import QUANTITY, Quantity, change_percent, format_number, parse_number, reconcile
+from .pairs import Pair, pairs
+from .plain_tables import plain_tables
 
-_ARROW = re.compile(
-    quantity_pattern("b") + r"\s{0,3}(?:->|-->|=>|→|⟶|➜|➔|—>|–>)\s{0,3}" + quantity_pattern("a"),
-    re.IGNORECASE,
-)
-_FROM_TO = re.compile(
-    r"\bfrom\s{1,3}" + quantity_pattern("b") + r"\s{1,3}to\s{1,3}" + quantity_pattern("a"),
-    re.IGNORECASE,
-)
 _STATED = re.compile(
     r"\s{0,2}[(\[,;:—–-]{0,2}\s{0,2}(?:(?:a|an)\s)?"
     r"(?P<imp>[+\-−–]?\s?\d{1,5}(?:\.\d{1,2})?\s?(?:%|x|×|pts?\b|pp\b|percentage points?\b)"
@@ -25,20 +19,33 @@ _STATED = re.compile(
     r"|decrease|drop|better|gain|lift|up|down|cut))?)",
     re.IGNORECASE,
 )
-_DIGIT = re.compile(r"\d")  # _ARROW and _FROM_TO both need one
+_DIGIT = re.compile(r"\d")
+# Notes that write "8,1" or "1.234,5" write thousands with a dot: "1.900" is then 1900.
+_DECIMAL_COMMA = re.compile(r"\d,\d{1,2}(?![\d,])|\d\.\d{3},\d")
+_DOT_THOUSANDS = re.compile(r"[1-9]\d{0,2}\.\d{3}(?![\d.,])")
+_LABEL_TAIL = re.compile(
+    r"(?:\s(?:used to(?: be| take)?|had been|had averaged|averaged|takes|take|took|was|were|is"
+    r"|before|baseline|previously|formerly|originally|then"
+    r"|are|now|stood at|stands at|came in at|went|came|(?:down|up)(?: to| from)?|to|from|at"
+    r"|about|around|roughly|approximately|some|nearly|almost|over|under|~))+$",
+    re.IGNORECASE,
+)
 _WINDOW = 160
 _LIST_MARKER = re.compile(r"^(?:[-*•+>#]|\d{1,2}[.)])\s{0,4}")
 _CLAUSE_MARK = re.compile(r"[();!?.,]")  # parentheses, and what can end a clause
 _VERBS = frozenset(
     """reduced cut dropped fell decreased lowered shrank shortened slashed rose grew increased
-    improved climbed jumped raised boosted lifted went moved brought took got halved doubled
-    tripled sped""".split()
+    improved climbed jumped raised boosted lifted went moved brought took takes take got halved
+    doubled
+    tripled sped going falling rising dropping climbing""".split()
 )
+_TAKES = frozenset("took takes take".split())
 _LOWER_VERBS = frozenset(
     "reduced cut dropped fell decreased lowered shrank shortened slashed halved".split()
 )
 _LEADING_FILLERS = frozenset(
-    "and but so also then while meanwhile overall plus with the our their its a an his her we".split()
+    """and but so also then while meanwhile overall plus with the our their its a an his her we
+    yes no ok okay well honestly actually""".split()
 )
 _TRAILING_FILLERS = frozenset("was were has have had is are been down up from by".split())
 _HIGHER_FIRST = re.compile(
@@ -79,24 +86,37 @@ def extract_metrics(doc: Document) -> tuple[list[Metric], list[str]]:
         if metric is None:
             return
         key = (metric.before.lower(), metric.after.lower())
+        if not metric.before and not metric.after:
+            key = (metric.label.lower(), metric.improvement.lower())
         if key not in seen:
             seen.add(key)
             metrics.append(metric)
 
+    dot_thousands = _DECIMAL_COMMA.search(doc.text) is not None
+    question = ""
     for unit in doc.units:
-        if not _DIGIT.search(unit.text):
-            continue
-        matches = sorted(
-            [*_ARROW.finditer(unit.text), *_FROM_TO.finditer(unit.text)], key=lambda m: m.start()
-        )
-        consumed = 0
-        for match in matches:
-            if match.start() < consumed:
-                continue
-            metric, problem, consumed = _from_prose(unit.text, match, consumed)
-            add(metric, problem)
+        spans: list[tuple[int, int]] = []
+        if _DIGIT.search(unit.text):
+            consumed = 0
+            for pair in pairs(unit.text):
+                start = min(pair.before.start, pair.after.start)
+                if start < consumed:
+                    continue
+                metric, problem, consumed = _from_prose(
+                    unit.text, pair, consumed, dot_thousands, question
+                )
+                spans.append((start, consumed))
+                add(metric, problem)
+        for match in _IMPROVEMENT.finditer(unit.text):
+            if not any(start <= match.end() and match.start() <= end for start, end in spans):
+                floor = max((end for _, end in spans if end <= match.start()), default=0)
+                add(*_improvement(unit.text, match, floor))
+        question = unit.text if unit.text.endswith("?") else ""
     for table in doc.tables:
         for label, before, after, stated, header_unit in _table_rows(table):
+            add(*build_metric(label, before, after, stated, header_unit=header_unit))
+    for rows in plain_tables(doc.lines):
+        for label, before, after, stated, header_unit in _rows_of(rows):
             add(*build_metric(label, before, after, stated, header_unit=header_unit))
     listed = list(warnings)[:MAX_WARNINGS]
     if len(warnings) > MAX_WARNINGS:
@@ -105,22 +125,94 @@ def extract_metrics(doc: Document) -> tuple[list[Metric], list[str]]:
 
 
 def _from_prose(
-    text: str, match: re.Match[str], consumed: int
+    text: str, pair: Pair, consumed: int, dot_thousands: bool, question: str = ""
 ) -> tuple[Metric | None, str | None, int]:
-    """The metric at ``match``; the label is looked for between ``consumed`` and the numbers."""
-    left = text[max(consumed, match.start() - _WINDOW) : match.start()]
+    """The metric of ``pair``; the label is looked for between ``consumed`` and the numbers."""
+    start = min(pair.before.start, pair.after.start)
+    end = max(pair.before.end, pair.after.end)
+    left = text[max(consumed, start - _WINDOW) : start]
+    for _ in range(2):
+        left = _LABEL_TAIL.sub("", left.rstrip(" :,;—–-")).rstrip(" :,;—–-")
     label, verb = clean_label(left)
     if not label:
-        right = text[match.end() : match.end() + 80]
+        right = text[end : end + 80]
         label, verb = clean_label(re.split(r"[.;,(]", right, maxsplit=1)[0])
-    stated = _STATED.match(text, match.end())
-    end = stated.end() if stated else match.end()
-    before = Quantity.from_match(match, "b")
-    after = Quantity.from_match(match, "a")
+    if (
+        not label and question
+    ):  # "and waiting time for a first appointment?" / "3 weeks down to 6 days"
+        label, verb = clean_label(question.rstrip("?"))
+    stated = _STATED.match(text, end)
+    if stated:
+        end = stated.end()
+    before, after = pair.before.quantity, pair.after.quantity
     if not before.unit and after.kind in ("", "other") and _looks_like_years(before, after):
         return None, None, end
+    before, after = (
+        _thousands(before, after, dot_thousands),
+        _thousands(after, before, dot_thousands),
+    )
     metric, problem = _metric(label, before, after, stated["imp"].strip() if stated else "", verb)
     return metric, problem, end
+
+
+def _thousands(quantity: Quantity, other: Quantity, dot_thousands: bool) -> Quantity:
+    """``quantity`` with "1.900" read as 1900 when the notes or the other side say it is."""
+    match = _DOT_THOUSANDS.search(quantity.text)
+    if match is None or quantity.kind == "time":
+        return quantity
+    other_is_too = _DOT_THOUSANDS.search(other.text) is not None
+    if not (dot_thousands or other_is_too or abs(other.value) >= 100):
+        return quantity
+    value = parse_number(match[0], dot_thousands=True)
+    scale = quantity.value / parse_number(match[0]) if parse_number(match[0]) else 1.0
+    return (
+        quantity._replace(value=value * scale)
+        if hasattr(quantity, "_replace")
+        else Quantity(quantity.text, value * scale, quantity.unit, quantity.kind, quantity.seconds)
+    )
+
+
+_DOWN_VERBS = "fell|dropped|cut|reduced|decreased|lowered|shrank|shrunk|went down|down|declined"
+_IMPROVEMENT = re.compile(
+    rf"\b(?P<verb>{_DOWN_VERBS}|improved|increased|rose|grew|climbed|went up|up|raised|lifted)"
+    r"\s(?:(?P<by>by)\s)?(?:about\s|around\s|roughly\s|nearly\s|almost\s|over\s|more than\s)?"
+    r"(?P<imp>\d{1,3}(?:[.,]\d{1,2})?\s?%|a (?:third|quarter|half|fifth)|half"
+    r"|\d{1,3}(?:,\d{3}){0,3}\s[a-z]{2,20})(?![\w.,]*\s(?:to|from)\s\d)"
+    r"|(?P<imp2>\d{1,3}(?:[.,]\d{1,2})?\s?%)\s(?P<dir>more|fewer|less|higher|lower|faster)\s"
+    r"(?P<label>[a-z][a-z -]{2,40}?)(?=\s(?:with|than|in|at|on|for|because|by|across)\b|[.,;)]|$)",
+    re.IGNORECASE,
+)
+_DOWN = re.compile(rf"(?:{_DOWN_VERBS})$|fewer|less|lower|faster", re.IGNORECASE)
+
+
+def _improvement(text: str, match: re.Match[str], floor: int) -> tuple[Metric | None, str | None]:
+    """A change stated without a before value: "churn fell 38%", "22% more containers per day"."""
+    if match["imp2"]:
+        label, verb, amount, direction = (
+            _tidy_label(match["label"]),
+            "",
+            match["imp2"],
+            match["dir"],
+        )
+    else:
+        amount, verb = match["imp"], match["verb"].lower()
+        if not amount.rstrip().endswith("%") and not match["by"] and not amount[0].isalpha():
+            return None, None  # "up 400 people" is a count, not a change; "up by 400" is one
+        label, _ = clean_label(text[max(floor, match.start() - _WINDOW) : match.start()])
+        direction = verb
+    if not label:
+        return None, None
+    down = _DOWN.match(direction) is not None
+    if direction in ("improved",):
+        down = lower_is_better(label, "", "", 1.0, 1.0)
+    metric = Metric(label=label, improvement=f"{amount} {'lower' if down else 'higher'}")
+    metric.lower_is_better = lower_is_better(
+        label, "", verb if down else "", 1.0, 0.0 if down else 2.0
+    )
+    if amount.rstrip().endswith("%"):
+        value = float(amount.rstrip(" %").replace(",", "."))
+        metric.change_percent = -value if down else value
+    return metric, None
 
 
 def build_metric(
@@ -128,6 +220,9 @@ def build_metric(
 ) -> tuple[Metric | None, str | None]:
     """A Metric from a label and the before/after texts as written (e.g. a table row)."""
     before_match, after_match = QUANTITY.search(before), QUANTITY.search(after)
+    if in_label := _LABEL_UNIT.search(label):
+        header_unit = header_unit or in_label[1]
+        label = label[: in_label.start()]  # "first response time (hours)": the unit of the row
     label = _tidy_label(label)
     if before_match is None or after_match is None:
         metric = Metric(label=label, before=before.strip(), after=after.strip(), improvement=stated)
@@ -169,24 +264,55 @@ def _metric(
 
 
 def clean_label(window: str) -> tuple[str, str]:
-    """The metric name at the end of ``window`` and the verb that introduced the numbers."""
-    clause = _last_clause(clean_markup(window))
+    """The metric name at the end of ``window`` and the verb that introduced the numbers.
+
+    When the last clause names nothing ("..., was cut", "..., which had averaged"), the clause
+    before it is tried: "Prescription turnaround, counter to bag, was cut from ..."."""
+    text = clean_markup(window)
+    for _ in range(3):
+        clause = _last_clause(text)
+        label, verb = _label_of(clause)
+        relative = clause.strip().split(" ", 1)[0].lower() in _RELATIVES
+        if label and not relative:
+            return label, verb
+        text = text[: len(text) - len(clause)].rstrip(" ,;")
+        if not text:
+            break
+    return "", ""
+
+
+_RELATIVES = frozenset("which that who whose where".split())
+_CONJUNCTIONS = frozenset("while whereas but because although though since so".split())
+_DASH = re.compile(r"\s[—–-]\s")
+
+
+def _label_of(clause: str) -> tuple[str, str]:
     clause = clause.strip().rstrip(":=|—–-").strip()
     if ":" in clause:
         head, _, tail = clause.rpartition(":")
         clause = tail.strip() or head.strip()
+    clause = _DASH.split(clause)[-1]
     words = _LIST_MARKER.sub("", clause).split()
     if not words:
         return "", ""
+    for index in range(len(words) - 2, 0, -1):
+        if words[index].lower() in _CONJUNCTIONS:
+            words = words[index + 1 :]
+            break
     verb = ""
     for index in range(len(words) - 1, -1, -1):
         if words[index].lower() in _VERBS:
             verb = words[index].lower()
             after_verb = words[index + 1 :]
-            words = after_verb if after_verb else words[:index]
+            if verb in _TAKES and index > 0:
+                # "Ordering took each store 6 hours": the measure is how long ordering takes
+                words = [*words[:index], "time"]
+            else:
+                words = after_verb if after_verb else words[:index]
             break
     while words and words[-1].lower() in _TRAILING_FILLERS:
         words.pop()
+    words = _LABEL_TAIL.sub("", " ".join(words)).split()
     while words and words[0].lower() in _LEADING_FILLERS:
         words.pop(0)
     return _tidy_label(" ".join(words[-8:]).strip(" ,;:—–-")), verb
@@ -254,15 +380,25 @@ def describe_change(metric: Metric, kind: str) -> str:
     return f"{format_number(abs(change))}% {word}"
 
 
-_BEFORE_COL = re.compile(r"\b(?:before|baseline|pre|old|was|previous|prior|start|then)\b")
-_AFTER_COL = re.compile(r"\b(?:after|now|post|current|new|result|today|end)\b")
+_BEFORE_COL = re.compile(
+    r"\b(?:before|baseline|pre|old|was|previous|prior|start|then|vorher|antes|avant)\b"
+)
+_AFTER_COL = re.compile(
+    r"\b(?:after|now|post|current|new|result|today|end|nachher|después|despues|après)\b"
+)
 _CHANGE_COL = re.compile(r"\b(?:change|improvement|delta|impact|diff\w*|gain|δ|lift|reduction)\b")
 _HEADER_UNIT = re.compile(r"\(([^)]{1,20})\)")
+_LABEL_UNIT = re.compile(r"\s?\(([a-z%$€£/ ]{1,12})\)$", re.IGNORECASE)
 
 
 def _table_rows(table: tuple[str, ...]) -> list[tuple[str, str, str, str, str]]:
     rows = [_cells(line) for line in table]
     rows = [row for row in rows if not all(re.fullmatch(r":?-{2,}:?", c) for c in row if c)]
+    return _rows_of(rows)
+
+
+def _rows_of(rows: list[list[str]]) -> list[tuple[str, str, str, str, str]]:
+    """(label, before, after, change, unit) of each row under a header with before/after columns."""
     if len(rows) < 2:
         return []
     header = [cell.lower() for cell in rows[0]]

@@ -26,7 +26,8 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             "phases",
-            r"timeline|phases?\b|implementation|plan\b|roll-?out|roadmap|steps\b|schedule"
+            r"timeline|phases?\b|implementation|plan\b|roll-?out|rolled (?:it |them )?out|roadmap"
+            r"|steps\b|schedule"
             r"|milestones|how we did it|work ?plan",
         ),
         (
@@ -52,6 +53,17 @@ _COLON_HEADING = re.compile(r"(?P<t>[A-Za-z][A-Za-z &/'-]{0,40}?)\s?:(?:\s{1,3}(
 _PHASE_LIKE = re.compile(r"(?:phase|stage|step|weeks?|months?|sprints?|days?)\s?\d", re.I)
 _ITEM = re.compile(r"\s{0,8}(?:[-*•+]|\d{1,2}[.)])\s{1,4}(?=\S)")
 _MARKUP = re.compile(r"\*\*|__|`")
+_SPEAKER_LINE = re.compile(
+    r"[A-Z][\w.'’-]{0,30}(?:\s[A-Z][\w.'’-]{0,30}){0,3}(?:\s\([^()\n]{1,60}\))?"
+    r"\s{1,4}\d{1,2}:\d{2}(?:\s?[AP]M)?"
+)
+# Who spoke and when, before each line of a chat export: "[09:02] lena.m: ", "<mira> ",
+# "12/05/2026, 18:02 - Irene: ". What they said is the notes; the prefix is not.
+_CHAT_PREFIX = re.compile(
+    r"\s{0,4}(?:\[[^\]\n]{1,30}\]\s?(?:[\w.@-]{1,30}(?:\s[\w.@-]{1,30})?:\s)?"
+    r"|<[\w.@-]{1,30}>\s"
+    r"|\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4},?\s\d{1,2}:\d{2}(?:\s?[AP]M)?\s[-–]\s[^:\n]{1,40}:\s)"
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s{1,8}(?=[\"“(A-Za-z0-9])")
 _ABBREVIATIONS = re.compile(
     r"(?:\b(?:Dr|Mr|Mrs|Ms|St|Inc|Co|Corp|Ltd|vs|approx|e\.g|i\.e|etc|Jr|Sr|No)|\b[A-Z])\.$"
@@ -189,6 +201,12 @@ def _units(lines: list[str], section: int) -> list[Unit]:
             parts.clear()
 
     for line in lines:
+        if _SPEAKER_LINE.fullmatch(line):
+            flush()  # "Owen Price  10:21 AM" heads a chat message: it is not part of the text
+            continue
+        if line[:1] in "[<0123456789" and (chat := _CHAT_PREFIX.match(line)):
+            flush()
+            line = line[chat.end() :]
         stripped = line.strip()
         if not stripped or stripped.startswith("|"):
             flush()

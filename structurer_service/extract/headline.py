@@ -7,73 +7,12 @@ from dataclasses import dataclass
 
 from casecraft.v1.case_study_pb2 import Metric
 
+from .client import find_client
 from .document import Document, split_sentences
-from .keywords import keywords
+from .industry import inferred_industry, stated_industry
 from .numbers import format_number
 
-_CLIENT_LINE = re.compile(
-    r"[\s>*_#-]{0,8}(?:client|customer|company|account|organi[sz]ation)(?:\s?name)?"
-    r"[*_ ]{0,4}[:=—–-]\s{0,3}[*_]{0,2}(?P<v>[^\n]{1,200})",
-    re.IGNORECASE,
-)
-_INDUSTRY_LINE = re.compile(
-    r"[\s>*_#-]{0,8}(?:industry|sector|vertical)[*_ ]{0,4}[:=—–-]\s{0,3}[*_]{0,2}(?P<v>[^\n]{1,200})",
-    re.IGNORECASE,
-)
-# A word never gives characters back: what follows it must be a space, so giving back cannot help.
-_NAME_SEQ = r"[A-Z][\w&'’.-]{0,30}+(?:\s(?:&\s|of\s|and\s|de\s)?[A-Z][\w&'’.-]{0,30}+){0,4}"
-_PROSE_CLIENT = (
-    re.compile(
-        r"\b(?:worked|working|partnered|partnering|engagement|engaged|project|work)\s(?:with|for)"
-        rf"\s(?:the\s)?(?P<v>{_NAME_SEQ})"
-    ),
-    re.compile(rf"(?P<v>{_NAME_SEQ})\s(?:hired|engaged|brought in|asked|came to)\sus\b"),
-)
 _VALUE_END = re.compile(r"\s\(|\s[—–|-]\s|[,;]|\s{2}")
-_NOT_NAMES = frozenset("The We Our It They This That In On At A An Then When".split())
-# Industry keywords are matched case-sensitively against case-folded notes: many times faster than
-# IGNORECASE, with the same matches. The fold maps every character that IGNORECASE equates with an
-# ASCII letter to that lowercase letter, one character for one, so word boundaries stay put.
-# (Any other character IGNORECASE equates only with non-ASCII ones, which no keyword holds.)
-_CASE_FOLD = {
-    **{upper: upper + 32 for upper in range(ord("A"), ord("Z") + 1)},
-    0x130: ord("i"),  # İ
-    0x131: ord("i"),  # ı
-    0x17F: ord("s"),  # ſ
-    0x212A: ord("k"),  # Kelvin sign
-}
-_INDUSTRIES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, keywords(words))
-    for name, words in (
-        (
-            "Logistics",
-            r"logistics|freight|trucks?|trucking|dispatch\w*|carriers?|shipments?|fleet|ltl"
-            r"|warehous\w*|loads|terminals?|drivers?",
-        ),
-        (
-            "Healthcare",
-            r"health\s?care|hospitals?|patients?|clinics?|clinical|nurs\w*|ehr|physicians?"
-            r"|pharmac\w*|discharges?|readmissions?|med-surg",
-        ),
-        (
-            "Retail & e-commerce",
-            r"retail\w*|e-?commerce|checkout|shoppers?|storefront|skus?|carts?|dtc"
-            r"|direct-to-consumer|merchandis\w*",
-        ),
-        ("Financial services", r"fintech|bank\w*|lend\w*|loans?|kyc|payments?|credit|merchants?"),
-        ("Insurance", r"insur\w*|claims?|policyholders?|adjusters?|premiums?|underwrit\w*"),
-        (
-            "Manufacturing",
-            r"manufactur\w*|plants?|factory|factories|oee|scrap|changeovers?|assembly"
-            r"|production line|machin\w*|smed|tooling|press(?:es)?",
-        ),
-        ("Software & SaaS", r"saas|software|subscriptions?|arr|mrr|product-led"),
-        ("Energy & utilities", r"utility|utilities|energy|grid|outages?"),
-        ("Education", r"universit\w*|students?|schools?|enrol\w*|courses?|faculty"),
-        ("Hospitality", r"hotels?|guests?|restaurants?|hospitality|occupancy"),
-    )
-)
-_MIN_INDUSTRY_HITS = 2
 _JOINERS = frozenset(
     "and where which that so against with while to for across by using from into because".split()
 )
@@ -82,45 +21,29 @@ _JOINERS = frozenset(
 @dataclass(frozen=True)
 class Headline:
     client_name: str = ""
+    client_sure: bool = False
     industry: str = ""
+    industry_sure: bool = False
     title: str = ""
     subtitle: str = ""
 
 
 def extract_headline(doc: Document, metrics: list[Metric], solution: str) -> Headline:
     """Client and industry from the notes; title and subtitle composed from the facts found."""
-    client = find_client(doc)
-    industry = find_industry(doc)
+    guess = find_client(doc)
+    client = guess.name
+    industry = stated_industry(doc)
+    industry_sure = bool(industry)
+    if not industry:
+        industry = inferred_industry(doc)
     return Headline(
         client_name=client,
+        client_sure=guess.sure,
+        industry_sure=industry_sure,
         industry=industry,
         title=compose_title(client, industry, metrics, solution),
         subtitle=compose_subtitle(industry, solution),
     )
-
-
-def find_client(doc: Document) -> str:
-    """From a "Client:" line, else from prose such as "we worked with Northwind Health"."""
-    for line in doc.lines:
-        if len(line) < 300 and (match := _CLIENT_LINE.match(line)):
-            return _name_value(match["v"])
-    for pattern in _PROSE_CLIENT:
-        for match in pattern.finditer(doc.text):
-            name = re.sub(r"['’]s$", "", match["v"].rstrip(".,'’"))
-            if name.split()[0] not in _NOT_NAMES:
-                return name
-    return ""
-
-
-def find_industry(doc: Document) -> str:
-    """From an "Industry:" line, else the industry whose keywords the notes use most (or "")."""
-    for line in doc.lines:
-        if len(line) < 300 and (match := _INDUSTRY_LINE.match(line)):
-            return _name_value(match["v"], allow_lower=True)
-    folded = doc.text.translate(_CASE_FOLD)
-    counts = {name: len(pattern.findall(folded)) for name, pattern in _INDUSTRIES}
-    best = max(counts, key=lambda name: counts[name])
-    return best if counts[best] >= _MIN_INDUSTRY_HITS else ""
 
 
 def _name_value(value: str, *, allow_lower: bool = False) -> str:
@@ -164,15 +87,34 @@ def compose_subtitle(industry: str, solution: str) -> str:
     return phrase or (f"{industry} engagement" if industry else "")
 
 
+# A label in front of the solution ("What we built:", "soln:") and connectives that start a
+# sentence ("Then", "First,") are not part of what was done.
+_LEAD_IN = re.compile(
+    r"^(?:(?:[\w-]+\s){0,3}[\w-]+:\s|(?:then|first|next|finally|after that|so),?\s)", re.IGNORECASE
+)
+_WE_AFTER_LEAD = re.compile(
+    r"(?P<lead>(?:in|during|over|after|once|when|by|from|at)\s(?:[^,.]{0,60}?,?\s)?)"
+    r"(?=(?:we|our team)\s)",
+    re.IGNORECASE,
+)
+
+
+_NEW_CLAUSE = re.compile(r",\s(?=(?:the|a|an|it|this|they|we|our|their|which)\s)", re.IGNORECASE)
+
+
 def solution_phrase(solution: str, *, max_words: int) -> tuple[str, bool]:
     """The first clause of the solution, without a leading "We", and whether it had one."""
     sentences = split_sentences(solution)
     if not sentences:
         return "", False
-    text = sentences[0].rstrip(".!?")
+    text = _LEAD_IN.sub("", sentences[0].rstrip(".!?"))
+    if we := _WE_AFTER_LEAD.match(text):
+        text = text[we.end("lead") :]  # "In the second month we piloted ..." -> "we piloted ..."
     led_by_we = re.match(r"(?:we|our team)\s", text, re.IGNORECASE) is not None
     if led_by_we:
         text = text.split(None, 2 if text.lower().startswith("our team") else 1)[-1]
+    if (new_clause := _NEW_CLAUSE.search(text)) and len(text[: new_clause.start()].split()) >= 3:
+        text = text[: new_clause.start()]  # "automated X, the close takes 5 days": two clauses
     words = text.split()
     if len(words) > max_words:
         clause = re.split(r"[,;:]|\s[—–-]\s", text, maxsplit=1)[0].split()

@@ -15,7 +15,8 @@ _NOT_UNITS = frozenset(
     into onto because due thanks via about around roughly approximately nearly almost also still
     yet it its their our we they he she you i if per down up out faster slower lower higher fewer
     more less reduction increase improvement decrease drop gain lift better worse without despite
-    until unless""".split()
+    until unless previously today yesterday currently earlier originally formerly instead rather
+    compared having ago""".split()
 )
 # One branch per first letter ("a(?:nd|n|...)|b(?:y|ut|...)"): under IGNORECASE the engine cannot
 # skip a branch by its first character, so a flat list of a hundred words costs a hundred tries.
@@ -33,12 +34,12 @@ def quantity_pattern(prefix: str = "") -> str:
     """
     p = prefix
     return (
-        rf"(?<![\w.])(?P<{p}cur>[$€£])?"
-        rf"(?P<{p}num>\d{{1,3}}(?:,\d{{3}}){{1,5}}(?:\.\d{{1,6}})?|\d{{1,15}}(?:\.\d{{1,6}})?)"
-        rf"(?:(?P<{p}mult>bn|[kmb])(?![a-z])|\s?(?P<{p}multw>thousand|million|billion)\b)?"
-        rf"(?:\s?(?P<{p}unit>%|/[a-z]{{1,12}}|per\s[a-z]{{1,15}}\b"
+        rf"(?<![\w.])(?P<{p}sign>[-+−](?=\d))?(?P<{p}cur>[$€£¥₹](?:\s(?=\d))?)?"
+        rf"(?P<{p}num>\d{{1,3}}(?:[,.]\d{{3}}){{1,5}}(?:[.,]\d{{1,6}})?|\d{{1,15}}(?:[.,]\d{{1,6}})?)"
+        rf"(?:(?P<{p}mult>bn|[kmb])(?![a-z])|\s?(?P<{p}multw>thousand|million|billion|mio)\b\.?)?"
+        rf"(?:[\s-]?(?P<{p}unit>%|/\d{{1,3}}(?![\d.,])|/[a-z]{{1,12}}|per\s[a-z]{{1,15}}\b"
         rf"|(?=[a-z])(?!(?:{_NOT_UNITS_ALT})\b)(?:(?:business|working|calendar)\s)?"
-        rf"[a-z][a-z-]{{0,24}}(?:/[a-z]{{1,12}})?))?"
+        rf"[a-z][a-z-]{{0,24}}[²³]?(?:/[a-z]{{1,12}})?))?"
     )
 
 
@@ -48,10 +49,10 @@ _TIME_UNITS: dict[str, tuple[str, float]] = {}
 for _name, _seconds, _spellings in (
     ("ms", 0.001, "ms msec msecs millisecond milliseconds"),
     ("sec", 1.0, "s sec secs second seconds"),
-    ("min", 60.0, "m min mins minute minutes"),
-    ("hours", 3600.0, "h hr hrs hour hours"),
-    ("days", 86400.0, "d day days"),
-    ("weeks", 604800.0, "wk wks week weeks"),
+    ("min", 60.0, "m min mins minute minutes minuten"),
+    ("hours", 3600.0, "h hr hrs hour hours stunden heures horas"),
+    ("days", 86400.0, "d day days tage jours dias"),
+    ("weeks", 604800.0, "wk wks week weeks wochen semaines semanas"),
     ("months", 2629800.0, "mo mos month months"),
     ("years", 31557600.0, "yr yrs year years"),
 ):
@@ -60,6 +61,28 @@ for _name, _seconds, _spellings in (
 
 _MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9}
 _MULTIPLIERS["billion"] = 1e9
+_MULTIPLIERS["mio"] = 1e6
+
+
+def parse_number(digits: str, *, dot_thousands: bool = False) -> float:
+    """A number as either locale writes it: "1,234.5", "1.234,5", "8,1", "0.9", "7.400".
+
+    One separator followed by exactly three digits is a thousands separator ("2,300"), except a
+    single dot ("1.900"), which is a decimal point unless ``dot_thousands`` says the notes write
+    thousands that way; any other single separator is a decimal point.
+    """
+    if "," in digits and "." in digits:
+        decimal = "," if digits.rfind(",") > digits.rfind(".") else "."
+    elif digits.count(",") + digits.count(".") != 1:
+        decimal = ""  # none, or several of one kind: thousands
+    else:
+        sep = "," if "," in digits else "."
+        three = len(digits) - digits.index(sep) - 1 == 3 and not digits.startswith("0")
+        decimal = sep if not three or (sep == "." and not dot_thousands) else ""
+    if decimal:
+        whole, _, fraction = digits.rpartition(decimal)
+        return float(whole.replace(",", "").replace(".", "") + "." + fraction)
+    return float(digits.replace(",", "").replace(".", ""))
 
 
 @dataclass(frozen=True)
@@ -75,11 +98,12 @@ class Quantity:
     @classmethod
     def from_match(cls, match: re.Match[str], prefix: str = "") -> Quantity:
         names = _group_names(prefix)
-        currency, number, mult_short, mult_word, unit = match.group(*names)
-        start = match.start(names[0]) if currency else match.start(names[1])
-        end = max(match.end(name) for name in names[1:])  # an absent group ends at -1
+        sign, currency, number, mult_short, mult_word, unit = match.group(*names)
+        start = match.start()
+        end = max(match.end(name) for name in names[2:])  # an absent group ends at -1
         text = match.string[start:end].strip().rstrip("-")
-        value = float(number.replace(",", ""))
+        value = parse_number(number) * (-1.0 if sign and sign != "+" else 1.0)
+        currency = (currency or "").strip()
         mult = mult_short or mult_word or ""
         raw_unit = (unit or "").rstrip("-")
         if mult == "m" and not currency and not raw_unit:
@@ -94,7 +118,7 @@ class Quantity:
 @functools.cache
 def _group_names(prefix: str) -> tuple[str, ...]:
     """The names of a quantity's groups for ``prefix``: currency, number, multipliers, unit."""
-    return tuple(f"{prefix}{name}" for name in ("cur", "num", "mult", "multw", "unit"))
+    return tuple(f"{prefix}{name}" for name in ("sign", "cur", "num", "mult", "multw", "unit"))
 
 
 def _per_suffix(raw_unit: str) -> str:

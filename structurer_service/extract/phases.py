@@ -7,17 +7,22 @@ import re
 from casecraft.v1.case_study_pb2 import Phase
 
 from .document import Document, clean_markup, heading_of, kind_of, split_sentences, trim
+from .inline_phases import inline_phases
 
 _RANGE = r"\d{1,3}(?:\s{0,2}(?:-|–|—|to|through|and|&)\s{0,2}\d{1,3})?"
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?"
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
+)
 _PERIOD = (
     rf"(?:(?:weeks?|wks?|months?|days?|sprints?|quarters?)\s{{0,2}}{_RANGE}"
     rf"|q[1-4](?:\s{{0,2}}[-–]\s{{0,2}}q[1-4])?(?:\s{{0,2}}\d{{4}})?"
-    rf"|{_MONTH}(?:\s\d{{4}})?(?:\s{{0,2}}[-–—]\s{{0,2}}{_MONTH}(?:\s\d{{4}})?)?)"
+    rf"|{_MONTH}(?:\s\d{{4}})?(?:\s{{0,2}}[-–—]\s{{0,2}}{_MONTH}(?:\s\d{{4}})?)?"
+    r"|(?:spring|summer|autumn|winter|fall)(?:\s(?:term|quarter|\d{4}))?)"
 )
 _ORDINAL = (
-    r"(?:phase|stage|step|wave|milestone|workstream)\s{0,2}"
-    r"(?:\d{1,2}|[ivx]{1,4}|one|two|three|four|five|six)"
+    r"(?:phase|stage|step|wave|milestone|workstream|season|term)\s{0,2}"
+    r"(?:\d{1,2}|[ivx]{1,4}\b|one|two|three|four|five|six)"
 )
 _PHASE_LINE = re.compile(
     rf"(?P<lead>{_ORDINAL}|{_PERIOD})\b\s{{0,2}}(?:\((?P<paren>[^()]{{1,40}})\))?"
@@ -25,7 +30,10 @@ _PHASE_LINE = re.compile(
     re.IGNORECASE,
 )
 _PERIOD_IN_PARENS = re.compile(rf"\s{{0,2}}\((?P<period>{_PERIOD})\)", re.IGNORECASE)
-_MARKERS = re.compile(r"\s{0,8}(?:>\s{0,3})?(?:#{1,6}\s{1,4}|[-*•+]\s{1,4}|\d{1,2}[.)]\s{1,4})?")
+_MARKERS = re.compile(
+    r"\s{0,8}(?:>\s{0,3})?(?:#{1,6}\s{1,4}|[-*•+]\s{1,4}|\d{1,2}(?:\.\d{1,2}){0,3}[.)]?\s{1,4})?"
+)
+_DURATION_WORDS = re.compile(r"\b(?:days?|weeks?|months?|quarters?|years?)\b", re.IGNORECASE)
 _NUMBERED = re.compile(r"\s{0,3}(?P<n>\d{1,2})[.)]\s{1,4}(?P<rest>\S.*)")
 _NAME_SPLIT = re.compile(r"\s{0,2}(?:[:—–;]|\s-\s|\.(?:\s|$))\s{0,3}")
 _NAME_WORDS = 8
@@ -49,9 +57,13 @@ def extract_phases(doc: Document) -> list[Phase]:
                 indent = len(line) - len(line.lstrip())
                 extra = _following(section.lines, index, indent, heading=False)
                 phases.append(_phase(match, extra))
+    phases = _unique(phases)
+    inline = _unique(inline_phases(doc))
+    if len(inline) > len(phases):
+        phases = inline  # "Q1 discovery; Q2 pilot; Q3 national" read as one phase is worse
     if not phases:
-        phases = _numbered_steps(doc)
-    return _unique(phases)
+        phases = _unique(_numbered_steps(doc))
+    return phases
 
 
 def is_phase_line(line: str) -> bool:
@@ -75,7 +87,11 @@ def _phase(match: re.Match[str], extra: list[str]) -> Phase:
     ordinal = re.match(_ORDINAL, lead, re.IGNORECASE) is not None
     period, name_hint = lead, ""
     if paren:
-        if re.fullmatch(_PERIOD, paren, re.IGNORECASE) or re.search(r"\d", paren):
+        if (
+            re.fullmatch(_PERIOD, paren, re.IGNORECASE)
+            or re.search(r"\d", paren)
+            or _DURATION_WORDS.search(paren)
+        ):
             period = paren if ordinal else f"{lead} ({paren})"
         else:
             name_hint = paren

@@ -27,6 +27,8 @@ class Structured:
     case_study: case_study_pb2.CaseStudy
     usage: structurer_pb2.Usage
     warnings: tuple[str, ...] = ()
+    # Fields the provider is unsure of; the servicer adds every required field left empty.
+    needs_review: tuple[structurer_pb2.ReviewItem, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -155,4 +155,4 @@ class ChainStructurer:
         usage.input_tokens += input_tokens
         usage.output_tokens += output_tokens
         usage.cost_usd += cost_usd
-        yield Structured(structured.case_study, usage, structured.warnings)
+        yield Structured(structured.case_study, usage, structured.warnings, structured.needs_review)

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from casecraft import protojson
+from google.protobuf import json_format
+
 from casecraft.casestudy_schema import schema
 from casecraft.errors import ProviderError
 from casecraft.v1 import structurer_pb2
@@ -131,5 +132,12 @@ class Drafts:
 
 def refine_request(refinement: Refinement) -> str:
     """The user turn asking an LLM to rewrite one section of the case study."""
-    as_json = json.dumps(protojson.to_dict(refinement.case_study), ensure_ascii=False, indent=1)
+    # Every field, empty and default ones too: the model writes back what it is shown, and the
+    # schema requires them all.
+    shown = json_format.MessageToDict(
+        refinement.case_study,
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+    )
+    as_json = json.dumps(shown, ensure_ascii=False, indent=1)
     return refine_message(refinement.notes, as_json, refinement.section, refinement.instruction)

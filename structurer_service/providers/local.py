@@ -51,7 +51,7 @@ class LocalStructurer:
 
     def _steps(self, notes: str) -> Iterator[Draft | Structured]:
         doc = extract.parse_notes(notes)
-        study, narrative, warnings = extract.headline_and_metrics(doc)
+        study, narrative, warnings, headline = extract.headline_and_metrics(doc)
         yield Draft(_fields(study, (*_HEADLINE, *_METRICS)))
         study.phases.extend(extract.extract_phases(doc))
         yield Draft(_fields(study, (*_HEADLINE, *_METRICS, *_PHASES)))
@@ -66,7 +66,12 @@ class LocalStructurer:
             cost_usd=0.0,
             attempts=1,
         )
-        yield Structured(study, usage, tuple(warnings + extract.missing_warnings(study)))
+        yield Structured(
+            study,
+            usage,
+            tuple(warnings + extract.missing_warnings(study)),
+            tuple(extract.uncertain(study, headline)),
+        )
 
 
 def estimate_tokens(text: str) -> int:

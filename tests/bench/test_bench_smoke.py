@@ -27,6 +27,9 @@ def test_pipeline_runs_every_mode() -> None:
         "early_p50_ms",
         "early_over_llm",
         "gather_over_ideal",
+        "first_field_ms",
+        "first_image_ms",
+        "first_image_over_llm",
     ):
         assert figures[key] > 0, key
 

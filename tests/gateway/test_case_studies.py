@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,17 +22,24 @@ async def test_answer_holds_the_case_study_its_images_and_timings() -> None:
     images = RecordingImages()
     async with stack(ScriptedStructurer(), images) as client:
         response = await client.post("/v1/case-studies", json={"notes": "notes"})
-    assert response.status_code == 200, response.text
-    body = response.json()
+        assert response.status_code == 200, response.text
+        body = response.json()
+        served = [await client.get(image["url"]) for image in body["images"]]
+        again = await client.get(f"/v1/case-studies/{body['id']}")
     CaseStudyResponse.model_validate(body)  # the documented shape (OpenAPI) is the real one
+    assert body["status"] == "done" and body["version"] == 1
+    assert body["links"]["events"] == f"/v1/case-studies/{body['id']}/events"
     assert body["case_study"]["client_name"] == "Acme Freight"
     assert body["case_study"]["metrics"][0]["before_value"] == 94
     assert [i["component"] for i in body["images"]] == ["hero", "metrics", "timeline"]
-    for image in body["images"]:
-        assert image["status"] == "ok"
-        header, payload = image["data_url"].split(",", 1)
-        assert header == "data:image/png;base64"
-        assert Image.open(io.BytesIO(base64.b64decode(payload))).size == (32, 16)
+    for image, got in zip(body["images"], served, strict=True):
+        assert image["status"] == "ok" and "data_url" not in image
+        assert image["url"] == f"/v1/images/{image['sha256']}"
+        assert got.headers["content-type"] == "image/png"
+        assert hashlib.sha256(got.content).hexdigest() == image["sha256"]
+        assert Image.open(io.BytesIO(got.content)).size == (32, 16)
+    assert again.json()["case_study"] == body["case_study"]
+    assert again.json()["images"] == body["images"]
     assert body["usage"]["provider"] == "scripted"
     timings = body["timings"]
     names = {step["name"] for step in timings["steps"]}

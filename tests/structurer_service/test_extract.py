@@ -83,7 +83,11 @@ def test_healthcare_unicode_arrows_and_week_phases() -> None:
     study = result.case_study
     assert study.client_name == "Cedar Valley Health System"
     assert study.industry == "Healthcare"  # inferred: the notes have no Industry line
-    assert len(study.metrics) == 4
+    # four before/after pairs, and "ED boarding hours fell by about a third", which has no before
+    assert len(study.metrics) == 5
+    boarding = metric(study, "ED boarding hours")
+    assert (boarding.before, boarding.after, boarding.improvement) == ("", "", "a third lower")
+    assert boarding.lower_is_better
     med = metric(study, "Med reconciliation completed before discharge")
     assert (med.before, med.after, med.unit) == ("82%", "97%", "%")
     assert med.change_percent == pytest.approx(18.29, abs=0.01)  # relative, not points

@@ -22,7 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from casecraft.casestudy_schema import validate
 from casecraft.limits import MAX_NOTES_BYTES
 from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
-from structurer_service.extract import extract, headline
+from structurer_service.extract import client, extract, industry
 from structurer_service.extract.before_after import MAX_WARNINGS
 from structurer_service.extract.document import parse_notes, split_sentences
 from structurer_service.extract.keywords import keywords
@@ -112,19 +112,18 @@ def test_a_unit_word_is_looked_for_only_where_a_letter_follows() -> None:
 def test_a_client_name_word_never_gives_characters_back() -> None:
     # "ACMEACMEACME..." made the client-name pattern try every shorter cut of a 30-letter word at
     # every position, though a name word must be followed by a space. Possessive runs do not.
-    for pattern in headline._PROSE_CLIENT:
-        assert re.search(r"\{0,30\}(?!\+)", pattern.pattern) is None
+    assert re.search(r"\{0,30\}(?!\+)", client._NAME.pattern) is None
     notes = "We worked with Harbor Freightways on dispatch. " + "A" * 5_000
-    assert headline.find_client(parse_notes(notes)) == "Harbor Freightways"
+    assert client.find_client(parse_notes(notes)).name == "Harbor Freightways"
 
 
 def test_industry_keywords_scan_case_folded_notes_without_ignorecase() -> None:
     # Ignoring case made the engine try every keyword at every word boundary of the notes. The
     # fold still finds what ignoring case found: both hits are needed here ("ſ" is a long s).
-    for _, pattern in headline._INDUSTRIES:
+    for _, pattern in industry._INDUSTRIES:
         assert not pattern.flags & re.IGNORECASE
     notes = "LOGISTICS review. Late ſhipments, and Truckers; ﬂeet."
-    assert headline.find_industry(parse_notes(notes)) == "Logistics"
+    assert industry.find_industry(parse_notes(notes)) == "Logistics"
 
 
 @pytest.mark.parametrize(

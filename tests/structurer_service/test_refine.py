@@ -169,3 +169,23 @@ def test_a_rewrite_keeps_every_field_but_its_section() -> None:
     assert rewrite_section(ACME, rewritten, "solution").solution == "A new solution."
     assert not rewrite_section(ACME, rewritten, "quote").HasField("quote")
     assert set(SECTIONS) <= {f.name for f in case_study_pb2.CaseStudy.DESCRIPTOR.fields}
+
+
+async def test_a_case_study_with_empty_and_default_fields_can_be_refined(
+    claude: tuple[FakeAnthropic, str],
+) -> None:
+    """The model is shown every field (empty strings, false flags), so what it writes back
+    holds every field the schema requires."""
+    _, base_url = claude
+    sparse = case_study_pb2.CaseStudy()
+    sparse.CopyFrom(STUDY)
+    sparse.subtitle = ""
+    for metric in sparse.metrics:
+        metric.improvement = ""
+        metric.lower_is_better = False
+    request = structurer_pb2.RefineRequest(
+        case_study=sparse, section="title", instruction="replace with: Faster dispatch", notes=NOTES
+    )
+    answer = await refine(with_claude(base_url), request)
+    assert answer.case_study.title == "Faster dispatch"
+    assert answer.changed == ["title"]

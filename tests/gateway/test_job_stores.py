@@ -1,0 +1,64 @@
+"""The in-memory stores behind the job interfaces: images by address within a byte budget,
+the event log, and RFC 7396 merge patches."""
+
+from __future__ import annotations
+
+import hashlib
+
+from gateway.edits import merge_patch
+from gateway.events import MemoryEventLog, follow
+from gateway.images import MemoryImageStore
+
+
+async def test_images_are_kept_by_sha256_and_the_least_recently_used_unpinned_go_first() -> None:
+    store = MemoryImageStore(budget_bytes=10)
+    a = await store.put(b"aaaa", "image/png")
+    b = await store.put(b"bbbb", "image/png")
+    assert a == hashlib.sha256(b"aaaa").hexdigest()
+    await store.unpin(a)
+    await store.unpin(b)
+    assert await store.get(a) is not None  # a is now the most recently used
+    c = await store.put(b"cccc", "image/jpeg")  # 12 bytes > 10: the least recently used goes
+    assert await store.get(b) is None
+    assert (await store.get(a)) is not None
+    stored = await store.get(c)
+    assert stored is not None and stored.media_type == "image/jpeg" and stored.data == b"cccc"
+    assert store.size_bytes() == 8
+
+
+async def test_an_image_a_live_job_refers_to_is_never_evicted() -> None:
+    store = MemoryImageStore(budget_bytes=4)
+    pinned = await store.put(b"1111", "image/png")
+    other = await store.put(b"2222", "image/png")  # over budget, but both are pinned
+    assert await store.get(pinned) is not None and await store.get(other) is not None
+    await store.unpin(other)
+    assert await store.get(other) is None  # unpinned and over budget: evicted at once
+    assert await store.get(pinned) is not None
+    await store.unpin(pinned)
+    assert await store.get(pinned) is not None  # within budget now
+
+
+async def test_the_event_log_numbers_events_and_follows_from_any_of_its_ids() -> None:
+    log = MemoryEventLog()
+    for kind in ("status", "field_group", "done"):
+        await log.append("job", kind, {"n": kind})
+    assert [e.id for e in await log.read("job")] == [1, 2, 3]
+    assert [e.type async for e in follow(log, "job", 1)] == ["field_group", "done"]
+    assert [e.id async for e in follow(log, "job", 7)] == [1, 2, 3]  # not one of its ids
+    await log.delete("job")
+    assert await log.read("job") == [] and log.size_bytes() == 0
+
+
+def test_merge_patch_follows_rfc_7396_examples() -> None:
+    cases = [
+        ({"a": "b"}, {"a": "c"}, {"a": "c"}),
+        ({"a": "b"}, {"b": "c"}, {"a": "b", "b": "c"}),
+        ({"a": "b"}, {"a": None}, {}),
+        ({"a": ["b"]}, {"a": "c"}, {"a": "c"}),
+        ({"a": [{"b": "c"}]}, {"a": [1]}, {"a": [1]}),
+        ({"a": {"b": "c"}}, {"a": {"b": "d", "c": None}}, {"a": {"b": "d"}}),
+        ({"e": None}, {"a": 1}, {"e": None, "a": 1}),
+        ({}, {"a": {"bb": {"ccc": None}}}, {"a": {"bb": {}}}),
+    ]
+    for target, patch, result in cases:
+        assert merge_patch(target, patch) == result
