@@ -48,6 +48,9 @@ def _request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fresh", action="store_true", help="structure again even if these notes are cached"
     )
+    parser.add_argument(
+        "--anonymize", action="store_true", help="no client or people's names; the logo unused"
+    )
     parser.add_argument("--accent", help="brand accent of every image and export, e.g. #0A7C66")
     _exports(parser)
     _timeout(parser)
@@ -120,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="notes file, or - for standard input (default: an example shipped with casecraft)",
     )
     _request_options(demo)
+    demo.add_argument(
+        "--open",
+        action="store_true",
+        help="open the page on the finished case study and keep the services up until Ctrl-C",
+    )
     demo.set_defaults(run=commands.cmd_demo)
 
     generate = add("generate", "send notes to a running gateway and follow the case study")

@@ -103,6 +103,7 @@ def request_body(
     fast: bool = False,
     accent: str | None = None,
     fresh: bool = False,
+    anonymize: bool = False,
 ) -> dict[str, Any]:
     """The JSON body of ``POST /v1/case-studies``."""
     body: dict[str, Any] = {"notes": notes.text}
@@ -115,6 +116,8 @@ def request_body(
         options["fast"] = True
     if fresh:
         options["fresh"] = True
+    if anonymize:
+        options["anonymize"] = True
     if accent:
         if problem := brand.accent_problem(accent):
             raise UsageError(f"--accent: {problem}")

@@ -33,12 +33,14 @@ CACHE_OUTCOME_HIT: CacheOutcome
 CACHE_OUTCOME_BYPASS: CacheOutcome
 
 class StructureOptions(_message.Message):
-    __slots__ = ("fast", "fresh")
+    __slots__ = ("fast", "fresh", "anonymize")
     FAST_FIELD_NUMBER: _ClassVar[int]
     FRESH_FIELD_NUMBER: _ClassVar[int]
+    ANONYMIZE_FIELD_NUMBER: _ClassVar[int]
     fast: bool
     fresh: bool
-    def __init__(self, fast: _Optional[bool] = ..., fresh: _Optional[bool] = ...) -> None: ...
+    anonymize: bool
+    def __init__(self, fast: _Optional[bool] = ..., fresh: _Optional[bool] = ..., anonymize: _Optional[bool] = ...) -> None: ...
 
 class StructureRequest(_message.Message):
     __slots__ = ("notes", "options")
@@ -65,20 +67,24 @@ class Usage(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., attempts: _Optional[int] = ...) -> None: ...
 
 class StructureResponse(_message.Message):
-    __slots__ = ("case_study", "usage", "warnings", "spans", "needs_review", "cache")
+    __slots__ = ("case_study", "usage", "warnings", "spans", "needs_review", "cache", "fidelity", "anonymized")
     CASE_STUDY_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     SPANS_FIELD_NUMBER: _ClassVar[int]
     NEEDS_REVIEW_FIELD_NUMBER: _ClassVar[int]
     CACHE_FIELD_NUMBER: _ClassVar[int]
+    FIDELITY_FIELD_NUMBER: _ClassVar[int]
+    ANONYMIZED_FIELD_NUMBER: _ClassVar[int]
     case_study: _case_study_pb2.CaseStudy
     usage: Usage
     warnings: _containers.RepeatedScalarFieldContainer[str]
     spans: _containers.RepeatedCompositeFieldContainer[_case_study_pb2.SpanRecord]
     needs_review: _containers.RepeatedCompositeFieldContainer[ReviewItem]
     cache: CacheOutcome
-    def __init__(self, case_study: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., spans: _Optional[_Iterable[_Union[_case_study_pb2.SpanRecord, _Mapping]]] = ..., needs_review: _Optional[_Iterable[_Union[ReviewItem, _Mapping]]] = ..., cache: _Optional[_Union[CacheOutcome, str]] = ...) -> None: ...
+    fidelity: Fidelity
+    anonymized: bool
+    def __init__(self, case_study: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., spans: _Optional[_Iterable[_Union[_case_study_pb2.SpanRecord, _Mapping]]] = ..., needs_review: _Optional[_Iterable[_Union[ReviewItem, _Mapping]]] = ..., cache: _Optional[_Union[CacheOutcome, str]] = ..., fidelity: _Optional[_Union[Fidelity, _Mapping]] = ..., anonymized: _Optional[bool] = ...) -> None: ...
 
 class ReviewItem(_message.Message):
     __slots__ = ("field", "reason")
@@ -87,6 +93,24 @@ class ReviewItem(_message.Message):
     field: str
     reason: str
     def __init__(self, field: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Fidelity(_message.Message):
+    __slots__ = ("checked", "untraced")
+    CHECKED_FIELD_NUMBER: _ClassVar[int]
+    UNTRACED_FIELD_NUMBER: _ClassVar[int]
+    checked: int
+    untraced: _containers.RepeatedCompositeFieldContainer[UntracedFigure]
+    def __init__(self, checked: _Optional[int] = ..., untraced: _Optional[_Iterable[_Union[UntracedFigure, _Mapping]]] = ...) -> None: ...
+
+class UntracedFigure(_message.Message):
+    __slots__ = ("field", "text", "value")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    text: str
+    value: str
+    def __init__(self, field: _Optional[str] = ..., text: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
 
 class FieldGroupReady(_message.Message):
     __slots__ = ("group", "partial")

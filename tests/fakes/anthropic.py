@@ -32,6 +32,7 @@ from tests.fakes.faults import (
     in_schema_order,
     local_answer,
     refined_answer,
+    shaped,
     split_anywhere,
     violate,
 )
@@ -130,10 +131,11 @@ class FakeAnthropic:
             return Response(status_code=499)
         tool = body["tools"][0]
         schema = tool["input_schema"]
+        notes = _first_notes(body["messages"])
         refined = refined_answer(_texts(body["messages"]))
         if refined is None:
-            refined = await self._answer(_first_notes(body["messages"]))
-        answer = in_schema_order(refined, schema)
+            refined = await self._answer(notes)
+        answer = in_schema_order(shaped(refined, behaviour, notes, body), schema)
         if behaviour.kind == "invalid":
             answer = violate(answer, schema)
         text = json.dumps(answer, ensure_ascii=False)
