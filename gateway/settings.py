@@ -46,6 +46,8 @@ class GatewaySettings(BaseSettings):
     # Exports: a folder with page.html.j2 replacing the web page's template, and the PDF's paper.
     template_dir: Path | None = None
     export_page_size: Literal["A4", "Letter"] = "A4"
+    # Rendered exports kept in memory (least recently used out first); 0 renders every request.
+    export_cache_bytes: int = Field(default=64 * MiB, ge=0)
     # The API keys file (one "NAME SHA256 [rpm=N] [in_flight=N]" line per key; see
     # `casecraft keys new`); unset: no key needed, as for a local `casecraft up`.
     api_keys_file: Path | None = None
