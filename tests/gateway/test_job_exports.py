@@ -63,6 +63,13 @@ async def test_every_format_of_a_finished_job_with_its_accent() -> None:
         job_id = await finished(client, accent_color=ACCENT)
         got = {f: await client.get(export_url(job_id, f)) for f in ("pdf", "pptx", "html")}
         got |= {f: await client.get(export_url(job_id, f)) for f in ("md", "card", "zip")}
+        links = (await client.get(f"/v1/case-studies/{job_id}")).json()["links"]
+        spec = (await client.get("/openapi.json")).json()
+    assert links["export"] == f"/v1/case-studies/{job_id}/export/{{format}}"
+    route = spec["paths"]["/v1/case-studies/{id}/export/{format}"]["get"]
+    assert {"200", "404", "409", "422"} <= set(route["responses"])
+    declared = set(route["responses"]["200"]["content"])
+    assert {r.headers["content-type"].partition(";")[0] for r in got.values()} == declared
     assert {f: r.status_code for f, r in got.items()} == dict.fromkeys(got, 200)
     assert {f: r.headers["content-type"] for f, r in got.items()} == {
         "pdf": "application/pdf",
