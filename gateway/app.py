@@ -149,7 +149,13 @@ def _middleware(settings: GatewaySettings, quotas: Quotas) -> list[Middleware]:
                     "Last-Event-ID",
                     "Prefer",
                 ],
-                expose_headers=["Location", "Retry-After", "X-Request-Id", "X-Trace-Id"],
+                expose_headers=[
+                    "Content-Disposition",
+                    "Location",
+                    "Retry-After",
+                    "X-Request-Id",
+                    "X-Trace-Id",
+                ],
             )
         )
     inner = (

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import AsyncIterator
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,17 @@ from pptx import Presentation
 from pypdf import PdfReader
 
 from casecraft import brand
-from casecraft.errors import AllProvidersFailed, ConfigurationError
+from casecraft.errors import ConfigurationError
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from structurer_service.providers import Draft, Structured
 from tests.exports.conftest import logo_png, study
 from tests.support.jobs import served_stack, wait_done
-from tests.support.providers import RecordingImages, ScriptedStructurer
+from tests.support.providers import (
+    FailsAfterTheHeadline,
+    FailsAtOnce,
+    RecordingImages,
+    ScriptedStructurer,
+)
 
 ACCENT = "#0A7C66"
 ASYNC = {"Prefer": "respond-async"}
@@ -211,20 +214,6 @@ async def test_an_edit_changes_the_next_export_and_is_409_while_its_images_are_m
     assert after.headers["content-disposition"] == (
         'attachment; filename="how-harbor-freightways-halved-empty-miles.md"'
     )
-
-
-class FailsAfterTheHeadline(ScriptedStructurer):
-    async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
-        async for step in super().structure(notes, fast=fast):
-            yield step
-            raise AllProvidersFailed(["scripted: the model went away"])
-
-
-class FailsAtOnce(ScriptedStructurer):
-    async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
-        async for step in super().structure(notes, fast=fast):
-            raise AllProvidersFailed(["scripted: the model went away"])
-            yield step
 
 
 @pytest.mark.parametrize("structurer", [FailsAfterTheHeadline, FailsAtOnce])
