@@ -117,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="notes file, or - for standard input (default: an example shipped with casecraft)",
     )
     _request_options(demo)
+    demo.add_argument(
+        "--open",
+        action="store_true",
+        help="open the page on the finished case study and keep the services up until Ctrl-C",
+    )
     demo.set_defaults(run=commands.cmd_demo)
 
     generate = add("generate", "send notes to a running gateway and follow the case study")

@@ -48,6 +48,8 @@ class JobRecord(BaseModel):
     request: JobRequest
     fingerprint: str = ""
     idempotency_key: str | None = None
+    # The name of the API key that made the job ("" without keys): only that key sees it.
+    owner: str = ""
     case_study: dict[str, Any] = Field(default_factory=dict)
     images: dict[str, dict[str, Any]] = Field(default_factory=dict)
     skipped: dict[str, str] = Field(default_factory=dict)
