@@ -218,7 +218,8 @@ async def _edited(jobs: Jobs, job: JobRecord) -> Response:
 
 async def export(request: Request) -> Response:
     """The case study as a file (gateway/exports.py): pdf, pptx, html, md, card or zip."""
-    job = await _jobs(request).get(request.path_params["id"])
+    jobs = _jobs(request)
+    job = await jobs.get(await _owned(request))
     exports: JobExports = request.app.state.exports
     return await exports.response(job, request.path_params["format"], request.query_params)
 
