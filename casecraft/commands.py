@@ -93,9 +93,15 @@ class _Request:
         self.out = check_out(args.out)
         self.components: Sequence[str] = components or NAMES
         self.body = request_body(
-            notes, logo=args.logo, components=components, fast=args.fast, accent=args.accent
+            notes,
+            logo=args.logo,
+            components=components,
+            fast=args.fast,
+            accent=args.accent,
+            anonymize=args.anonymize,
         )
-        self.exports = _exports(args, self.body.get("logo"))
+        # An anonymized case study's exports carry no logo either: it names the client.
+        self.exports = _exports(args, None if args.anonymize else self.body.get("logo"))
 
 
 def _exports(args: argparse.Namespace, logo: str | None = None) -> ExportOptions:

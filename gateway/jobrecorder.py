@@ -9,7 +9,7 @@ from typing import Any
 
 from casecraft import protojson
 from casecraft.v1 import image_pb2, structurer_pb2
-from gateway import orchestrator
+from gateway import orchestrator, trust
 from gateway.answers import image_entry, image_event
 from gateway.events import EventLog
 from gateway.images import ImageStore
@@ -73,6 +73,7 @@ class JobRecorder:
                 job.needs_review = [
                     {"field": item.field, "reason": item.reason} for item in response.needs_review
                 ]
+                job.trust = trust.answer_fields(response)
                 for warning in job.warnings:
                     await self.emit(job, "warning", {"message": warning})
                 await self.set_status(job, "rendering")

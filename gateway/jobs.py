@@ -24,6 +24,8 @@ class JobRequest(BaseModel):
     logo_media_type: str = ""
     fast: bool = False
     accent_color: str = ""
+    anonymize: bool = False
+    logo_withheld: bool = False
 
 
 class Change(BaseModel):
@@ -54,6 +56,8 @@ class JobRecord(BaseModel):
     images: dict[str, dict[str, Any]] = Field(default_factory=dict)
     skipped: dict[str, str] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    # fidelity and anonymized, as the answer shows them (gateway/trust.py).
+    trust: dict[str, Any] = Field(default_factory=dict)
     usage: dict[str, Any] = Field(default_factory=dict)
     # What a person should check before publishing: [{"field", "reason"}].
     needs_review: list[dict[str, str]] = Field(default_factory=list)
