@@ -154,6 +154,20 @@ async def test_without_an_accent_the_job_keeps_its_logo_and_the_logo_colour() ->
     assert with_logo != without
 
 
+async def test_an_anonymized_answer_keeps_the_client_off_the_exports() -> None:
+    cs = study()
+    cs.client_name, cs.title = "Regional Carrier", "How a carrier cut dispatch time by 67%"
+    async with served_stack(ScriptedStructurer(cs), RecordingImages()) as client:
+        anonymous = await finished(client, anonymize=True)
+        named = await finished(client)
+        answer = (await client.get(f"/v1/case-studies/{anonymous}")).json()
+        hidden = (await client.get(export_url(anonymous, "pdf"))).content
+        shown = (await client.get(export_url(named, "pdf"))).content
+    assert answer["anonymized"] is True
+    assert "REGIONAL CARRIER" not in pdf_text(hidden)[1]  # the header's eyebrow leaves it out
+    assert "REGIONAL CARRIER" in pdf_text(shown)[1]
+
+
 async def test_an_export_of_a_job_being_made_is_409_with_retry_after() -> None:
     structurer = ScriptedStructurer(study(), hold_after=1)
     async with served_stack(structurer, RecordingImages()) as client:
