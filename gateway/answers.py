@@ -26,6 +26,7 @@ def links(job_id: str) -> dict[str, str]:
         "events": f"{base}/events",
         "refine": f"{base}/refine",
         "images": f"{base}/images/{{component}}",
+        "export": f"{base}/export/{{format}}",
     }
 
 

@@ -246,6 +246,9 @@ class JobLinks(BaseModel):
     events: str = Field(description="The job's server-sent events.")
     refine: str
     images: str = Field(description="POST here, {component} filled in, to make an image again.")
+    export: str = Field(
+        description="GET here, {format} filled in (pdf, pptx, html, md, card, zip), for a file."
+    )
 
 
 class JobAccepted(BaseModel):
