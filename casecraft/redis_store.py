@@ -20,6 +20,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from casecraft.grpc_server import RunningServer
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 # The errors a lost, slow or refusing Redis raises through redis-py.
@@ -136,6 +138,21 @@ async def open_link(url: str, *, name: str) -> RedisLink:
     client = connect(url)
     await ping(client, url)
     return RedisLink(client, name=name)
+
+
+async def started_with(link: RedisLink | None, starting: Awaitable[RunningServer]) -> RunningServer:
+    """The gRPC server once ``starting`` has started it, reporting ``link``'s state on its health
+    service and closing ``link`` when it stops (or at once when it fails to start)."""
+    try:
+        running = await starting
+    except BaseException:
+        if link is not None:
+            await link.aclose()
+        raise
+    if link is not None:
+        await report_health(link, running.health)
+        running.closers.append(link.aclose)
+    return running
 
 
 async def report_health(link: RedisLink, health: Any) -> None:

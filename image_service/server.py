@@ -12,7 +12,7 @@ from casecraft.components import NAMES
 from casecraft.config import exit_on_configuration_error, load_settings
 from casecraft.grpc_server import RunningServer, serve_until_signalled, start_server
 from casecraft.jsonlog import configure_logging
-from casecraft.redis_store import RedisLink, open_link, report_health
+from casecraft.redis_store import RedisLink, open_link, started_with
 from casecraft.telemetry import configure_tracing
 from casecraft.v1 import image_pb2, image_pb2_grpc
 from image_service.coalescing import RedisLocks
@@ -50,16 +50,7 @@ async def start(
         image_pb2_grpc.add_ImageGeneratorServicer_to_server(servicer, server)
         return [SERVICE_NAME]
 
-    try:
-        running = await start_server(settings, register)
-    except BaseException:
-        if link is not None:
-            await link.aclose()
-        raise
-    if link is not None:
-        await report_health(link, running.health)
-        running.closers.append(link.aclose)
-    return running
+    return await started_with(link, start_server(settings, register))
 
 
 def generation_cache(settings: ImageSettings, link: RedisLink | None) -> GenerationCache | None:
