@@ -8,7 +8,7 @@ import inspect
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -31,18 +31,31 @@ MiB = 1024 * 1024
 class GrpcServerSettings(BaseSettings):
     """Settings every gRPC service has; each service gives them its own prefix."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=0, ge=0, le=65535)
-    # Longest an in-flight call may take to finish after SIGTERM before it is cancelled.
-    shutdown_grace_s: float = Field(default=20.0, ge=0)
+    host: str = Field(default="127.0.0.1", description="Address the service listens on.")
+    port: int = Field(default=0, ge=0, le=65535, description="Port the service listens on.")
+    shutdown_grace_s: float = Field(
+        default=20.0,
+        ge=0,
+        description="How long in-flight calls may finish after SIGTERM before they are cancelled.",
+    )
     # One image per message, so this bounds one image plus its metadata.
-    max_message_bytes: int = Field(default=32 * MiB, ge=MiB)
-    # Connections are recycled so that clients find new pods behind a headless Service.
-    max_connection_age_s: float = Field(default=300.0, gt=0)
-    log_level: LogLevel = "INFO"
-    # Prometheus text at http://host:metrics_port/metrics while serving (0: any free port, which
-    # is logged); each service sets its own default.
-    metrics_port: int = Field(default=0, ge=0, le=65535)
+    max_message_bytes: int = Field(
+        default=32 * MiB, ge=MiB, description="gRPC message limit, both ways (one image a message)."
+    )
+    max_connection_age_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Connections are recycled after this long, so clients find new pods behind "
+        "a headless Service.",
+    )
+    log_level: LogLevel = Field(default="INFO", description="The service's log level.")
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Prometheus text at http://host:port/metrics (0: any free port, logged at "
+        "start-up).",
+    )
 
 
 def server_options(settings: GrpcServerSettings) -> list[tuple[str, int]]:
@@ -201,11 +214,21 @@ class RunningServer:
     grace_s: float
     host: str = "127.0.0.1"
     metrics_port: int = 0
+    # What the servicers hold beyond the server (a Redis connection), closed once it stopped.
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def drain(self) -> None:
         """Report NOT_SERVING, let in-flight calls finish within the grace, then stop."""
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(self.grace_s)
+        await self.stop(self.grace_s)
+
+    async def stop(self, grace_s: float | None) -> None:
+        """Stop serving (in-flight calls get ``grace_s``; None cancels them) and close what the
+        servicers hold."""
+        await self.server.stop(grace_s)
+        for close in self.closers:
+            await close()
+        self.closers.clear()
 
 
 async def start_server(

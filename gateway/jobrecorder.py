@@ -11,6 +11,7 @@ from casecraft import protojson
 from casecraft.v1 import image_pb2, structurer_pb2
 from gateway import orchestrator, trust
 from gateway.answers import image_entry, image_event
+from gateway.cache_report import structuring_cache
 from gateway.events import EventLog
 from gateway.images import ImageStore
 from gateway.jobs import JobRecord, JobStore, Status
@@ -67,12 +68,14 @@ class JobRecorder:
                 await self.emit(job, "field_group", payload)
             elif kind == "structured":
                 response: structurer_pb2.StructureResponse = payload["response"]
-                job.case_study = protojson.to_dict(response.case_study)
-                job.usage = protojson.to_dict(response.usage)
+                # Every field, empty ones included: the answer's schema requires them.
+                job.case_study = protojson.to_dict(response.case_study, with_defaults=True)
+                job.usage = protojson.to_dict(response.usage, with_defaults=True)
                 job.warnings = list(response.warnings)
                 job.needs_review = [
                     {"field": item.field, "reason": item.reason} for item in response.needs_review
                 ]
+                job.structuring_cache = structuring_cache(response.cache, job.request.fresh)
                 job.trust = trust.answer_fields(response)
                 for warning in job.warnings:
                     await self.emit(job, "warning", {"message": warning})

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from casecraft.exports import FORMATS
+from casecraft.exports.deck import MEDIA_TYPE as DECK_MEDIA_TYPE
 from casecraft.limits import MAX_NOTES_BYTES
 from gateway.body import MAX_BODY_BYTES
 from gateway.schemas import (
@@ -29,7 +31,9 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 @cache
-def openapi_document() -> dict[str, Any]:
+def openapi_document(keys_required: bool = False) -> dict[str, Any]:
+    """The document; ``keys_required`` when the gateway has a keys file, so that every ``/v1/``
+    route needs an API key."""
     _, schemas = models_json_schema(
         [
             (m, "validation")
@@ -50,6 +54,7 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "Write a case study and its visuals from notes",
                     "operationId": "createCaseStudy",
+                    **({"security": [{"apiKey": []}]} if keys_required else {}),
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -68,15 +73,32 @@ def openapi_document() -> dict[str, Any]:
                             },
                         },
                         "400": _problem(
-                            "The body is not JSON, not UTF-8, or nested too deeply to read."
+                            "The body is not JSON, not UTF-8, nested too deeply to read, or "
+                            "holds an integer too long to read."
                         ),
                         "413": _problem(
                             f"The notes are over {MAX_NOTES_BYTES:,} bytes, "
                             f"or the body over {MAX_BODY_BYTES:,}."
                         ),
+                        **(
+                            {"401": _problem("No API key, or one the gateway does not know.")}
+                            if keys_required
+                            else {}
+                        ),
                         "415": _problem("The body is compressed (Content-Encoding)."),
-                        "422": _problem("A field is missing, of the wrong type or invalid."),
-                        "503": _problem("A backend is unavailable; the detail names it."),
+                        "422": _problem(
+                            "A field is missing, of the wrong type, unknown, given twice or "
+                            "invalid (for instance a logo that does not decode as its type); "
+                            "`errors` lists the first ten."
+                        ),
+                        "429": _problem(
+                            "Over the API key's quota, or a backend is rate-limited; "
+                            "Retry-After says when to try again."
+                        ),
+                        "503": _problem(
+                            "A backend is unavailable (the detail names it), or the gateway is "
+                            "at its ceiling of case studies in flight (Retry-After)."
+                        ),
                         "504": _problem("A backend did not answer in time."),
                     },
                 }
@@ -97,7 +119,17 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": schemas["$defs"]},
+        "components": {
+            "schemas": schemas["$defs"],
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key made by `casecraft keys new`, needed by every "
+                    "/v1/ route when the gateway has a keys file (CASECRAFT_API_KEYS_FILE).",
+                }
+            },
+        },
     }
     _add_job_paths(document)
     return document
@@ -106,6 +138,15 @@ def openapi_document() -> dict[str, Any]:
 # -- i18-jobs: background jobs, events, edits and images by address ----------------------------
 
 _JOB_MODELS = (JobAccepted, CaseStudyPatch, RefineBody)
+# pdf, pptx, html, md, card (PNG), zip
+_EXPORT_MEDIA_TYPES = (
+    "application/pdf",
+    DECK_MEDIA_TYPE,
+    "text/html",
+    "text/markdown",
+    "image/png",
+    "application/zip",
+)
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -144,7 +185,8 @@ def _add_job_paths(document: dict[str, Any]) -> None:
         {
             "name": "Prefer",
             "in": "header",
-            "schema": {"type": "string", "enum": ["respond-async"]},
+            # Preferences the gateway does not know are ignored (RFC 7240), so any value is valid.
+            "schema": {"type": "string"},
             "description": "respond-async: answer 202 at once and run the job in the background.",
         },
         {
@@ -270,6 +312,54 @@ def _add_job_paths(document: dict[str, Any]) -> None:
                     "LLM provider or PATCH the field."
                 ),
                 "422": _problem("section or instruction missing or invalid."),
+            },
+        }
+    }
+    paths["/v1/case-studies/{id}/export/{format}"] = {
+        "get": {
+            "summary": "The case study as a file, rendered from its data and images",
+            "description": "Built on demand and kept while the job's version is the same; an "
+            "edit changes the next export. A failed or cancelled job exports what it has. "
+            "See docs/exports.md.",
+            "operationId": "exportCaseStudy",
+            "parameters": [
+                _ID,
+                {
+                    "name": "format",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": list(FORMATS)},
+                },
+                {
+                    "name": "page",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["A4", "Letter"]},
+                    "description": "The PDF's paper (any case); default CASECRAFT_EXPORT_PAGE_SIZE.",
+                },
+                {
+                    "name": "timings",
+                    "in": "query",
+                    "schema": {"type": "boolean", "default": False},
+                    "description": "The web page (html, and the zip's) shows where the time went.",
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "The file; Content-Disposition names it after the case study "
+                    "(inline for html and card, an attachment otherwise).",
+                    "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                    "content": {media_type: {} for media_type in _EXPORT_MEDIA_TYPES},
+                },
+                "404": _problem(
+                    "No such case study, or no such format (the detail names the valid ones)."
+                ),
+                "409": _problem(
+                    "The job is still being made (Retry-After says when to ask again), it ended "
+                    "before any of its case study was written, or the page template "
+                    "(CASECRAFT_TEMPLATE_DIR) failed on this case study (the problem names the "
+                    "template, line and expression)."
+                ),
+                "422": _problem("page or timings is not one of its values."),
             },
         }
     }

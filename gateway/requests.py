@@ -39,6 +39,7 @@ class CheckedRequest:
     logo_withheld: bool = False
     # "#RRGGBB": the one asked for, else the logo's dominant colour; "" for the default palette.
     accent_color: str = ""
+    fresh: bool = False
 
 
 def parse(body: bytes) -> CheckedRequest:
@@ -80,6 +81,7 @@ def parse_object(raw: object) -> CheckedRequest:
         anonymize=request.options.anonymize,
         logo_withheld=withheld,
         accent_color=_accent(request.options.accent_color, logo),
+        fresh=request.options.fresh,
     )
 
 
@@ -228,8 +230,10 @@ def _logo(data_url: str) -> tuple[bytes, str]:
                     f"{image.width}x{image.height} is over {MAX_LOGO_PIXELS:,} pixels; send a smaller logo",
                 )
             image.verify()
+    except UnidentifiedImageError as exc:
+        # PIL's message names the in-memory file object, which means nothing to the caller.
+        raise _invalid("logo", "the bytes are not a PNG or JPEG image; send a valid one") from exc
     except (
-        UnidentifiedImageError,
         OSError,
         SyntaxError,
         ValueError,

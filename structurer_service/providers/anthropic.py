@@ -96,6 +96,10 @@ class AnthropicStructurer:
     async def aclose(self) -> None:
         await self._client.close()
 
+    def model_for(self, fast: bool) -> str:
+        """The model a call of this speed uses (part of the structuring cache's key)."""
+        return self._models[fast].id
+
     async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
         review = checks.current()  # the request's own instructions (anonymize), if any
         instructions = review.instructions() if review else ""
@@ -154,7 +158,7 @@ class AnthropicStructurer:
     ) -> AsyncIterator[Draft]:
         """One streamed call: the SDK's raw events, folded into the message by the SDK's own
         accumulator. ``messages.stream()`` would also build a second, derived event for each of
-        the hundreds of raw ones, through the SDK's generic model constructor: two thirds of the
+        the hundreds of raw ones, through the SDK's generic model constructor: most of the
         stream's CPU, for events this provider does not read."""
         drafts = Drafts()
         usage.calls += 1

@@ -13,6 +13,7 @@ arbitrary points. Faults are scripted per request (see ``tests.fakes.faults``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import uuid
@@ -97,6 +98,7 @@ class FakeAnthropic:
         # (streamed answers).
         self.thinking = thinking
         self._script = Script()
+        self.hung_up = asyncio.Event()
         self.app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
 
     def script(self, *behaviours: Behaviour) -> None:
@@ -128,6 +130,7 @@ class FakeAnthropic:
         if behaviour.kind == "hang":
             while (await request.receive())["type"] != "http.disconnect":
                 pass
+            self.hung_up.set()  # the caller gave up on the call: cancelled, or past its deadline
             return Response(status_code=499)
         tool = body["tools"][0]
         schema = tool["input_schema"]
