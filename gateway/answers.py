@@ -26,6 +26,7 @@ def links(job_id: str) -> dict[str, str]:
         "events": f"{base}/events",
         "refine": f"{base}/refine",
         "images": f"{base}/images/{{component}}",
+        "export": f"{base}/export/{{format}}",
     }
 
 
@@ -93,6 +94,7 @@ async def answer(job: JobRecord, images: ImageStore, *, inline: bool = False) ->
         "warnings": job.warnings,
         "usage": job.usage,
         "needs_review": job.needs_review,
+        "cache": {"structuring": job.structuring_cache or "miss"},
         "trace_id": job.trace_id,
         "changes": [change.model_dump() for change in job.changes],
         **job.trust,

@@ -20,12 +20,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from casecraft.admission import Admission, Overloaded
+from casecraft.errors import ConfigurationError
+from casecraft.exports.web_page import TemplateProblem, load_template
 from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, tracing_enabled
 from gateway import page, routes_jobs
 from gateway.access_log import AccessLog
 from gateway.auth import ApiKey, RequireApiKey, load_keys
 from gateway.backends import Backends
+from gateway.exports import JobExports
 from gateway.hygiene import HttpHygiene
 from gateway.jobrunner import Jobs
 from gateway.openapi import openapi_document, with_api_keys
@@ -42,7 +45,9 @@ _UNTRACED_PATHS = "/healthz,/readyz,/metrics,/static/.*"
 
 
 def create_app(settings: GatewaySettings | None = None) -> Starlette:
+    """The gateway's app; a ConfigurationError when the settings cannot work."""
     settings = settings or GatewaySettings()
+    _check_template(settings)
     configure_tracing(SERVICE)
     quotas = Quotas(
         rpm=settings.quota_requests_per_minute,
@@ -73,6 +78,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.backends = Backends(settings)
         app.state.jobs = Jobs(app.state.backends, settings, admit=admitted)
+        app.state.exports = JobExports(settings, app.state.jobs.images)
         try:
             yield
         finally:
@@ -125,6 +131,15 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     )
 
 
+def _check_template(settings: GatewaySettings) -> None:
+    """Load the web page's template once now, so a bad CASECRAFT_TEMPLATE_DIR stops the gateway
+    at start-up instead of failing exports later."""
+    try:
+        load_template(settings.template_dir)
+    except TemplateProblem as exc:
+        raise ConfigurationError(f"CASECRAFT_TEMPLATE_DIR: {exc}") from None
+
+
 def _middleware(settings: GatewaySettings, quotas: Quotas) -> list[Middleware]:
     outer = [Middleware(HttpHygiene)]
     if settings.cors_origins:
@@ -140,7 +155,13 @@ def _middleware(settings: GatewaySettings, quotas: Quotas) -> list[Middleware]:
                     "Last-Event-ID",
                     "Prefer",
                 ],
-                expose_headers=["Location", "Retry-After", "X-Request-Id", "X-Trace-Id"],
+                expose_headers=[
+                    "Content-Disposition",
+                    "Location",
+                    "Retry-After",
+                    "X-Request-Id",
+                    "X-Trace-Id",
+                ],
             )
         )
     inner = (

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import grpc
@@ -156,6 +156,7 @@ class Jobs:
                 logo_media_type=checked.logo_media_type,
                 fast=checked.fast,
                 accent_color=checked.accent_color,
+                fresh=checked.fresh,
                 anonymize=checked.anonymize,
                 logo_withheld=checked.logo_withheld,
             ),
@@ -301,7 +302,7 @@ class Jobs:
         job.version += 1
         job.changes.append(Change(version=job.version, changed=[component], by="image"))
         await self._record.set_status(job, "rendering")
-        self._remake(job, None, case_study, (spec,))
+        self._remake(job, None, case_study, (spec,), regenerate=True)
         return job
 
     async def refine(self, job_id: str, section: str, instruction: str) -> JobRecord:
@@ -376,7 +377,11 @@ class Jobs:
         before: case_study_pb2.CaseStudy | None,
         after: case_study_pb2.CaseStudy,
         components: tuple[ComponentSpec, ...],
+        *,
+        regenerate: bool = False,
     ) -> None:
+        """Make the images of ``components`` whose data changed; with ``regenerate``, new ones
+        whatever the image service has cached."""
         span = _background_span("case_study.edit", job.id)
 
         async def work() -> None:
@@ -384,7 +389,7 @@ class Jobs:
                 with _current(span):
                     await orchestrator.remake(
                         self.backends,
-                        self._plan(job, components),
+                        replace(self._plan(job, components), regenerate=regenerate),
                         before,
                         after,
                         self._record.sink(job),
@@ -408,6 +413,7 @@ class Jobs:
             logo_media_type=job.request.logo_media_type,
             fast=job.request.fast,
             accent_color=job.request.accent_color,
+            fresh=job.request.fresh,
             anonymize=job.request.anonymize,
             logo_withheld=job.request.logo_withheld,
             early_fanout=settings.early_fanout,

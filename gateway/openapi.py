@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from casecraft.exports import FORMATS
+from casecraft.exports.deck import MEDIA_TYPE as DECK_MEDIA_TYPE
 from casecraft.limits import MAX_NOTES_BYTES
 from gateway.auth import OPEN_PATHS
 from gateway.body import MAX_BODY_BYTES
@@ -138,6 +140,15 @@ def openapi_document(keys_required: bool = False) -> dict[str, Any]:
 # -- i18-jobs: background jobs, events, edits and images by address ----------------------------
 
 _JOB_MODELS = (JobAccepted, CaseStudyPatch, RefineBody)
+# pdf, pptx, html, md, card (PNG), zip
+_EXPORT_MEDIA_TYPES = (
+    "application/pdf",
+    DECK_MEDIA_TYPE,
+    "text/html",
+    "text/markdown",
+    "image/png",
+    "application/zip",
+)
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -336,6 +347,54 @@ def _add_job_paths(document: dict[str, Any]) -> None:
                     "LLM provider or PATCH the field."
                 ),
                 "422": _problem("section or instruction missing or invalid."),
+            },
+        }
+    }
+    paths["/v1/case-studies/{id}/export/{format}"] = {
+        "get": {
+            "summary": "The case study as a file, rendered from its data and images",
+            "description": "Built on demand and kept while the job's version is the same; an "
+            "edit changes the next export. A failed or cancelled job exports what it has. "
+            "See docs/exports.md.",
+            "operationId": "exportCaseStudy",
+            "parameters": [
+                _ID,
+                {
+                    "name": "format",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": list(FORMATS)},
+                },
+                {
+                    "name": "page",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["A4", "Letter"]},
+                    "description": "The PDF's paper (any case); default CASECRAFT_EXPORT_PAGE_SIZE.",
+                },
+                {
+                    "name": "timings",
+                    "in": "query",
+                    "schema": {"type": "boolean", "default": False},
+                    "description": "The web page (html, and the zip's) shows where the time went.",
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "The file; Content-Disposition names it after the case study "
+                    "(inline for html and card, an attachment otherwise).",
+                    "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                    "content": {media_type: {} for media_type in _EXPORT_MEDIA_TYPES},
+                },
+                "404": _problem(
+                    "No such case study, or no such format (the detail names the valid ones)."
+                ),
+                "409": _problem(
+                    "The job is still being made (Retry-After says when to ask again), it ended "
+                    "before any of its case study was written, or the page template "
+                    "(CASECRAFT_TEMPLATE_DIR) failed on this case study (the problem names the "
+                    "template, line and expression)."
+                ),
+                "422": _problem("page or timings is not one of its values."),
             },
         }
     }

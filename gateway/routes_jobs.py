@@ -1,5 +1,5 @@
 """The HTTP routes of case-study jobs: create (synchronous, background or streamed), read,
-follow, cancel, correct, refine and make images again; and the images by address."""
+follow, cancel, correct, refine, make images again and export; and the images by address."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from gateway.answers import CASE_STUDIES, accepted, problem_from
 from gateway.auth import caller
 from gateway.body import read_body
 from gateway.edits import MERGE_PATCH, apply_patch, refine_request
+from gateway.exports import JobExports
 from gateway.images import IMAGE_PATH
 from gateway.jobrunner import Jobs
 from gateway.jobs import JobRecord
@@ -47,6 +48,7 @@ def routes() -> list[Route]:
         Route("/v1/case-studies/{id}/events", case_study_events, methods=["GET"]),
         Route("/v1/case-studies/{id}/images/{component}", make_image, methods=["POST"]),
         Route("/v1/case-studies/{id}/refine", refine, methods=["POST"]),
+        Route("/v1/case-studies/{id}/export/{format}", export, methods=["GET"]),
         Route(IMAGE_PATH + "{sha256}", get_image, methods=["GET"]),
     ]
 
@@ -219,6 +221,14 @@ async def _edited(jobs: Jobs, job: JobRecord) -> Response:
     status = 202 if job.status == "rendering" else 200
     body = await jobs.answer(job)
     return OrjsonResponse(body, status_code=status, headers={"Location": CASE_STUDIES + job.id})
+
+
+async def export(request: Request) -> Response:
+    """The case study as a file (gateway/exports.py): pdf, pptx, html, md, card or zip."""
+    jobs = _jobs(request)
+    job = await jobs.get(await _owned(request))
+    exports: JobExports = request.app.state.exports
+    return await exports.response(job, request.path_params["format"], request.query_params)
 
 
 async def get_image(request: Request) -> Response:

@@ -59,7 +59,7 @@ async def main() -> None:
         handler.addFilter(RequestIdFilter())
     try:
         server = build_server(settings)
-    except KeysFileError as exc:
+    except (KeysFileError, ConfigurationError) as exc:
         raise SystemExit(f"gateway: {exc}") from None
     with exit_on_configuration_error():
         sock = bind(settings)

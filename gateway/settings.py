@@ -86,6 +86,12 @@ class GatewaySettings(BaseSettings):
     export_page_size: Literal["A4", "Letter"] = Field(
         default="A4", description="The exported PDF's paper."
     )
+    export_cache_bytes: int = Field(
+        default=64 * MiB,
+        ge=0,
+        description="Rendered exports kept in memory, least recently used out first; 0 renders "
+        "every request.",
+    )
     api_keys_file: Path | None = Field(
         default=None,
         description="The API keys file (one `NAME SHA256 [rpm=N] [in_flight=N]` line per key; "

@@ -98,14 +98,17 @@ class _Pools:
 
 
 def _combine(a: float, b: float, derived: _Derived, kind: str) -> None:
-    if a <= 0 or b <= 0:
-        return
+    """What ``a`` and ``b`` give: their difference, and when both are above zero their sum, ratio
+    and relative change (a score that crosses zero, NPS -12 -> +18, has only a difference)."""
+    positive = a > 0 and b > 0
     if kind == "%":
         derived.points.append(abs(a - b))
     elif kind == "time":
-        derived.seconds.extend((abs(a - b), a + b))
+        derived.seconds.extend((abs(a - b), a + b) if positive else (abs(a - b),))
     else:
-        derived.plain.extend((abs(a - b), a + b))
+        derived.plain.extend((abs(a - b), a + b) if positive else (abs(a - b),))
+    if not positive:
+        return
     derived.ratio.extend((a / b, b / a))
     derived.percent.extend((abs(a - b) / a * 100, abs(a - b) / b * 100, a / b * 100, b / a * 100))
 
@@ -202,7 +205,9 @@ class _Checker:
                 ):
                     return True
             kinds: tuple[str, ...] = ("plain", "ratio")
-            if figure.percent:
+            if figure.points:
+                kinds = ("points", "plain")  # of percentages, or of a score such as NPS
+            elif figure.percent:
                 kinds = ("percent", "points")
             elif figure.factor:
                 kinds = ("ratio",)
@@ -213,13 +218,19 @@ class _Checker:
 
 
 def _metric_values(metric: case_study_pb2.Metric) -> tuple[float, float] | None:
+    """A metric's before and after values, signed: NPS -12 -> +18 is a difference of 30."""
     if metric.HasField("before_value") and metric.HasField("after_value"):
-        return abs(metric.before_value), abs(metric.after_value)
+        return metric.before_value, metric.after_value
     before = next(find_numbers(metric.before, words=False), None)
     after = next(find_numbers(metric.after, words=False), None)
     if before is None or after is None:
         return None
-    return abs(before.readings[0][0]), abs(after.readings[0][0])
+    return _signed(metric.before, before), _signed(metric.after, after)
+
+
+def _signed(text: str, figure: Figure) -> float:
+    value = figure.readings[0][0]
+    return -value if text[: figure.start].rstrip().endswith(("-", "−")) else value
 
 
 def trace_numbers(case_study: case_study_pb2.CaseStudy, notes: str | NoteFigures) -> FidelityReport:

@@ -7,15 +7,27 @@ one follows, and the precision it was written with, so a checker can compare it 
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from structurer_service.extract.numbers import time_unit
+from structurer_service.extract.pairs import compound_durations
+from structurer_service.extract.phases import PERIOD_WORDS, PHASE_WORDS
+from structurer_service.extract.plain_tables import cell_spans, delimited_rows
 
 _GROUPED = r"\d{1,3}(?:(?P<sep>[,.'’\u00a0\u202f ])\d{3})(?:(?P=sep)\d{3})*(?:[.,]\d+)?"
 _PLAIN = r"\d+(?:[.,]\d+)?"
+# A figure starts after anything but a letter, a digit or a point: "wk9" and "B2B" are names, and a
+# comma is a separator only after a non-digit ("CSAT,78%"; in "0,9" the 9 is a decimal). A number
+# glued to a period word is a figure all the same: "wk9-10", "Phase3" (the extractor reads them).
+_STARTS = "|".join(
+    [r"(?<![\w.])(?<!\d,)", *(rf"(?<=\b{word})" for word in (*PERIOD_WORDS, *PHASE_WORDS))]
+)
 _NUMBER = re.compile(
-    r"(?<![\w.,])(?P<num>" + _GROUPED + "|" + _PLAIN + r")"
+    r"(?=\d)(?:" + _STARTS + r")(?P<num>" + _GROUPED + "|" + _PLAIN + r")"
     r"(?P<suffix>[A-Za-z]+)?"
     r"(?P<after>\s?(?:%|per\s?cent\b|percent\b|pct\b|pp\b|pts?\b|points?\b|×|"
     r"thousand\b|million\b|billion\b|mio\b|mrd\b|mn\b|bn\b|k\b))?",
@@ -35,42 +47,11 @@ _SCALE_SUFFIX = {
     "mrd": 1e9,
     "billion": 1e9,
 }
-_TIME_SECONDS = {
-    "s": 1,
-    "sec": 1,
-    "secs": 1,
-    "second": 1,
-    "seconds": 1,
-    "m": 60,
-    "min": 60,
-    "mins": 60,
-    "minute": 60,
-    "minutes": 60,
-    "h": 3600,
-    "hr": 3600,
-    "hrs": 3600,
-    "hour": 3600,
-    "hours": 3600,
-    "d": 86400,
-    "day": 86400,
-    "days": 86400,
-    "w": 604800,
-    "wk": 604800,
-    "wks": 604800,
-    "week": 604800,
-    "weeks": 604800,
-    "month": 2_629_800,
-    "months": 2_629_800,
-    "mo": 2_629_800,
-    "year": 31_557_600,
-    "years": 31_557_600,
-    "yr": 31_557_600,
-    "yrs": 31_557_600,
-}
 _OTHER_SUFFIXES = frozenset(
-    "x st nd rd th am pm ms pp pts pt bps kg km ml gb tb mb kb hz kw kwh mw fte".split()
+    "x st nd rd th am pm w pp pts pt bps kg km ml gb tb mb kb hz kw kwh mw fte".split()
 )
-_PERCENT = frozenset({"%", "percent", "pct", "pp", "pt", "pts", "point", "points"})
+_POINTS = frozenset({"pp", "pt", "pts", "point", "points"})
+_PERCENT = frozenset({"%", "percent", "pct", *_POINTS})
 _UNIT_WORD = re.compile(r"\s?([A-Za-z]+)")
 _WORDS = {
     "zero": 0,
@@ -123,7 +104,8 @@ class Figure:
     # in the figure's own scale: 1 for "67", 0.1 for "4.9", 100_000 for "1.2M"; a check allows
     # half of it for a copy, all of it for a computation. The first reading is the likeliest.
     readings: tuple[tuple[float, float], ...]
-    percent: bool = False
+    percent: bool = False  # "%", and points too ("pp", "pts")
+    points: bool = False  # a difference written in points: "+11 pts", "15 points"
     factor: bool = False
     # Seconds per unit when a time unit follows ("94 min", "3 days", "4h").
     seconds: float | None = None
@@ -131,11 +113,27 @@ class Figure:
 
 
 def find_numbers(text: str, *, words: bool = True) -> Iterator[Figure]:
-    """Every figure in ``text``, in order. ``words`` adds number words ("three", "a dozen")."""
-    for match in _NUMBER.finditer(text):
-        figure = _figure(text, match)
-        if figure is not None:
-            yield figure
+    """Every figure in ``text``, in order. ``words`` adds number words ("three", "a dozen").
+
+    Figures are read as the local extractor reads them: a table's row cell by cell ("CSAT,78%,92%"
+    holds 78% and 92%), and a duration in two units as one figure ("4h 10m" is 250 minutes).
+    """
+    figures = [figure for start, end in _pieces(text) for figure in _read(text, start, end)]
+    compounds = [
+        Figure(
+            token.start,
+            token.end,
+            token.quantity.text,
+            ((token.quantity.value, 1.0),),
+            seconds=token.quantity.seconds,
+        )
+        for token in compound_durations(text)
+    ]
+    if compounds:
+        starts = [compound.start for compound in compounds]
+        figures = [figure for figure in figures if not _inside(figure, compounds, starts)]
+        figures = sorted([*figures, *compounds], key=lambda figure: figure.start)
+    yield from figures
     if words:
         for match in _WORD.finditer(text):
             value = _WORDS[match.group(1).lower()]
@@ -144,9 +142,49 @@ def find_numbers(text: str, *, words: bool = True) -> Iterator[Figure]:
             )
 
 
+def _inside(figure: Figure, compounds: list[Figure], starts: list[int]) -> bool:
+    """Whether ``figure`` is a part of one of the compound durations (sorted, with their starts)."""
+    at = bisect.bisect_right(starts, figure.start) - 1
+    return at >= 0 and figure.start < compounds[at].end
+
+
+def _read(text: str, start: int, end: int) -> Iterator[Figure]:
+    """The figures of ``text[start:end]``, read as if nothing surrounded it."""
+    piece = text[start:end]
+    for match in _NUMBER.finditer(piece):
+        figure = _figure(piece, match)
+        if figure is not None:
+            yield (
+                replace(figure, start=figure.start + start, end=figure.end + start)
+                if start
+                else figure
+            )
+
+
+def _pieces(text: str) -> Iterator[tuple[int, int]]:
+    """The spans of ``text`` to read figures in: the text between tables' rows, and each cell."""
+    lines = text.split("\n")
+    rows = delimited_rows(tuple(lines))
+    if not rows:
+        yield 0, len(text)
+        return
+    start = offset = 0
+    for index, line in enumerate(lines):
+        if index in rows:
+            if offset > start:
+                yield start, offset
+            for cell_start, cell_end in cell_spans(line, rows[index]):
+                yield offset + cell_start, offset + cell_end
+            start = offset + len(line)
+        offset += len(line) + 1
+    if len(text) > start:
+        yield start, len(text)
+
+
 def seconds_per(unit: str) -> float | None:
-    """Seconds in one ``unit`` ("min", "hours", "days"...), or None when it is not a time unit."""
-    return _TIME_SECONDS.get(unit.strip().lower())
+    """Seconds in one ``unit`` ("min", "hours", "Tage"...), or None when it is not a time unit."""
+    duration = time_unit(unit)
+    return duration[1] if duration is not None else None
 
 
 def is_counting_word(figure: Figure) -> bool:
@@ -162,19 +200,21 @@ def _figure(text: str, match: re.Match[str]) -> Figure | None:
     if suffix:
         if suffix in _SCALE_SUFFIX:
             scale = _SCALE_SUFFIX[suffix]
-        elif suffix in _TIME_SECONDS:
-            seconds = _TIME_SECONDS[suffix]
+        elif (duration := time_unit(suffix)) is not None:
+            seconds = duration[1]
         elif suffix not in _OTHER_SUFFIXES:
             return None  # an identifier such as 5G or 2FA
     if after in _SCALE_SUFFIX:
         scale = _SCALE_SUFFIX[after]
     percent = after in _PERCENT or suffix in _PERCENT
+    points = after in _POINTS or suffix in _POINTS
     factor = suffix == "x" or after == "×"
     end = match.end()
     if seconds is None and not suffix and not after:
         unit = _UNIT_WORD.match(text, end)
-        if unit is not None and unit.group(1).lower() in _TIME_SECONDS and len(unit.group(1)) > 1:
-            seconds = _TIME_SECONDS[unit.group(1).lower()]
+        duration = time_unit(unit.group(1)) if unit is not None else None
+        if duration is not None:
+            seconds = duration[1]  # "2.5 h" and "5 Tage" as the extractor reads them
     readings = _readings(digits, match.group("sep"))
     if not readings:
         return None
@@ -189,6 +229,7 @@ def _figure(text: str, match: re.Match[str]) -> Figure | None:
         match.group(0).strip(),
         tuple(dict.fromkeys(scaled)),
         percent=percent,
+        points=points,
         factor=factor,
         seconds=seconds,
     )

@@ -31,7 +31,7 @@ async def running_structurer(
     try:
         yield running
     finally:
-        await running.server.stop(None)
+        await running.stop(None)
 
 
 @asynccontextmanager
@@ -45,7 +45,7 @@ async def running_images(
     try:
         yield running
     finally:
-        await running.server.stop(None)
+        await running.stop(None)
 
 
 @asynccontextmanager

@@ -18,6 +18,7 @@ from casecraft.v1 import case_study_pb2
 
 PageSize = Literal["A4", "Letter"]
 COMPONENTS = ("hero", "metrics", "timeline")
+_SLUG_MAX = 60  # characters of a file name made from the title
 
 
 class Export(NamedTuple):
@@ -65,7 +66,10 @@ class Source:
     @property
     def slug(self) -> str:
         words = "".join(c if c.isascii() and c.isalnum() else " " for c in self.title.lower())
-        slug = "-".join(words.split())[:60].strip("-")
+        slug = "-".join(words.split())
+        if len(slug) > _SLUG_MAX:  # whole words, unless the first is that long alone
+            cut = slug[: _SLUG_MAX + 1]
+            slug = cut.rsplit("-", 1)[0] if "-" in cut else cut[:_SLUG_MAX]
         return slug or "case-study"
 
 

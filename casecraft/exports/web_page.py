@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import traceback
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,27 @@ class TemplateProblem(ValueError):
     """The page template cannot be used: missing, or Jinja2 cannot parse or render it."""
 
 
+class TemplateRenderError(TemplateProblem):
+    """The template loaded, but failed on this case study's data: ``template`` is the file,
+    ``line`` and ``expression`` where in it (0 and "" when Jinja2 could not tell), ``reason``
+    what went wrong (e.g. "'dict object' has no attribute 'before_value'")."""
+
+    def __init__(self, template: str, line: int, expression: str, reason: str) -> None:
+        where = f"{template}, line {line} ({expression})" if line else template
+        super().__init__(f"{where}: {reason}")
+        self.template = template
+        self.line = line
+        self.expression = expression
+        self.reason = reason
+
+
 def render(src: Source) -> Export:
     template = load_template(src.options.template_dir)
+    context = page_context(src)
     try:
-        page = template.render(page_context(src))
-    except jinja2.TemplateError as exc:
-        raise TemplateProblem(f"{template.filename}: {exc}") from exc
+        page = template.render(context)
+    except Exception as exc:  # a replaceable template can fail in any way on odd data
+        raise _render_error(template, exc) from exc
     return Export(page.encode("utf-8"), "text/html; charset=utf-8", f"{src.slug}.html")
 
 
@@ -43,6 +59,24 @@ def load_template(template_dir: Path | None) -> jinja2.Template:
         return _environment(template_dir).get_template(TEMPLATE)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(f"{exc.filename}, line {exc.lineno}: {exc.message}") from exc
+
+
+def _render_error(template: jinja2.Template, exc: Exception) -> TemplateRenderError:
+    """Where in the templates rendering failed: Jinja2 rewrites the traceback so each template
+    line it ran appears in it as a frame of that file; the innermost such frame is the place."""
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if not f.filename.endswith(".py") and not f.filename.startswith("<")
+    ]
+    if not frames:
+        name = template.filename or template.name or TEMPLATE
+        return TemplateRenderError(name, 0, "", f"{type(exc).__name__}: {exc}")
+    at = frames[-1]
+    expression = (at.line or "").strip()[:200]
+    return TemplateRenderError(
+        at.filename, at.lineno or 0, expression, f"{type(exc).__name__}: {exc}"
+    )
 
 
 def image_file(component: str, data: bytes) -> str:
@@ -97,6 +131,9 @@ def _environment(template_dir: Path | None) -> jinja2.Environment:
         autoescape=True,
         undefined=jinja2.ChainableUndefined,
         keep_trailing_newline=True,
+        # Read once, like a setting: a long-running gateway checks the template at start-up and
+        # keeps rendering that one, however the file changes on disk.
+        auto_reload=False,
     )
 
 

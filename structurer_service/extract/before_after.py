@@ -256,7 +256,7 @@ def _metric(
     metric.after_value = round(after_value, 6)
     metric.unit = unit
     change = change_percent(before_value, after_value)
-    if change is not None:
+    if change is not None and not _in_points(label, before_value, after_value):
         metric.change_percent = change
     metric.lower_is_better = lower_is_better(label, kind, verb, before_value, after_value)
     metric.improvement = stated or describe_change(metric, kind)
@@ -360,12 +360,25 @@ def lower_is_better(label: str, kind: str, verb: str, before: float, after: floa
     return after < before
 
 
+_NET_SCORE = keywords(r"nps|enps|net promoter(?: score)?")
+
+
+def _in_points(label: str, before: float, after: float) -> bool:
+    """Whether the change is a difference, not a percentage: a relative change of a value that
+    crosses or sits below zero ("NPS -12 -> +18" is not "250% lower"), or of a net score, whose
+    zero is not a zero amount."""
+    return before < 0 or after < 0 or _NET_SCORE.search(label.lower()) is not None
+
+
 def describe_change(metric: Metric, kind: str) -> str:
     """How a person would state the change: "67% faster", "18% higher", "+15 pts", "2.8x"."""
-    if metric.unit == "%" and metric.HasField("before_value"):
+    if metric.HasField("before_value") and (
+        metric.unit == "%" or _in_points(metric.label, metric.before_value, metric.after_value)
+    ):
         points = metric.after_value - metric.before_value
         sign = "+" if points > 0 else "-" if points < 0 else "±"
-        return f"{sign}{format_number(abs(points))} pts"
+        unit = "pts" if metric.unit in ("", "%") else metric.unit
+        return f"{sign}{format_number(abs(points))} {unit}"
     if not metric.HasField("change_percent"):
         return ""
     change = metric.change_percent

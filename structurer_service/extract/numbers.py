@@ -59,6 +59,13 @@ for _name, _seconds, _spellings in (
     for _spelling in _spellings.split():
         _TIME_UNITS[_spelling] = (_name, _seconds)
 
+
+def time_unit(word: str) -> tuple[str, float] | None:
+    """The unit a duration word names and its seconds: "hrs" -> ("hours", 3600.0), "Tage" ->
+    ("days", 86400.0); None when ``word`` is not a duration."""
+    return _TIME_UNITS.get(word.strip().lower())
+
+
 _MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9}
 _MULTIPLIERS["billion"] = 1e9
 _MULTIPLIERS["mio"] = 1e6
@@ -140,10 +147,9 @@ def _classify_unit(raw_unit: str) -> tuple[str, str, float]:
         return "pts", "other", 0.0
     if low.startswith("per "):
         return "/" + low[4:], "other", 0.0
-    bare = low.split()[-1]
-    if bare in _TIME_UNITS:
-        name, seconds = _TIME_UNITS[bare]
-        return name, "time", seconds
+    duration = time_unit(low.split()[-1])
+    if duration is not None:
+        return duration[0], "time", duration[1]
     return raw_unit, "other", 0.0
 
 

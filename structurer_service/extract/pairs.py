@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from .numbers import _TIME_UNITS, QUANTITY, Quantity
+from .numbers import QUANTITY, Quantity, time_unit
 
 _APPROX = r"(?:(?:around|about|roughly|approximately|some|over|under|nearly|almost|~|≈)\s)?"
 _FILLER = r"(?:[a-z/%-]{1,15}\s){0,3}?"  # "of volume", "per week", "a month": the unit's tail
@@ -77,16 +77,23 @@ class Pair(NamedTuple):
     after: Token
 
 
-def tokens(text: str) -> list[Token]:
-    """The quantities of ``text`` in order; a compound duration is one token, in its smaller unit."""
+def compound_durations(text: str) -> list[Token]:
+    """The durations written in two units ("4h 10m", "9m30s", "1 day 6 hours"), each one token
+    in its smaller unit (250 min, 570 sec, 30 hours)."""
     compounds: list[Token] = []
     for match in _COMPOUND.finditer(text):
-        big, small = _TIME_UNITS.get(match["ua"].lower()), _TIME_UNITS.get(match["ub"].lower())
+        big, small = time_unit(match["ua"]), time_unit(match["ub"])
         if big is None or small is None or small[1] >= big[1]:
             continue
         value = int(match["a"]) * big[1] / small[1] + int(match["b"])
         quantity = Quantity(match[0], value, small[0], "time", small[1])
         compounds.append(Token(match.start(), match.end(), None, quantity))
+    return compounds
+
+
+def tokens(text: str) -> list[Token]:
+    """The quantities of ``text`` in order; a compound duration is one token, in its smaller unit."""
+    compounds = compound_durations(text)
     if not compounds:
         return [Token(m.start(), m.end(), m) for m in QUANTITY.finditer(text)]
     found: list[Token] = []

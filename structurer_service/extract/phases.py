@@ -14,14 +14,19 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
 )
+# Words that number a period or a phase; the number may be glued on: "wk9-10", "Phase3".
+PERIOD_WORDS = tuple(
+    "weeks week wks wk months month days day sprints sprint quarters quarter".split()
+)
+PHASE_WORDS = ("phase", "stage", "step", "wave", "milestone", "workstream", "season", "term")
 _PERIOD = (
-    rf"(?:(?:weeks?|wks?|months?|days?|sprints?|quarters?)\s{{0,2}}{_RANGE}"
+    rf"(?:(?:{'|'.join(PERIOD_WORDS)})\s{{0,2}}{_RANGE}"
     rf"|q[1-4](?:\s{{0,2}}[-–]\s{{0,2}}q[1-4])?(?:\s{{0,2}}\d{{4}})?"
     rf"|{_MONTH}(?:\s\d{{4}})?(?:\s{{0,2}}[-–—]\s{{0,2}}{_MONTH}(?:\s\d{{4}})?)?"
     r"|(?:spring|summer|autumn|winter|fall)(?:\s(?:term|quarter|\d{4}))?)"
 )
 _ORDINAL = (
-    r"(?:phase|stage|step|wave|milestone|workstream|season|term)\s{0,2}"
+    rf"(?:{'|'.join(PHASE_WORDS)})\s{{0,2}}"
     r"(?:\d{1,2}|[ivx]{1,4}\b|one|two|three|four|five|six)"
 )
 _PHASE_LINE = re.compile(

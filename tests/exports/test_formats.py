@@ -169,3 +169,12 @@ def test_an_empty_case_study_and_unreadable_images_still_export(format: str) -> 
 
 def study_from(fields: dict[str, Any]) -> dict[str, Any]:
     return {"case_study": fields}
+
+
+def test_the_file_name_is_the_title_cut_at_a_whole_word() -> None:
+    long = study()
+    long.title = "How Northwind Logistics cut average dispatch planning time by 67%"
+    export = render_export("md", answer_for(long, {}))
+    assert export.filename == "how-northwind-logistics-cut-average-dispatch-planning-time.md"
+    long.title = "Ü" + "x" * 80
+    assert render_export("md", answer_for(long, {})).filename == "x" * 60 + ".md"

@@ -145,9 +145,11 @@ async def test_a_key_sees_and_changes_only_its_own_jobs(keys: tuple[Path, str, s
         job = created.headers["location"]
         await client.get(job + "/events", headers=mine)  # to the end of the job
         assert (await client.get(job, headers=mine)).status_code == 200
+        assert (await client.get(job + "/export/md", headers=mine)).status_code == 200
         for method, suffix, body in [
             ("GET", "", None),
             ("GET", "/events", None),
+            ("GET", "/export/md", None),
             ("DELETE", "", None),
             ("POST", "/images/hero", None),
             ("POST", "/refine", {"section": "title", "instruction": "shorter"}),

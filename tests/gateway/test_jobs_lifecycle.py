@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from casecraft.components import ALL
-from casecraft.errors import AllProvidersFailed
 from gateway.backends import Backends
 from gateway.jobrunner import Jobs
 from gateway.problems import Problem
@@ -16,7 +15,7 @@ from gateway.settings import GatewaySettings
 from structurer_service.providers import Draft, Structured
 from tests.conftest import running_images, running_structurer
 from tests.support.jobs import read_events, served_stack, wait_done
-from tests.support.providers import RecordingImages, ScriptedStructurer
+from tests.support.providers import FailsAfterTheHeadline, RecordingImages, ScriptedStructurer
 
 ASYNC = {"Prefer": "respond-async"}
 
@@ -161,13 +160,6 @@ async def test_a_job_expires_after_its_ttl() -> None:
         finally:
             await jobs.close()
             await backends.close()
-
-
-class FailsAfterTheHeadline(ScriptedStructurer):
-    async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
-        async for step in super().structure(notes, fast=fast):
-            yield step
-            raise AllProvidersFailed(["scripted: the model went away"])
 
 
 async def test_a_job_whose_structuring_fails_keeps_what_it_had_and_says_why() -> None:

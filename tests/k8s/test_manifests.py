@@ -39,7 +39,7 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 GRPC_SERVICES = ("structurer_service", "image_service")
 PROVIDER_KEYS = {"ANTHROPIC_API_KEY", "OPENROUTER_API_KEY", "OPENAI_API_KEY"}
 OTEL_VARIABLES = {name for name in dir(otel_variables) if name.startswith("OTEL_")}
-# Read by optional components (Redis-backed state), not by a settings class yet.
+# Set by the Redis component for every service; the gateway's settings do not read it yet.
 EXTERNAL = {"REDIS_URL"}
 RECOMMENDED_LABELS = (
     "app.kubernetes.io/name",

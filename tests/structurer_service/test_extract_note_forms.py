@@ -136,6 +136,23 @@ def test_numbers_in_other_locales_currencies_ratings_and_signs(
 
 
 @pytest.mark.parametrize(
+    ("text", "improvement"),
+    [
+        ("NPS -12 → +18.", "+30 pts"),
+        ("NPS went from 32 to 47.", "+15 pts"),
+        ("Net margin -4% → 3%.", "+7 pts"),
+        ("Stock variance per count -40 units → 15 units.", "+55 units"),
+    ],
+)
+def test_a_change_across_zero_or_of_a_net_score_is_a_difference_not_a_percentage(
+    text: str, improvement: str
+) -> None:
+    (metric,) = study(text).metrics
+    assert metric.improvement == improvement
+    assert not metric.HasField("change_percent")
+
+
+@pytest.mark.parametrize(
     ("text", "before_value", "after_value", "unit"),
     [
         ("Restoration time: before 4h 10m, after 2h 35m.", 250.0, 155.0, "min"),

@@ -32,6 +32,7 @@ def untraced(notes: str, text: str) -> list[str]:
         ("Tickets: 1200 a month.", "1.2 thousand tickets"),
         ("Error rate 0.9%.", "an error rate of 0,9 %"),
         ("Fehlerquote 0,9 %.", "an error rate of 0.9%"),
+        ("KPI,vorher,nachher\nCSAT,78%,92%\n\nFehlerquote 0,9 %.", "an error rate of 0.9%"),
         ("Umsatz 1.234,5 EUR.", "revenue of 1,234.5 EUR"),
         ("Revenue grew to $1,200,000.", "revenue of $1.2M"),
         ("Revenue grew to $1.2M.", "revenue of 1.2 million dollars"),
@@ -111,6 +112,86 @@ def test_a_parsed_number_that_differs_from_the_notes_is_reported() -> None:
     case_study.metrics[0].after_value = 29  # the chart would draw 29; the notes say 31
     report = trace_numbers(case_study, NOTES)
     assert [u.field for u in report.untraced] == ["metrics[0].after_value"]
+
+
+def parsed(value: float, unit: str) -> case_study_pb2.CaseStudy:
+    """A case study whose only figure is one metric's parsed before value."""
+    metric = case_study_pb2.Metric(label="Time", before_value=value, unit=unit)
+    return case_study_pb2.CaseStudy(metrics=[metric])
+
+
+@pytest.mark.parametrize(
+    ("notes", "value", "unit"),
+    [
+        ("Restoration time: before 4h 10m, after 2h 35m.", 250, "min"),
+        ("AHT 9m30s on the old desktop.", 570, "sec"),
+        ("Resolve time was 1 day 6 hours.", 1800, "min"),
+        ("Planning time per bakery   2.5 h", 150, "min"),
+        ("Quote lead time;5 Tage (days);4 Stunden (hours)", 120, "hours"),
+        ("Lieferzeit: 3 Wochen.", 21, "days"),
+    ],
+)
+def test_a_parsed_duration_converted_to_its_metrics_unit_is_traced(
+    notes: str, value: float, unit: str
+) -> None:
+    assert trace_numbers(parsed(value, unit), notes).untraced == ()
+
+
+@pytest.mark.parametrize(
+    ("notes", "value", "unit"),
+    [
+        ("Review took 3 days.", 80, "hours"),
+        ("Restoration time: before 4h 10m.", 260, "min"),
+    ],
+)
+def test_a_parsed_duration_the_notes_do_not_hold_is_reported(
+    notes: str, value: float, unit: str
+) -> None:
+    assert len(trace_numbers(parsed(value, unit), notes).untraced) == 1
+
+
+_CSV = "metric,before,after\nfirst response time (hours),11,1.5\nCSAT,78%,92%\nqueue time,7.5 min,2 min\n"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "first response in 1.5 hours, not 11",
+        "CSAT from 78% to 92%",
+        "queue time 7.5 min, now 2 min",
+    ],
+)
+def test_each_cell_of_a_delimited_row_is_its_own_figure(written: str) -> None:
+    assert untraced(_CSV, written) == []
+
+
+def test_a_delimited_row_is_not_read_as_decimal_commas() -> None:
+    assert untraced(_CSV, "11.1 hours, a CSAT of 78.92") == ["11.1", "78.92"]
+
+
+@pytest.mark.parametrize(
+    ("notes", "written"),
+    [
+        ("wk1-2 discovery | wk3-8 build | wk9-10 go-live", "Weeks 9-10"),
+        ("sprint1 data, sprint2 portal", "Sprint 2"),
+        ("Phase3: launch", "Phase 3"),
+    ],
+)
+def test_a_number_written_against_its_period_word_is_a_figure(notes: str, written: str) -> None:
+    assert untraced(notes, written) == []
+
+
+def test_a_difference_across_zero_is_traced_in_points() -> None:
+    notes = "NPS -12 → +18 after the bill explainer went live."
+    metric = case_study_pb2.Metric(
+        label="NPS",
+        before="-12",
+        after="+18",
+        improvement="+30 pts",
+        before_value=-12,
+        after_value=18,
+    )
+    assert trace_numbers(case_study_pb2.CaseStudy(metrics=[metric]), notes).untraced == ()
 
 
 def _test_inputs() -> dict[str, str]:

@@ -10,6 +10,7 @@ from google.protobuf import json_format
 from PIL import Image
 
 from casecraft.components import GROUP_FIELDS
+from casecraft.errors import AllProvidersFailed
 from casecraft.v1 import case_study_pb2, image_pb2, structurer_pb2
 from image_service.providers import GeneratedImage
 from structurer_service.providers import Draft, Structured
@@ -80,6 +81,24 @@ class ScriptedStructurer:
         except asyncio.CancelledError:
             self.cancelled.set()
             raise
+
+
+class FailsAfterTheHeadline(ScriptedStructurer):
+    """Writes the first field groups, then every provider fails."""
+
+    async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        async for step in super().structure(notes, fast=fast):
+            yield step
+            raise AllProvidersFailed(["scripted: the model went away"])
+
+
+class FailsAtOnce(ScriptedStructurer):
+    """Every provider fails before a field is written."""
+
+    async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        async for step in super().structure(notes, fast=fast):
+            raise AllProvidersFailed(["scripted: the model went away"])
+            yield step
 
 
 def png(width: int = 32, height: int = 16, colour: tuple[int, int, int] = (30, 90, 200)) -> bytes:
