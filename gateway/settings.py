@@ -8,12 +8,14 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from casecraft.config import LogLevel
+from casecraft.config import LogLevel, unprefixed
 from casecraft.grpc_server import MiB
 
 
 class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CASECRAFT_")
+    model_config = SettingsConfigDict(
+        env_prefix="CASECRAFT_", validate_by_name=True, validate_by_alias=True
+    )
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(default=8080, ge=0, le=65535)
@@ -50,10 +52,19 @@ class GatewaySettings(BaseSettings):
     # `casecraft keys new`); unset: no key needed, as for a local `casecraft up`.
     api_keys_file: Path | None = None
     # Each key's default quotas (a key's line in the keys file may set its own), and where the
-    # requests are counted: "memory://", or a Redis URL that every replica shares.
+    # requests are counted: "memory://", or a Redis URL that every replica shares (unset: the
+    # REDIS_URL when there is one, memory otherwise).
     quota_requests_per_minute: int = Field(default=60, ge=1)
     quota_in_flight: int = Field(default=5, ge=1)
-    quota_storage_url: str = "memory://"
+    quota_storage_url: str = ""
+    # Redis (docs/redis.md): jobs, events, idempotency keys and images shared by every gateway
+    # when set, e.g. redis://casecraft-redis:6379/0; unset, they live in this process's memory.
+    redis_url: str | None = Field(default=None, validation_alias=unprefixed("REDIS_URL"))
+    # Prepended to every key the gateway writes, so several deployments can share one Redis.
+    redis_key_prefix: str = "casecraft:"
+    # A running job's lease: renewed by the gateway running it every third of this; a job whose
+    # lease lapsed (its gateway died) is marked failed by the next gateway that reads it.
+    job_lease_s: float = Field(default=15.0, gt=0)
     # The gateway's ceiling for every caller together: case studies made at once, and how many
     # more may wait; past both, a new one is refused with 503 at once.
     max_in_flight: int = Field(default=64, ge=1)
@@ -61,6 +72,11 @@ class GatewaySettings(BaseSettings):
     # Origins whose pages may call the API from a browser (CORS), comma-separated, e.g.
     # "https://intranet.example.com"; empty (the default): none but the gateway's own page.
     cors_allow_origins: str = ""
+
+    @property
+    def quota_storage(self) -> str:
+        """Where the quotas count requests: the setting, else REDIS_URL, else memory."""
+        return self.quota_storage_url or self.redis_url or "memory://"
 
     @property
     def cors_origins(self) -> list[str]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 
 import grpc
 import httpx
 import pytest
+import redis
 
 from casecraft.grpc_server import RunningServer
 from gateway.app import create_app
@@ -18,6 +21,41 @@ from image_service.settings import ImageSettings
 from structurer_service import server as structurer_server
 from structurer_service.providers import StructurerProvider
 from structurer_service.settings import StructurerSettings
+
+# The Redis the tests use: REDIS_URL or the one on this machine. A test that needs it fails, never
+# skips, when it is missing (the connection error names the URL).
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+
+
+@pytest.fixture(autouse=True)
+def _gateways_keep_jobs_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A REDIS_URL in the test run's environment is for the tests that ask for it (below)."""
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def job_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run the test once with the gateway's jobs in memory and once in Redis (under a key prefix
+    of its own, removed afterwards): every gateway the test starts reads these variables."""
+    if request.param == "memory":
+        yield "memory"
+        return
+    prefix = f"casecraft-test:{uuid.uuid4().hex}:"
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        client.close()
+        pytest.fail(f"these tests need Redis at REDIS_URL={REDIS_URL}: {error}")
+    monkeypatch.setenv("REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("CASECRAFT_REDIS_KEY_PREFIX", prefix)
+    try:
+        yield "redis"
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
 
 
 @asynccontextmanager
