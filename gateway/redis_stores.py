@@ -12,6 +12,7 @@ Every key starts with the deployment's prefix and has a TTL, so nothing outlives
 - ``jobs``            the ids of the jobs kept, by when they expire (sorted set)
 - ``finished``        the finished ones, by when they finished (sorted set): the first to evict
 - ``sizes``, ``bytes`` each job's record size and their total, for CASECRAFT_MAX_JOB_BYTES
+  (these four indexes live as long as the longest-lived job in them)
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ if finished_at ~= '' then redis.call('ZADD', finished, finished_at, id)
 else redis.call('ZREM', finished, id) end
 redis.call('HSET', sizes, id, string.len(data))
 redis.call('INCRBY', total, string.len(data) - old)
+-- The indexes live as long as the longest-lived job in them.
+for _, index in ipairs({jobs, finished, sizes, total}) do
+  if redis.call('PTTL', index) < tonumber(ttl_ms) then redis.call('PEXPIRE', index, ttl_ms) end
+end
 return old
 """
 
