@@ -34,28 +34,34 @@ def _gateways_keep_jobs_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(params=["memory", "redis"])
-def job_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def job_backend(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, redis_prefix: str
+) -> str:
     """Run the test once with the gateway's jobs in memory and once in Redis (under a key prefix
-    of its own, removed afterwards): every gateway the test starts reads these variables."""
-    if request.param == "memory":
-        yield "memory"
-        return
+    of its own): every gateway the test starts reads these variables."""
+    if request.param == "redis":
+        client = redis.Redis.from_url(REDIS_URL)
+        try:
+            client.ping()
+        except redis.RedisError as error:
+            pytest.fail(f"these tests need Redis at REDIS_URL={REDIS_URL}: {error}")
+        finally:
+            client.close()
+        monkeypatch.setenv("REDIS_URL", REDIS_URL)
+        monkeypatch.setenv("CASECRAFT_REDIS_KEY_PREFIX", redis_prefix)
+    return str(request.param)
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of the test's own on the shared Redis (REDIS_URL), removed afterwards."""
     prefix = f"casecraft-test:{uuid.uuid4().hex}:"
+    yield prefix
     client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        client.close()
-        pytest.fail(f"these tests need Redis at REDIS_URL={REDIS_URL}: {error}")
-    monkeypatch.setenv("REDIS_URL", REDIS_URL)
-    monkeypatch.setenv("CASECRAFT_REDIS_KEY_PREFIX", prefix)
-    try:
-        yield "redis"
-    finally:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @asynccontextmanager

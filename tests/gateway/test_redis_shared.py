@@ -9,13 +9,11 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-import redis.asyncio
 
 from gateway.jobrunner import STOPPED
 from tests.conftest import REDIS_URL, running_images, running_structurer
@@ -28,18 +26,6 @@ ASYNC = {"Prefer": "respond-async"}
 LEASE_S = 0.6
 
 
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    """A key prefix of this test's own on the shared Redis, removed afterwards."""
-    prefix = f"casecraft-test:{uuid.uuid4().hex}:"
-    yield prefix
-    client = redis.asyncio.Redis.from_url(REDIS_URL)
-    keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
-
-
 async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
     """Ask until ``check`` holds (for what another process does on its own schedule)."""
     async with asyncio.timeout(STEP_S):
@@ -49,10 +35,10 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
 
 
 async def test_a_job_started_on_one_gateway_is_read_streamed_and_resumed_on_another(
-    prefix: str,
+    redis_prefix: str,
 ) -> None:
     structurer = ScriptedStructurer(hold_after=1)
-    shared = {"redis_url": REDIS_URL, "redis_key_prefix": prefix}
+    shared = {"redis_url": REDIS_URL, "redis_key_prefix": redis_prefix}
     async with (
         running_structurer(structurer) as s,
         running_images(RecordingImages()) as i,
@@ -86,7 +72,7 @@ async def test_a_job_started_on_one_gateway_is_read_streamed_and_resumed_on_anot
 
 
 async def test_a_gateway_killed_mid_job_is_noticed_by_another_through_its_lease(
-    prefix: str,
+    redis_prefix: str,
 ) -> None:
     structurer = ScriptedStructurer(hold_after=1)
     async with running_structurer(structurer) as s, running_images(RecordingImages()) as i:
@@ -97,7 +83,7 @@ async def test_a_gateway_killed_mid_job_is_noticed_by_another_through_its_lease(
                 "CASECRAFT_STRUCTURER_TARGET": f"127.0.0.1:{s.port}",
                 "CASECRAFT_IMAGE_TARGET": f"127.0.0.1:{i.port}",
                 "REDIS_URL": REDIS_URL,
-                "CASECRAFT_REDIS_KEY_PREFIX": prefix,
+                "CASECRAFT_REDIS_KEY_PREFIX": redis_prefix,
                 "CASECRAFT_JOB_LEASE_S": str(LEASE_S),
             },
         )
@@ -111,7 +97,7 @@ async def test_a_gateway_killed_mid_job_is_noticed_by_another_through_its_lease(
             assert await doomed.exit_code(within_s=STEP_S) == -signal.SIGKILL
         finally:
             await doomed.close()
-        shared = {"redis_url": REDIS_URL, "redis_key_prefix": prefix, "job_lease_s": LEASE_S}
+        shared = {"redis_url": REDIS_URL, "redis_key_prefix": redis_prefix, "job_lease_s": LEASE_S}
         async with serving_gateway(s.port, i.port, **shared) as survivor:
             events = await wait_done(survivor, job_id)  # ends once the lapsed lease is noticed
             job = (await survivor.get(f"/v1/case-studies/{job_id}")).json()
