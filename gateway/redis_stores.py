@@ -63,6 +63,14 @@ return old
 """
 
 
+# One command per event: the entry, and on the first one the log's TTL (it expires with its job).
+_APPEND = """
+local id = redis.call('XADD', KEYS[1], '0-*', 't', ARGV[1], 'd', ARGV[2])
+if id == '0-1' then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+return id
+"""
+
+
 class RedisJobStore:
     """Job records in Redis; ``count`` and ``size_bytes`` are the figures the last ``expired``
     read (every admission asks for it first), kept current by this gateway's own adds and
@@ -141,18 +149,14 @@ class RedisEventLog:
         self._redis = client
         self._prefix = prefix
         self._ttl_s = max(int(ttl_s), 1)
+        self._append = client.register_script(_APPEND)
 
     def _key(self, job_id: str) -> str:
         return f"{self._prefix}events:{job_id}"
 
     async def append(self, job_id: str, type: str, data: dict[str, Any]) -> Event:
         body = orjson.dumps(data)
-        key = self._key(job_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, {"t": type, "d": body}, id="0-*")
-            # The first event starts the clock: the log expires with its job.
-            pipe.expire(key, self._ttl_s, nx=True)
-            entry_id, _ = await pipe.execute()
+        entry_id = await self._append(keys=[self._key(job_id)], args=[type, body, self._ttl_s])
         return Event(_number(entry_id), type, body.decode())
 
     async def read(self, job_id: str, after: int = 0) -> list[Event]:
