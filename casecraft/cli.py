@@ -45,6 +45,9 @@ def _request_options(parser: argparse.ArgumentParser) -> None:
         "--components", help="comma-separated subset of hero,metrics,timeline (default: all)"
     )
     parser.add_argument("--fast", action="store_true", help="faster models, smaller images")
+    parser.add_argument(
+        "--anonymize", action="store_true", help="no client or people's names; the logo unused"
+    )
     parser.add_argument("--accent", help="brand accent of every image and export, e.g. #0A7C66")
     _exports(parser)
     _timeout(parser)
@@ -117,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="notes file, or - for standard input (default: an example shipped with casecraft)",
     )
     _request_options(demo)
+    demo.add_argument(
+        "--open",
+        action="store_true",
+        help="open the page on the finished case study and keep the services up until Ctrl-C",
+    )
     demo.set_defaults(run=commands.cmd_demo)
 
     generate = add("generate", "send notes to a running gateway and follow the case study")

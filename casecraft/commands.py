@@ -7,6 +7,7 @@ import asyncio
 import base64
 import signal
 import sys
+import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stack.request_stop())
     _started(stack)
     print(stack.gateway_url, flush=True)
+    _notify(f"the page is at {stack.gateway_url}/ ; Ctrl-C stops the services")
     try:
         stack.ended.wait()
     finally:
@@ -70,17 +72,36 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0 if all(code == 0 for code in codes) else 1
 
 
+def _show_in_browser(stack: Stack, url: str) -> None:
+    """Open the page on the finished job, and keep the services up for it until Ctrl-C."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stack.request_stop())
+    opened = webbrowser.open(url)
+    print(
+        f"casecraft: {'opened' if opened else 'open'} {url} ; Ctrl-C stops the services", flush=True
+    )
+    stack.ended.wait()
+
+
 class _Request:
     """The checked request of `demo` and `generate`: refused before anything starts."""
+
+    job_id = ""
 
     def __init__(self, args: argparse.Namespace, notes: Notes) -> None:
         components = parse_components(args.components) if args.components else None
         self.out = check_out(args.out)
         self.components: Sequence[str] = components or NAMES
         self.body = request_body(
-            notes, logo=args.logo, components=components, fast=args.fast, accent=args.accent
+            notes,
+            logo=args.logo,
+            components=components,
+            fast=args.fast,
+            accent=args.accent,
+            anonymize=args.anonymize,
         )
-        self.exports = _exports(args, self.body.get("logo"))
+        # An anonymized case study's exports carry no logo either: it names the client.
+        self.exports = _exports(args, None if args.anonymize else self.body.get("logo"))
 
 
 def _exports(args: argparse.Namespace, logo: str | None = None) -> ExportOptions:
@@ -113,7 +134,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     stack = _started(Stack(notify=_notify))
     try:
         print(f"casecraft: services up, gateway at {stack.gateway_url}; structuring {notes.source}")
-        return _produce(stack.gateway_url, args, request)
+        code = _produce(stack.gateway_url, args, request)
+        if args.open and request.job_id:
+            _show_in_browser(stack, f"{stack.gateway_url}/#/case-studies/{request.job_id}")
+        return code
     except CommandError:
         for name, lines in stack.tails().items():
             for line in lines[-TAIL_LINES:]:
@@ -164,6 +188,7 @@ def _produce(
                     assert submitted.answer is not None
                     answer = submitted.answer
                     progress.answered(answer)
+                request.job_id = str(answer.get("id", ""))
                 return answer, *await client.image_bytes(answer)
 
     try:

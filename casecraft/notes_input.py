@@ -102,6 +102,7 @@ def request_body(
     components: Sequence[str] | None = None,
     fast: bool = False,
     accent: str | None = None,
+    anonymize: bool = False,
 ) -> dict[str, Any]:
     """The JSON body of ``POST /v1/case-studies``."""
     body: dict[str, Any] = {"notes": notes.text}
@@ -112,6 +113,8 @@ def request_body(
     options: dict[str, Any] = {}
     if fast:
         options["fast"] = True
+    if anonymize:
+        options["anonymize"] = True
     if accent:
         if problem := brand.accent_problem(accent):
             raise UsageError(f"--accent: {problem}")

@@ -95,6 +95,7 @@ async def answer(job: JobRecord, images: ImageStore, *, inline: bool = False) ->
         "needs_review": job.needs_review,
         "trace_id": job.trace_id,
         "changes": [change.model_dump() for change in job.changes],
+        **job.trust,
     }
     if job.timings is not None:
         body["timings"] = job.timings

@@ -23,7 +23,7 @@ from starlette.routing import Route
 from casecraft.admission import Admission, Overloaded
 from casecraft.prometheus import prometheus_text
 from casecraft.telemetry import configure_tracing, tracing_enabled
-from gateway import routes_jobs
+from gateway import page, routes_jobs
 from gateway.access_log import AccessLog
 from gateway.auth import ApiKey, RequireApiKey, load_keys
 from gateway.backends import Backends
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 SERVICE = "gateway"
 
-_UNTRACED_PATHS = "/healthz,/readyz,/metrics"
+_UNTRACED_PATHS = "/healthz,/readyz,/metrics,/static/.*"
 
 
 def create_app(settings: GatewaySettings | None = None) -> Starlette:
@@ -112,6 +112,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Route("/readyz", readyz, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *page.routes(),
         ],
         middleware=_middleware(settings, quotas),
         exception_handlers={

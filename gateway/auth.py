@@ -28,7 +28,9 @@ from gateway.problems import Problem
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 _QUOTAS = ("rpm", "in_flight")
-OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/static/")
+# Images are addressed by the SHA-256 of their bytes: only a caller shown the address (in its own
+# job's answer) can ask for one, so an <img src> needs no key.
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/static/", "/v1/images/")
 CHALLENGE = 'Bearer realm="casecraft"'
 
 

@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 
 from casecraft import protojson
 from casecraft.v1 import image_pb2, structurer_pb2
-from gateway import orchestrator
+from gateway import orchestrator, trust
 from gateway.answers import image_entry, image_event
 from gateway.events import EventLog
 from gateway.images import ImageStore
@@ -82,6 +82,7 @@ class JobRecorder:
                 job.needs_review = [
                     {"field": item.field, "reason": item.reason} for item in response.needs_review
                 ]
+                job.trust = trust.answer_fields(response)
                 for warning in job.warnings:
                     await self.emit(job, "warning", {"message": warning})
                 await self.set_status(job, "rendering")

@@ -155,14 +155,20 @@ class Jobs:
 
     # -- starting and finding jobs -------------------------------------------------------------
 
-    async def by_idempotency_key(self, key: str, fingerprint: str) -> JobRecord | None:
-        """The job an earlier POST with this key and the same body started, if it is kept;
-        a 422 when the key is too long or came with a different body."""
+    @staticmethod
+    def idempotency_key(key: str, owner: str) -> str:
+        """The key as stored: checked (a 422 when empty or too long), and scoped to the API key
+        that sent it (``owner``), so two callers never share one."""
         if not key or len(key) > MAX_IDEMPOTENCY_KEY:
             raise _invalid(
                 "Idempotency-Key",
                 f"{len(key)} characters; send 1 to {MAX_IDEMPOTENCY_KEY} (a UUID is usual)",
             )
+        return f"{owner}:{key}" if owner else key
+
+    async def by_idempotency_key(self, key: str, fingerprint: str) -> JobRecord | None:
+        """The job an earlier POST with this (stored) key and the same body started, if it is
+        kept; a 422 when it came with a different body."""
         job = await self.store.by_idempotency_key(key)
         if job is not None and job.fingerprint != fingerprint:
             raise _invalid(
@@ -196,9 +202,12 @@ class Jobs:
                 logo_media_type=checked.logo_media_type,
                 fast=checked.fast,
                 accent_color=checked.accent_color,
+                anonymize=checked.anonymize,
+                logo_withheld=checked.logo_withheld,
             ),
             fingerprint=fingerprint,
             idempotency_key=idempotency_key,
+            owner=getattr(caller, "name", ""),
         )
         span = _background_span("case_study.job", job.id) if background else None
         job.trace_id = _trace_id(span or trace.get_current_span())
@@ -529,6 +538,8 @@ class Jobs:
             logo_media_type=job.request.logo_media_type,
             fast=job.request.fast,
             accent_color=job.request.accent_color,
+            anonymize=job.request.anonymize,
+            logo_withheld=job.request.logo_withheld,
             early_fanout=settings.early_fanout,
             structure_deadline_s=settings.gateway_structure_deadline_s,
             images_deadline_s=settings.gateway_images_deadline_s,

@@ -25,6 +25,8 @@ class JobRequest(BaseModel):
     logo_media_type: str = ""
     fast: bool = False
     accent_color: str = ""
+    anonymize: bool = False
+    logo_withheld: bool = False
 
 
 class Change(BaseModel):
@@ -49,10 +51,14 @@ class JobRecord(BaseModel):
     request: JobRequest
     fingerprint: str = ""
     idempotency_key: str | None = None
+    # The name of the API key that made the job ("" without keys): only that key sees it.
+    owner: str = ""
     case_study: dict[str, Any] = Field(default_factory=dict)
     images: dict[str, dict[str, Any]] = Field(default_factory=dict)
     skipped: dict[str, str] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    # fidelity and anonymized, as the answer shows them (gateway/trust.py).
+    trust: dict[str, Any] = Field(default_factory=dict)
     usage: dict[str, Any] = Field(default_factory=dict)
     # What a person should check before publishing: [{"field", "reason"}].
     needs_review: list[dict[str, str]] = Field(default_factory=list)

@@ -21,6 +21,7 @@ from casecraft.v1 import case_study_pb2, image_pb2, structurer_pb2
 from gateway.backends import IMAGES, STRUCTURER, Backends
 from gateway.problems import Problem, from_rpc_error
 from gateway.rpc import Rpc
+from gateway.trust import LOGO_WITHHELD
 
 # What happens as it happens: ("field_group", {"group", "fields"}), ("structured", {"response"}),
 # ("image_started", {"component", "job_id"}), ("image_finished", {"component", "result"}),
@@ -35,6 +36,8 @@ class Plan:
     logo: bytes = b""
     logo_media_type: str = ""
     fast: bool = False
+    anonymize: bool = False
+    logo_withheld: bool = False
     accent_color: str = ""
     early_fanout: bool = True
     structure_deadline_s: float = 300.0
@@ -211,6 +214,8 @@ async def run(backends: Backends, plan: Plan, sink: EventSink = _ignore) -> Outc
     images = _ImageStream(backends, plan, sink)
     try:
         final = await _structure(backends, plan, images, sink)
+        if plan.logo_withheld:
+            final.warnings.append(LOGO_WITHHELD)
         await sink("structured", {"response": final})
         skipped = await _send_changed(images, plan.components, final.case_study, sink)
         await images.finish()
@@ -281,7 +286,8 @@ async def _structure(
     sink: EventSink,
 ) -> structurer_pb2.StructureResponse:
     request = structurer_pb2.StructureRequest(
-        notes=plan.notes, options=structurer_pb2.StructureOptions(fast=plan.fast)
+        notes=plan.notes,
+        options=structurer_pb2.StructureOptions(fast=plan.fast, anonymize=plan.anonymize),
     )
     rpc = await backends.structure_stream(request, timeout_s=plan.structure_deadline_s)
     if plan.early_fanout and plan.components:

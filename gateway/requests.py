@@ -34,6 +34,9 @@ class CheckedRequest:
     logo: bytes
     logo_media_type: str
     fast: bool
+    anonymize: bool = False
+    # A logo was sent, and not used because the case study is anonymized.
+    logo_withheld: bool = False
     # "#RRGGBB": the one asked for, else the logo's dominant colour; "" for the default palette.
     accent_color: str = ""
 
@@ -63,12 +66,19 @@ def parse_object(raw: object) -> CheckedRequest:
             errors=[{"field": "notes", "message": problem.removeprefix("notes: ")}],
         )
     logo, media_type = _logo(request.logo) if request.logo is not None else (b"", "")
+    # A logo names the client: an anonymized case study does not use it anywhere (images,
+    # exports, the accent taken from it). Checked above all the same, so a bad one is refused.
+    withheld = bool(logo) and request.options.anonymize
+    if withheld:
+        logo, media_type = b"", ""
     return CheckedRequest(
         notes=request.notes,
         components=_components(request.components),
         logo=logo,
         logo_media_type=media_type,
         fast=request.options.fast,
+        anonymize=request.options.anonymize,
+        logo_withheld=withheld,
         accent_color=_accent(request.options.accent_color, logo),
     )
 

@@ -68,6 +68,10 @@ async def create_case_study(request: Request) -> Response:
     background = streamed or _prefers_async(request)
     key = request.headers.get("idempotency-key")
     fingerprint = _fingerprint(checked)
+    owner = caller(request.scope)
+    if key is not None:
+        # An idempotency key belongs to the API key that sent it: two callers never share one.
+        key = Jobs.idempotency_key(key, owner.name if owner is not None else "")
     job = await jobs.by_idempotency_key(key, fingerprint) if key is not None else None
     task = None
     if job is None:
@@ -76,7 +80,7 @@ async def create_case_study(request: Request) -> Response:
             background=background,
             fingerprint=fingerprint,
             idempotency_key=key,
-            caller=caller(request.scope),
+            caller=owner,
         )
     location = {"Location": CASE_STUDIES + job.id}
     if streamed:
@@ -125,20 +129,32 @@ async def _client_gone(request: Request) -> None:
             return
 
 
+async def _owned(request: Request) -> str:
+    """The job id of the request's path, once the job is known to belong to the caller: another
+    key's job is a 404, as if it did not exist (its id says nothing about it)."""
+    job_id: str = request.path_params["id"]
+    job = await _jobs(request).get(job_id)
+    owner = caller(request.scope)
+    if job.owner and (owner is None or owner.name != job.owner):
+        raise Problem(404, "Not found", f"no case study {job_id!r} for this API key")
+    return job_id
+
+
 async def get_case_study(request: Request) -> Response:
-    body = await _jobs(request).answer(request.path_params["id"], inline=_inline(request))
+    job_id = await _owned(request)
+    body = await _jobs(request).answer(job_id, inline=_inline(request))
     return OrjsonResponse(body)
 
 
 async def cancel_case_study(request: Request) -> Response:
     jobs = _jobs(request)
-    job = await jobs.cancel(request.path_params["id"])
+    job = await jobs.cancel(await _owned(request))
     return OrjsonResponse(await jobs.answer(job))
 
 
 async def case_study_events(request: Request) -> Response:
     jobs = _jobs(request)
-    job = await jobs.get(request.path_params["id"])
+    job = await jobs.get(await _owned(request))
     last = request.headers.get("last-event-id", "").strip()
     after = int(last) if last.isdecimal() and len(last) < 12 else 0
     if await jobs.seen_the_end(job.id, after):
@@ -172,7 +188,7 @@ async def patch_case_study(request: Request) -> Response:
         )
     patch = json_value(await read_body(request))
     jobs = _jobs(request)
-    job = await jobs.editable(request.path_params["id"])
+    job = await jobs.editable(await _owned(request))
     after, changed = apply_patch(job.case_study, patch)
     job = await jobs.edit(job, after, changed, "patch")
     return await _edited(jobs, job)
@@ -180,14 +196,14 @@ async def patch_case_study(request: Request) -> Response:
 
 async def make_image(request: Request) -> Response:
     jobs = _jobs(request)
-    job = await jobs.make_image(request.path_params["id"], request.path_params["component"])
+    job = await jobs.make_image(await _owned(request), request.path_params["component"])
     return await _edited(jobs, job)
 
 
 async def refine(request: Request) -> Response:
     section, instruction = refine_request(json_value(await read_body(request)))
     jobs = _jobs(request)
-    job = await jobs.refine(request.path_params["id"], section, instruction)
+    job = await jobs.refine(await _owned(request), section, instruction)
     return await _edited(jobs, job)
 
 

@@ -15,6 +15,12 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     fast: bool = Field(default=False, description="Faster, cheaper models and smaller images.")
+    anonymize: bool = Field(
+        default=False,
+        description="Keep the client's name, its variants and people's names out of the case "
+        "study, the images and everything exported: descriptors take their place. The logo is "
+        "not used. The answer's `anonymized` says whether it held.",
+    )
     accent_color: str | None = Field(
         default=None,
         pattern=r"^#[0-9A-Fa-f]{6}$",
@@ -118,6 +124,19 @@ class TimingsOut(BaseModel):
     )
 
 
+class UntracedOut(BaseModel):
+    field: str = Field(description='Where the figure is, e.g. "results", "metrics[0].after".')
+    text: str = Field(description="The words around it in that field.")
+    value: str = Field(description='The figure as written, e.g. "23%".')
+
+
+class FidelityOut(BaseModel):
+    checked: int = Field(description="How many figures the case study holds, all checked.")
+    untraced: list[UntracedOut] = Field(
+        description="Figures neither in the notes (in any written form) nor computed from them."
+    )
+
+
 # -- i18-jobs: jobs, events and edits --------------------------------------------------------
 
 JobStatus = Literal["queued", "structuring", "rendering", "done", "failed", "cancelled"]
@@ -188,6 +207,16 @@ class CaseStudyResponse(BaseModel):
     trace_id: str = Field(description="Find the request's trace in a tracing backend by this id.")
     timings: TimingsOut | None = Field(
         default=None, description="Where the time went; present once the job is done."
+    )
+    # i19-trust: what was checked.
+    fidelity: FidelityOut | None = Field(
+        default=None,
+        description="Every figure checked against the notes; present once the case study is.",
+    )
+    anonymized: bool | None = Field(
+        default=None,
+        description="Only when options.anonymize was asked for: false when a name was still "
+        "written after a re-ask (a warning names the fields; the names were replaced).",
     )
 
 

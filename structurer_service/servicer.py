@@ -17,6 +17,7 @@ from casecraft.errors import AllProvidersFailed, ProviderError
 from casecraft.limits import notes_problem
 from casecraft.telemetry import capture_prompts, span_capture, to_records
 from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
+from structurer_service import checks
 from structurer_service.field_groups import FieldGroupTracker
 from structurer_service.providers import (
     CANNOT_REFINE,
@@ -170,6 +171,7 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
         with tracer.start_as_current_span("structure", end_on_exit=False) as span:
             span.set_attribute("casecraft.notes.bytes", len(request.notes.encode("utf-8")))
             span.set_attribute("casecraft.fast", request.options.fast)
+            span.set_attribute("casecraft.anonymize", request.options.anonymize)
             span.set_attribute("gen_ai.operation.name", "chat")
             if capture_prompts():
                 span.set_attribute("gen_ai.input.messages", _messages(request.notes))
@@ -208,10 +210,14 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
     ) -> None:
         """Run the provider: each field group as it completes, then the final answer (or the
         exception that ended it) go into ``steps``."""
-        with span_capture().capture(span) as spans:
+        review = checks.Checks(request.notes, anonymize=request.options.anonymize)
+        with span_capture().capture(span) as spans, checks.checking(review):
             tracker = FieldGroupTracker()
             started, first_chunk = time.perf_counter(), True
             try:
+                if review.anonymize:
+                    # The names are known before any group is sent, so none carries one.
+                    await asyncio.to_thread(lambda: review.names)
                 items = self._provider.structure(request.notes, fast=request.options.fast)
                 async for item in items:
                     if isinstance(item, Draft):
@@ -222,23 +228,29 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                                 round((time.perf_counter() - started) * 1000, 3),
                             )
                         for ready in tracker.advance(item.fields):
+                            if review.anonymize:
+                                review.names.apply(ready.partial)
                             span.add_event(
                                 "field_group_ready",
                                 {"casecraft.field_group": FieldGroup.Name(ready.group)},
                             )
                             steps.put_nowait(ready)
                         continue
-                    for ready in tracker.finish(item.case_study):
+                    verdict = await _conclude(review, item)
+                    for ready in tracker.finish(verdict.case_study):
                         steps.put_nowait(ready)
                     _set_usage(span, item.usage)
+                    span.set_attributes(verdict.span_attributes())
                     span.end()
                     steps.put_nowait(
                         structurer_pb2.StructureResponse(
-                            case_study=item.case_study,
+                            case_study=verdict.case_study,
                             usage=item.usage,
-                            warnings=item.warnings,
+                            warnings=verdict.warnings,
                             spans=to_records(list(spans), SERVICE),
-                            needs_review=needs_review(item.case_study, item.needs_review),
+                            needs_review=needs_review(verdict.case_study, item.needs_review),
+                            fidelity=verdict.fidelity.message(),
+                            anonymized=verdict.anonymized,
                         )
                     )
                     return
@@ -251,6 +263,17 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                 steps.put_nowait(exc)
             except Exception as exc:
                 steps.put_nowait(exc)  # the handler raises it: the call ends with UNKNOWN
+
+
+# Below this many characters of notes the final checks take about a millisecond: run inline, so
+# the groups completed with the final answer still travel with it. Longer notes take a thread.
+_INLINE_CHECKS_CHARS = 32_000
+
+
+async def _conclude(review: checks.Checks, item: Structured) -> checks.Verdict:
+    if len(review.notes) < _INLINE_CHECKS_CHARS:
+        return checks.conclude(review, item.case_study, item.warnings)
+    return await asyncio.to_thread(checks.conclude, review, item.case_study, item.warnings)
 
 
 def _set_usage(span: trace.Span, usage: structurer_pb2.Usage) -> None:

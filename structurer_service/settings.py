@@ -60,6 +60,9 @@ class StructurerSettings(GrpcServerSettings, ChainSettings):
     # Longest silence between two chunks of a stream, and longest wait for a connection.
     read_timeout_s: float = Field(default=60.0, gt=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
+    # Longest wait for new content in an openai_compatible stream (keep-alives do not count): a
+    # local server that stalls near the end of an answer fails the attempt as a timeout.
+    stream_idle_timeout_s: float = Field(default=30.0, gt=0)
     # The retry and cooldown knobs (retry_max_attempts, retry_after_max_s, cooldown_failures ...)
     # come from ChainSettings, named as in the image service.
     # Structuring calls at once (each holds an LLM stream), and how many more may wait for one;

@@ -242,3 +242,19 @@ def test_a_service_that_dies_is_named_restarted_and_given_up_on_when_it_keeps_dy
         "of starting, so everything was stopped"
     )
     assert refuses_connections(url)
+
+
+def test_demo_open_shows_the_page_on_the_finished_job_until_ctrl_c(tmp_path: Path) -> None:
+    opened = tmp_path / "opened"
+    browser = f"{sys.executable} -c \"import sys; open('{opened}', 'w').write(sys.argv[1])\" %s"
+    env = environment(BROWSER=browser)
+    with casecraft("demo", "--open", "--out", str(tmp_path / "out"), env=env) as process:
+        lines = Lines(process.stdout)
+        line = lines.expect("casecraft: opened ")
+        url = line.split()[2]
+        base, _, fragment = url.partition("/#/case-studies/")
+        assert fragment and opened.read_text() == url
+        job = httpx.get(f"{base}/v1/case-studies/{fragment}", timeout=WAIT_S)
+        assert job.status_code == 200 and job.json()["status"] == "done", "still served"
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=WAIT_S) == 0

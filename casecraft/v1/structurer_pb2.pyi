@@ -22,10 +22,12 @@ FIELD_GROUP_PHASES: FieldGroup
 FIELD_GROUP_NARRATIVE: FieldGroup
 
 class StructureOptions(_message.Message):
-    __slots__ = ("fast",)
+    __slots__ = ("fast", "anonymize")
     FAST_FIELD_NUMBER: _ClassVar[int]
+    ANONYMIZE_FIELD_NUMBER: _ClassVar[int]
     fast: bool
-    def __init__(self, fast: _Optional[bool] = ...) -> None: ...
+    anonymize: bool
+    def __init__(self, fast: _Optional[bool] = ..., anonymize: _Optional[bool] = ...) -> None: ...
 
 class StructureRequest(_message.Message):
     __slots__ = ("notes", "options")
@@ -52,18 +54,22 @@ class Usage(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., attempts: _Optional[int] = ...) -> None: ...
 
 class StructureResponse(_message.Message):
-    __slots__ = ("case_study", "usage", "warnings", "spans", "needs_review")
+    __slots__ = ("case_study", "usage", "warnings", "spans", "needs_review", "fidelity", "anonymized")
     CASE_STUDY_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     SPANS_FIELD_NUMBER: _ClassVar[int]
     NEEDS_REVIEW_FIELD_NUMBER: _ClassVar[int]
+    FIDELITY_FIELD_NUMBER: _ClassVar[int]
+    ANONYMIZED_FIELD_NUMBER: _ClassVar[int]
     case_study: _case_study_pb2.CaseStudy
     usage: Usage
     warnings: _containers.RepeatedScalarFieldContainer[str]
     spans: _containers.RepeatedCompositeFieldContainer[_case_study_pb2.SpanRecord]
     needs_review: _containers.RepeatedCompositeFieldContainer[ReviewItem]
-    def __init__(self, case_study: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., spans: _Optional[_Iterable[_Union[_case_study_pb2.SpanRecord, _Mapping]]] = ..., needs_review: _Optional[_Iterable[_Union[ReviewItem, _Mapping]]] = ...) -> None: ...
+    fidelity: Fidelity
+    anonymized: bool
+    def __init__(self, case_study: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., spans: _Optional[_Iterable[_Union[_case_study_pb2.SpanRecord, _Mapping]]] = ..., needs_review: _Optional[_Iterable[_Union[ReviewItem, _Mapping]]] = ..., fidelity: _Optional[_Union[Fidelity, _Mapping]] = ..., anonymized: _Optional[bool] = ...) -> None: ...
 
 class ReviewItem(_message.Message):
     __slots__ = ("field", "reason")
@@ -72,6 +78,24 @@ class ReviewItem(_message.Message):
     field: str
     reason: str
     def __init__(self, field: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Fidelity(_message.Message):
+    __slots__ = ("checked", "untraced")
+    CHECKED_FIELD_NUMBER: _ClassVar[int]
+    UNTRACED_FIELD_NUMBER: _ClassVar[int]
+    checked: int
+    untraced: _containers.RepeatedCompositeFieldContainer[UntracedFigure]
+    def __init__(self, checked: _Optional[int] = ..., untraced: _Optional[_Iterable[_Union[UntracedFigure, _Mapping]]] = ...) -> None: ...
+
+class UntracedFigure(_message.Message):
+    __slots__ = ("field", "text", "value")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    text: str
+    value: str
+    def __init__(self, field: _Optional[str] = ..., text: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
 
 class FieldGroupReady(_message.Message):
     __slots__ = ("group", "partial")

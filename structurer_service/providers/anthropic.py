@@ -24,6 +24,7 @@ from opentelemetry.propagate import inject
 from casecraft.casestudy_schema import schema, validate
 from casecraft.errors import ProviderError
 from casecraft.keys import usable_key
+from structurer_service import checks
 from structurer_service.providers import Draft, Refinement, Structured
 from structurer_service.providers.anthropic_errors import SDK_ERRORS, error_from_sdk
 from structurer_service.providers.llm import Drafts, Prices, UsageTotals, cut_off, refine_request
@@ -96,7 +97,9 @@ class AnthropicStructurer:
         await self._client.close()
 
     async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
-        async for item in self._answer(user_message(notes), fast=fast):
+        review = checks.current()  # the request's own instructions (anonymize), if any
+        instructions = review.instructions() if review else ""
+        async for item in self._answer(user_message(notes, instructions), fast=fast):
             yield item
 
     async def refine(
@@ -110,6 +113,7 @@ class AnthropicStructurer:
         gets one re-ask."""
         model = self._models[fast]
         usage = UsageTotals(self.name, model.id, model.prices)
+        review = checks.current()
         messages: list[MessageParam] = [{"role": "user", "content": request}]
         call = _ToolCall()
         async for draft in self._stream(model.id, messages, usage, call):
@@ -118,7 +122,10 @@ class AnthropicStructurer:
         if errors:
             # The answer goes back as it came (thinking blocks included: a model that thought
             # wants them back), followed by what was wrong with it.
-            messages += [{"role": "assistant", "content": call.content}, _reask_turn(call, errors)]
+            messages += [
+                {"role": "assistant", "content": call.content},
+                _reask_turn(call, reask(errors)),
+            ]
             call = _ToolCall()
             async for draft in self._stream(model.id, messages, usage, call):
                 yield draft
@@ -127,6 +134,19 @@ class AnthropicStructurer:
             raise ProviderError(
                 self.name, "invalid case study after one re-ask: " + "; ".join(errors[:3])
             )
+        problems = review.problems(case_study) if review else []
+        if problems:
+            # Valid, but a figure is not in the notes or a name is still there: asked once more;
+            # a second answer that is not even valid leaves the first one standing.
+            messages += [
+                {"role": "assistant", "content": call.content},
+                _reask_turn(call, checks.review_reask(problems)),
+            ]
+            call = _ToolCall()
+            async for draft in self._stream(model.id, messages, usage, call):
+                yield draft
+            again, _ = self._check(call)
+            case_study = again if again is not None else case_study
         yield Structured(case_study=case_study, usage=usage.message())
 
     async def _stream(
@@ -202,7 +222,7 @@ def _not_json(provider: str, exc: ValueError) -> ProviderError:
     return ProviderError(provider, f"the stream carried {what} that is not JSON", retryable=True)
 
 
-def _reask_turn(call: _ToolCall, errors: list[str]) -> MessageParam:
+def _reask_turn(call: _ToolCall, text: str) -> MessageParam:
     """The user turn that asks once more: the tool's result when it was called, else a request
     to call it."""
     if not call.id:
@@ -214,7 +234,7 @@ def _reask_turn(call: _ToolCall, errors: list[str]) -> MessageParam:
                 "type": "tool_result",
                 "tool_use_id": call.id,
                 "is_error": True,
-                "content": reask(errors),
+                "content": text,
             }
         ],
     }

@@ -23,7 +23,7 @@ from opentelemetry import trace
 
 from casecraft.cooldown import Cooldown
 from casecraft.errors import AllProvidersFailed, ProviderError
-from casecraft.retry import AttemptRecord, RetryPolicy, attempt_event, run_chain
+from casecraft.retry import AttemptRecord, ChainResult, RetryPolicy, attempt_event, run_chain
 from casecraft.v1 import structurer_pb2
 from structurer_service.providers import (
     CANNOT_REFINE,
@@ -155,4 +155,18 @@ class ChainStructurer:
         usage.input_tokens += input_tokens
         usage.output_tokens += output_tokens
         usage.cost_usd += cost_usd
-        yield Structured(structured.case_study, usage, structured.warnings, structured.needs_review)
+        yield Structured(
+            structured.case_study,
+            usage,
+            (*_fell_back(result), *structured.warnings),
+            structured.needs_review,
+        )
+
+
+def _fell_back(result: ChainResult[Structured]) -> tuple[str, ...]:
+    """One warning per provider that failed before the one that answered, naming what happened."""
+    return tuple(
+        f"{failure.provider} failed ({failure.message}); the case study was written by "
+        f"{result.provider}"
+        for failure in result.failures
+    )

@@ -10,7 +10,7 @@ from google.protobuf.json_format import MessageToDict
 
 from casecraft.components import GROUP_FIELDS
 from casecraft.v1 import case_study_pb2, structurer_pb2
-from structurer_service import extract
+from structurer_service import checks, extract
 from structurer_service.providers import Draft, Structured
 
 DEFAULT_MODEL = "casecraft-local-extractor"
@@ -41,17 +41,27 @@ class LocalStructurer:
         self.model = model
 
     async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
-        steps = self._steps(notes)
+        steps = self._steps(notes, checks.current())
         while (item := await asyncio.to_thread(next, steps, None)) is not None:
             yield item
 
-    def _steps(self, notes: str) -> Iterator[Draft | Structured]:
+    def _steps(
+        self, notes: str, review: checks.Checks | None = None
+    ) -> Iterator[Draft | Structured]:
+        """The extraction step by step; anonymised at every step when the request asks."""
+        names = review.names if review is not None and review.anonymize else None
         doc = extract.parse_notes(notes)
         study, narrative, warnings, headline = extract.headline_and_metrics(doc)
+        if names is not None:
+            names.apply(study)
         yield Draft(_fields(study, (*_HEADLINE, *_METRICS)))
         study.phases.extend(extract.extract_phases(doc))
+        if names is not None:
+            names.apply(study)
         yield Draft(_fields(study, (*_HEADLINE, *_METRICS, *_PHASES)))
         extract.add_narrative(study, doc, narrative)
+        if names is not None:
+            names.apply(study)
         fields = _fields(study, (*_HEADLINE, *_METRICS, *_PHASES, *_NARRATIVE))
         yield Draft(fields)
         usage = structurer_pb2.Usage(

@@ -1,11 +1,17 @@
 """Any OpenAI-compatible ``/chat/completions`` (OpenRouter by default), streamed as JSON.
 
-Structured output through ``response_format: json_schema`` with the CaseStudy schema; the growing
-answer is parsed with jiter's partial mode into Drafts; invalid output gets one re-ask.
+Structured output through ``response_format: json_schema`` with the CaseStudy schema (what
+OpenRouter, Ollama, llama.cpp's server, vLLM and LM Studio all accept); the growing answer is
+parsed with jiter's partial mode into Drafts. Local servers do not always hold to the schema:
+an answer wrapped in prose or ``` fences is unwrapped, near-valid JSON is repaired (json-repair),
+and an empty, invalid or half-empty answer gets one re-ask naming what is missing, after which the
+attempt fails and the chain falls back. A stream that sends nothing new for ``idle_timeout_s`` is
+a stall: the attempt fails as a timeout instead of waiting on it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,12 +19,14 @@ from typing import Any
 
 import httpx
 import jiter
+import json_repair
 from httpx_sse import aconnect_sse
 
 from casecraft.casestudy_schema import schema, validate
 from casecraft.errors import ProviderError
 from casecraft.http_errors import error_from_http
 from casecraft.keys import usable_key
+from structurer_service import checks
 from structurer_service.providers import Draft, Refinement, Structured
 from structurer_service.providers.llm import Drafts, Prices, UsageTotals, cut_off, refine_request
 from structurer_service.providers.prompt import SYSTEM, TOOL_NAME, reask, user_message
@@ -42,6 +50,7 @@ class OpenAICompatibleStructurer:
         fast_model: ChatModel,
         max_tokens: int = 8192,
         timeout: httpx.Timeout | float = 60.0,
+        idle_timeout_s: float = 30.0,
     ) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
@@ -50,12 +59,15 @@ class OpenAICompatibleStructurer:
         )
         self._models = {False: model, True: fast_model}
         self._max_tokens = max_tokens
+        self._idle_timeout_s = idle_timeout_s
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
-        async for item in self._answer(user_message(notes), fast=fast):
+        review = checks.current()  # the request's own instructions (anonymize), if any
+        instructions = review.instructions() if review else ""
+        async for item in self._answer(user_message(notes, instructions), fast=fast):
             yield item
 
     async def refine(
@@ -69,6 +81,7 @@ class OpenAICompatibleStructurer:
         gets one re-ask."""
         model = self._models[fast]
         usage = UsageTotals(self.name, model.id, model.prices)
+        review = checks.current()
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": SYSTEM},
             {"role": "user", "content": request},
@@ -90,6 +103,19 @@ class OpenAICompatibleStructurer:
             raise ProviderError(
                 self.name, "invalid case study after one re-ask: " + "; ".join(errors[:3])
             )
+        problems = review.problems(case_study) if review else []
+        if problems:
+            # Valid, but a figure is not in the notes or a name is still there: asked once more;
+            # a second answer that is not valid leaves the first one standing.
+            messages += [
+                {"role": "assistant", "content": "".join(answer)},
+                {"role": "user", "content": checks.review_reask(problems, tool=False)},
+            ]
+            answer = []
+            async for draft in self._stream(model.id, messages, usage, answer):
+                yield draft
+            again, _ = _check("".join(answer))
+            case_study = again if again is not None else case_study
         yield Structured(case_study=case_study, usage=usage.message())
 
     async def _stream(
@@ -112,6 +138,10 @@ class OpenAICompatibleStructurer:
             },
         }
         drafts = Drafts()
+        loop = asyncio.get_running_loop()
+        # A stall is a timeout: connected, but nothing new (keep-alives do not count) for
+        # idle_timeout_s. Local servers can stall near the end of an answer.
+        deadline = loop.time() + self._idle_timeout_s
         # Why the answer ended: a finish_reason, or "[DONE]" alone; None while it has not.
         finished: str | None = None
         async with aconnect_sse(self._client, "POST", "chat/completions", json=request) as events:
@@ -125,7 +155,20 @@ class OpenAICompatibleStructurer:
             if "text/event-stream" not in content_type:
                 await response.aread()
                 raise self._not_a_stream(response, content_type)
-            async for event in events.aiter_sse():
+            stream = events.aiter_sse()
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        event = await anext(stream)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError as exc:
+                    raise ProviderError(
+                        self.name,
+                        f"the stream stalled: nothing new for {self._idle_timeout_s:g}s "
+                        "(CASECRAFT_STRUCTURER_STREAM_IDLE_TIMEOUT_S)",
+                        retryable=True,
+                    ) from exc
                 if event.data == "[DONE]":
                     finished = finished or "[DONE]"
                     break
@@ -142,6 +185,8 @@ class OpenAICompatibleStructurer:
                 for choice in chunk.get("choices") or []:
                     finished = choice.get("finish_reason") or finished
                     content = (choice.get("delta") or {}).get("content")
+                    if finished or content:
+                        deadline = loop.time() + self._idle_timeout_s
                     if not content:
                         continue
                     answer.append(content)
@@ -188,15 +233,48 @@ class OpenAICompatibleStructurer:
 
 
 def _partial(text: str) -> Any:
+    start = text.find("{")  # past a preamble or a ``` fence
+    if start < 0:
+        return None
     try:
-        return jiter.from_json(text.encode("utf-8"), partial_mode=True)
+        return jiter.from_json(text[start:].encode("utf-8"), partial_mode=True)
     except ValueError:
         return None
 
 
+# Fields a model must write for the case study to be complete; the local extractor may leave
+# them empty when the notes lack them, a model asked for a case study may not.
+_ESSENTIAL = ("title", "challenge", "solution", "results")
+
+
 def _check(text: str) -> tuple[Any, list[str]]:
+    """The case study in the answer, or what is wrong with it (each problem one line)."""
+    if not text.strip():
+        return None, ["the answer is empty; answer with the case study as one JSON object"]
+    data = _json_object(text)
+    if data is None:
+        return None, ["the answer holds no JSON object; answer with one JSON object only"]
+    case_study, errors = validate(data)
+    if case_study is None:
+        return None, errors
+    empty = [name for name in _ESSENTIAL if not getattr(case_study, name).strip()]
+    if empty:
+        return None, [f"{name}: empty; write it from the notes" for name in empty]
+    return case_study, []
+
+
+def _json_object(text: str) -> Any:
+    """The JSON object in ``text``: as it is, out of prose or ``` fences, or repaired."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, [f"the answer is not one JSON object ({exc.msg} at character {exc.pos})"]
-    return validate(data)
+        return json.loads(text)
+    except ValueError:
+        pass
+    start, end = text.find("{"), text.rfind("}")
+    inner = text[start : end + 1] if 0 <= start < end else text[start:] if start >= 0 else ""
+    if not inner:
+        return None
+    try:
+        return json.loads(inner)
+    except ValueError:
+        repaired = json_repair.loads(inner)
+    return repaired if isinstance(repaired, dict) and repaired else None

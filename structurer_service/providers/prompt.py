@@ -28,8 +28,10 @@ _REFINE = re.compile(
 )
 
 
-def user_message(notes: str) -> str:
-    return f"Write the case study for these notes.\n\n<notes>\n{notes}\n</notes>"
+def user_message(notes: str, instructions: str = "") -> str:
+    """The notes, and the request's own instructions (anonymize) after them when it has some."""
+    message = f"Write the case study for these notes.\n\n<notes>\n{notes}\n</notes>"
+    return f"{message}\n\n{instructions}" if instructions else message
 
 
 def notes_in(message: str) -> str | None:

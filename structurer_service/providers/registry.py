@@ -74,6 +74,7 @@ def _openai_compatible(settings: StructurerSettings) -> StructurerProvider:
         ),
         max_tokens=s.max_output_tokens,
         timeout=_http_timeout(s),
+        idle_timeout_s=s.stream_idle_timeout_s,
     )
 
 

@@ -13,6 +13,7 @@ arbitrary points. Faults are scripted per request (see ``tests.fakes.faults``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import uuid
@@ -32,6 +33,7 @@ from tests.fakes.faults import (
     in_schema_order,
     local_answer,
     refined_answer,
+    shaped,
     split_anywhere,
     violate,
 )
@@ -96,6 +98,7 @@ class FakeAnthropic:
         # (streamed answers).
         self.thinking = thinking
         self._script = Script()
+        self.hung_up = asyncio.Event()
         self.app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
 
     def script(self, *behaviours: Behaviour) -> None:
@@ -127,13 +130,15 @@ class FakeAnthropic:
         if behaviour.kind == "hang":
             while (await request.receive())["type"] != "http.disconnect":
                 pass
+            self.hung_up.set()  # the caller gave up on the call: cancelled, or past its deadline
             return Response(status_code=499)
         tool = body["tools"][0]
         schema = tool["input_schema"]
+        notes = _first_notes(body["messages"])
         refined = refined_answer(_texts(body["messages"]))
         if refined is None:
-            refined = await self._answer(_first_notes(body["messages"]))
-        answer = in_schema_order(refined, schema)
+            refined = await self._answer(notes)
+        answer = in_schema_order(shaped(refined, behaviour, notes, body), schema)
         if behaviour.kind == "invalid":
             answer = violate(answer, schema)
         text = json.dumps(answer, ensure_ascii=False)

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from google.protobuf import json_format
 
+from casecraft import protojson
+from casecraft.v1 import case_study_pb2
 from structurer_service.providers import Structured
 from structurer_service.providers.prompt import refinement_in
 
@@ -31,6 +33,13 @@ Kind = Literal[
     "malformed",
     "max_tokens",
     "not_sse",
+    "invent",
+    "leak",
+    "empty",
+    "missing_fields",
+    "wrapped",
+    "near_valid",
+    "stall",
 ]
 
 
@@ -48,6 +57,44 @@ class Behaviour:
 
 def ok() -> Behaviour:
     return Behaviour()
+
+
+def invent(
+    sentence: str = "Revenue per dispatcher rose 23% and overtime fell by $41,500.",
+) -> Behaviour:
+    """A valid answer whose results add a sentence with figures the notes do not hold."""
+    return Behaviour("invent", message=sentence)
+
+
+def leak() -> Behaviour:
+    """A valid answer that ignores the request to anonymise: the names stay in."""
+    return Behaviour("leak")
+
+
+def empty() -> Behaviour:
+    """A stream that finishes properly with no content at all, as local servers sometimes do."""
+    return Behaviour("empty")
+
+
+def missing_fields() -> Behaviour:
+    """Valid JSON without the prose fields (challenge, solution, results): a half-empty answer."""
+    return Behaviour("missing_fields")
+
+
+def wrapped() -> Behaviour:
+    """The JSON answer inside prose and a ```json fence."""
+    return Behaviour("wrapped")
+
+
+def near_valid() -> Behaviour:
+    """Near-valid JSON: a trailing comma and no closing brace."""
+    return Behaviour("near_valid")
+
+
+def stall() -> Behaviour:
+    """A stream that stops sending content two chunks before its end and only sends keep-alive
+    comments after that, until the client gives up."""
+    return Behaviour("stall")
 
 
 def invalid() -> Behaviour:
@@ -175,6 +222,38 @@ async def local_answer(notes: str) -> dict[str, Any]:
                 always_print_fields_with_no_presence=True,
             )
     raise AssertionError("the local extractor wrote no case study")
+
+
+def shaped(answer: dict[str, Any], behaviour: Behaviour, notes: str, body: Any) -> dict[str, Any]:
+    """The answer as the model writes it: anonymised when the request asks (unless it leaks),
+    with an invented figure, or without its prose fields."""
+    from structurer_service.anonymize import find_names
+    from structurer_service.checks import ANONYMIZE_INSTRUCTION
+
+    answer = dict(answer)
+    if ANONYMIZE_INSTRUCTION.split(".")[0] in json.dumps(body) and behaviour.kind != "leak":
+        study = protojson.from_dict(answer, case_study_pb2.CaseStudy)
+        find_names(notes).apply(study)
+        answer = json_format.MessageToDict(
+            study, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        )
+    if behaviour.kind == "invent":
+        answer["results"] = f"{answer.get('results', '')} {behaviour.message}".strip()
+    if behaviour.kind == "missing_fields":
+        for name in ("challenge", "solution", "results"):
+            answer.pop(name, None)
+    return answer
+
+
+def written(text: str, behaviour: Behaviour) -> str:
+    """The answer's text as a local server may send it."""
+    if behaviour.kind == "empty":
+        return ""
+    if behaviour.kind == "wrapped":
+        return f"Sure! Here is the case study:\n```json\n{text}\n```\nTell me if you want changes."
+    if behaviour.kind == "near_valid":
+        return text.rstrip().removesuffix("}") + ",\n"
+    return text
 
 
 def refined_answer(texts: list[str]) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ object inside a chunk). Serve it and point OPENROUTER_BASE_URL at ``{base_url}/a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
@@ -29,8 +30,10 @@ from tests.fakes.faults import (
     in_schema_order,
     local_answer,
     refined_answer,
+    shaped,
     split_anywhere,
     violate,
+    written,
 )
 from tests.fakes.server import DropConnection
 
@@ -104,14 +107,15 @@ class FakeOpenAIChat:
         if behaviour.kind == "not_sse":
             return HTMLResponse("<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>")
         schema = _schema_of(body)
+        notes = _notes(body["messages"])
         texts = [m["content"] for m in body["messages"] if isinstance(m.get("content"), str)]
         refined = refined_answer(texts)
         if refined is None:
-            refined = await self._answer(_notes(body["messages"]))
-        answer = in_schema_order(refined, schema)
+            refined = await self._answer(notes)
+        answer = in_schema_order(shaped(refined, behaviour, notes, body), schema)
         if behaviour.kind == "invalid":
             answer = violate(answer, schema)
-        text = json.dumps(answer, ensure_ascii=False)
+        text = written(json.dumps(answer, ensure_ascii=False), behaviour)
         usage = {
             "prompt_tokens": len(json.dumps(body)) // 4,
             "completion_tokens": max(1, len(text) // 4),
@@ -145,6 +149,10 @@ class FakeOpenAIChat:
         )
         pieces = split_anywhere(text, self._rng)
         for number, piece in enumerate(pieces):
+            if behaviour.kind == "stall" and number == max(0, len(pieces) - 2):
+                while True:  # connected, sending nothing but keep-alives; ends when cancelled
+                    yield ": keep-alive\n\n"
+                    await asyncio.sleep(0.05)
             if number == behaviour.after_chunks:
                 if behaviour.kind == "stream_error":
                     yield chunk(

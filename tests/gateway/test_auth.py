@@ -132,3 +132,38 @@ def test_a_gateway_with_an_unusable_keys_file_stops_with_one_line(tmp_path: Path
         f"gateway: CASECRAFT_API_KEYS_FILE={tmp_path / 'absent'}: No such file or directory; "
         "point it at the keys file"
     ]
+
+
+async def test_a_key_sees_and_changes_only_its_own_jobs(keys: tuple[Path, str, str]) -> None:
+    path, marketing, bot = keys
+    mine = {"Authorization": f"Bearer {marketing}"}
+    theirs = {"Authorization": f"Bearer {bot}"}
+    async with stack(api_keys_file=path) as client:
+        created = await client.post(
+            "/v1/case-studies", json=NOTES, headers={**mine, "Prefer": "respond-async"}
+        )
+        job = created.headers["location"]
+        await client.get(job + "/events", headers=mine)  # to the end of the job
+        assert (await client.get(job, headers=mine)).status_code == 200
+        for method, suffix, body in [
+            ("GET", "", None),
+            ("GET", "/events", None),
+            ("DELETE", "", None),
+            ("POST", "/images/hero", None),
+            ("POST", "/refine", {"section": "title", "instruction": "shorter"}),
+        ]:
+            other = await client.request(method, job + suffix, json=body, headers=theirs)
+            assert other.status_code == 404, (method, suffix, other.text)
+            assert "for this API key" in other.json()["detail"]
+        patched = await client.patch(
+            job,
+            content=b'{"case_study": {"title": "Theirs now"}}',
+            headers={**theirs, "Content-Type": "application/merge-patch+json"},
+        )
+        assert patched.status_code == 404
+        assert (await client.get(job, headers=mine)).json()["case_study"]["title"] != "Theirs now"
+        # The same Idempotency-Key from two keys makes two jobs: a key is never shared.
+        again = {"Idempotency-Key": "same-key", "Prefer": "respond-async"}
+        one = await client.post("/v1/case-studies", json=NOTES, headers={**mine, **again})
+        two = await client.post("/v1/case-studies", json=NOTES, headers={**theirs, **again})
+        assert one.headers["location"] != two.headers["location"]

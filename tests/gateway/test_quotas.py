@@ -33,8 +33,8 @@ async def test_requests_over_the_minute_quota_get_429_with_the_ratelimit_headers
     path, name, key = keys_file(tmp_path, "rpm=2")
     auth = {"Authorization": f"Bearer {key}"}
     async with stack(api_keys_file=path) as client:
-        first = await client.get("/v1/images/" + "0" * 64, headers=auth)
-        second = await client.get("/v1/images/" + "0" * 64, headers=auth)
+        first = await client.get("/v1/case-studies/" + "0" * 32, headers=auth)
+        second = await client.get("/v1/case-studies/" + "0" * 32, headers=auth)
         third = await client.post("/v1/case-studies", json=NOTES, headers=auth)
     assert first.headers["ratelimit-limit"] == "2"
     assert first.headers["ratelimit-remaining"] == "1"
@@ -85,9 +85,9 @@ async def test_two_gateways_on_one_redis_share_a_keys_count(tmp_path: Path) -> N
             gateway_client(s.port, i.port, **shared) as two,
         ):
             answers: list[httpx.Response] = [
-                await one.get("/v1/images/" + "0" * 64, headers=auth),
-                await two.get("/v1/images/" + "0" * 64, headers=auth),
-                await one.get("/v1/images/" + "0" * 64, headers=auth),
+                await one.get("/v1/case-studies/" + "0" * 32, headers=auth),
+                await two.get("/v1/case-studies/" + "0" * 32, headers=auth),
+                await one.get("/v1/case-studies/" + "0" * 32, headers=auth),
             ]
     assert [a.headers.get("ratelimit-remaining") for a in answers] == ["1", "0", "0"]
     assert answers[2].status_code == 429, "the second gateway's request counted on the first"

@@ -333,7 +333,7 @@ def test_pods_tell_prometheus_where_their_metrics_are(
     }
     assert metrics_port(module, settings) in [p["containerPort"] for p in container["ports"]]
     if module == "gateway":
-        app = create_app(GatewaySettings())
+        app = create_app(GatewaySettings(api_keys_file=None))  # the keys are mounted in a pod
         assert "/metrics" in {route.path for route in app.routes if isinstance(route, Route)}
 
 
@@ -610,3 +610,22 @@ def test_the_dockerfile_builds_a_pinned_non_root_image_without_secrets() -> None
         line for line in (ROOT / ".dockerignore").read_text().splitlines() if line[:1] not in "#"
     ]
     assert ignored[0] == "*", ".dockerignore allow-lists the build context"
+
+
+def test_the_gateway_needs_api_keys_read_from_a_mounted_secret_that_no_kustomization_applies(
+    rendered: dict[str, list[Obj]],
+) -> None:
+    template = load_documents(ROOT / "k8s" / "secrets" / "api-keys.template.yaml")[0]
+    keys_file = template["stringData"]["keys"]
+    assert "REPLACE_ME" in keys_file, "only placeholders belong in the repository"
+    for rendering in rendered.values():
+        deployment, container = service_container(rendering, "gateway")
+        path = container_env(container, rendering)["CASECRAFT_API_KEYS_FILE"]
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+        (name,) = [n for n, m in mounts.items() if path.startswith(m["mountPath"] + "/")]
+        assert mounts[name]["readOnly"] is True
+        secret = volumes[name]["secret"]
+        assert secret["secretName"] == template["metadata"]["name"]
+        assert not secret.get("optional"), "without its keys the gateway would be open"
+        assert path.rpartition("/")[2] in template["stringData"]
