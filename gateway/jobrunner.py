@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-import redis.asyncio
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from casecraft import protojson
@@ -38,7 +38,7 @@ from gateway.images import ImageStore, MemoryImageStore
 from gateway.jobrecorder import JobRecorder
 from gateway.jobs import Change, JobRecord, JobRequest, JobStore, Leases, MemoryJobStore
 from gateway.problems import Problem, from_rpc_error
-from gateway.redis_backend import REDIS, connect
+from gateway.redis_backend import FOLLOWER_CONNECTIONS, REDIS, connect
 from gateway.redis_stores import RedisEventLog, RedisImageStore, RedisJobStore, RedisLeases
 from gateway.requests import CheckedRequest
 from gateway.settings import GatewaySettings
@@ -64,7 +64,8 @@ class Stores:
     images: ImageStore
     # Set when the stores are shared by several gateways (Redis): who runs which job.
     leases: Leases | None = None
-    redis: redis.asyncio.Redis | None = None
+    redis: Redis | None = None
+    followers: Redis | None = None
 
     @classmethod
     def in_memory(cls, settings: GatewaySettings) -> Stores:
@@ -77,13 +78,15 @@ class Stores:
         if settings.redis_url is None:
             return cls.in_memory(settings)
         client = connect(settings.redis_url)
+        followers = connect(settings.redis_url, FOLLOWER_CONNECTIONS)
         prefix, ttl_s = settings.redis_key_prefix, settings.job_ttl_s
         return cls(
             RedisJobStore(client, prefix),
-            RedisEventLog(client, prefix, ttl_s),
+            RedisEventLog(client, prefix, ttl_s, followers),
             RedisImageStore(client, prefix, ttl_s),
             RedisLeases(client, prefix, settings.job_lease_s),
             client,
+            followers,
         )
 
     async def health(self) -> dict[str, str]:
@@ -97,8 +100,9 @@ class Stores:
         return {REDIS: "SERVING"}
 
     async def close(self) -> None:
-        if self.redis is not None:
-            await self.redis.aclose()
+        for client in (self.redis, self.followers):
+            if client is not None:
+                await client.aclose()
 
 
 @dataclass

@@ -22,6 +22,9 @@ CONNECT_TIMEOUT_S = 1.0
 SOCKET_TIMEOUT_S = 5.0
 # A blocking read (XREAD BLOCK) waits at most this long per call, well inside the socket timeout.
 LONGEST_BLOCK_S = 2.0
+# Each event stream being followed holds a connection while it waits: they get a pool of their
+# own, so followers never starve the commands of running jobs.
+FOLLOWER_CONNECTIONS = 1024
 
 
 def redacted(url: str) -> str:
@@ -34,15 +37,20 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def connect(url: str) -> redis.asyncio.Redis:
-    """A client with its own connection pool; binary values (images), a few quick retries."""
-    return redis.asyncio.Redis.from_url(
+def connect(url: str, max_connections: int = 64) -> redis.asyncio.Redis:
+    """A client with a connection pool of its own (closed with it) of at most
+    ``max_connections``; a command waits for a free connection rather than failing, and a
+    couple of quick retries ride out a dropped connection. Values are bytes (images)."""
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=SOCKET_TIMEOUT_S,
         socket_connect_timeout=CONNECT_TIMEOUT_S,
         socket_timeout=SOCKET_TIMEOUT_S,
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
         health_check_interval=30,
     )
+    return redis.asyncio.Redis.from_pool(pool)
 
 
 def check_reachable(url: str) -> None:

@@ -145,8 +145,15 @@ class RedisEventLog:
     """Each job's events as a Redis stream whose entry ids are ``0-1``, ``0-2`` …: Redis numbers
     them (``XADD … 0-*``), so two gateways appending to one job never reuse a number."""
 
-    def __init__(self, client: redis.asyncio.Redis, prefix: str, ttl_s: float) -> None:
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        prefix: str,
+        ttl_s: float,
+        followers: redis.asyncio.Redis | None = None,
+    ) -> None:
         self._redis = client
+        self._followers = followers or client  # for the blocking reads of live tailing
         self._prefix = prefix
         self._ttl_s = max(int(ttl_s), 1)
         self._append = client.register_script(_APPEND)
@@ -166,7 +173,7 @@ class RedisEventLog:
     async def wait(self, job_id: str, after: int, timeout_s: float) -> None:
         # At most LONGEST_BLOCK_S per call: the caller (events.follow) reads and waits again.
         block_ms = max(int(min(timeout_s, LONGEST_BLOCK_S) * 1000), 1)
-        await self._redis.xread({self._key(job_id): f"0-{after}"}, count=1, block=block_ms)
+        await self._followers.xread({self._key(job_id): f"0-{after}"}, count=1, block=block_ms)
 
     async def delete(self, job_id: str) -> None:
         await self._redis.delete(self._key(job_id))
