@@ -21,7 +21,7 @@ from image_service.providers import GeneratedImage
 from image_service.server import start
 from image_service.settings import ImageSettings
 
-# The seed's 17 sections, as durations in ms (a realistic spread: short bullets to long charts).
+# 17 jobs as durations in ms: a realistic spread, from short bullets to long charts.
 DURATIONS_MS = [140, 60, 220, 90, 180, 40, 300, 120, 70, 260, 110, 150, 50, 200, 80, 130, 170]
 CONCURRENCY = 3
 

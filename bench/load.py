@@ -2,11 +2,11 @@
 
 Every service is its own process (bench/serve.py), as is the gateway; this process is the load
 client, sending only to 127.0.0.1 with aiohttp on uvloop, one keep-alive connection per request in
-flight. A load client that shares the machine should take as little of it as it can: httpx on
-asyncio's own loop took 1.0 ms of CPU per case study, this one 0.3 ms. Two parts:
+flight. A load client that shares the machine should take as little of it as it can, hence the
+lightest well-kept client (docs/performance.md compares it with httpx). Two parts:
 
-1. In flight: N case studies (default 1000) sent at once with the seed latencies (LLM 87 s streamed,
-   images 14 s each; ``--scale`` shrinks both). The image service's concurrency is raised to 1024,
+1. In flight: N case studies (default 1000) sent at once with production latencies (an 87 s LLM
+   step streamed, then 14 s per image; ``--scale`` shrinks both). The image service's concurrency is raised to 1024,
    its maximum, so the image provider is not the bottleneck (early fan-out spreads each case study's
    three jobs over the LLM's first third). Reports whether all complete, p50/p99 against the ideal
    (the LLM step alone: nothing can finish before its structuring does), each process's peak RSS.
@@ -58,8 +58,8 @@ from bench.measure import cpu_seconds, peak_rss_mib, percentile
 from bench.serve import Fleet, example_notes
 from casecraft import eventloop
 
-SEED_LLM_MS = 87_000.0
-SEED_IMAGE_MS = 14_000.0
+LLM_MS = 87_000.0
+IMAGE_MS = 14_000.0
 IMAGE_CONCURRENCY = 1024
 JSON = {"content-type": "application/json"}
 SERVICES = ("gateway", "structurer", "images")
@@ -307,8 +307,8 @@ def run(
     providers: str = "instant",
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {
-        "llm_ms": SEED_LLM_MS * scale,
-        "image_ms": SEED_IMAGE_MS * scale,
+        "llm_ms": LLM_MS * scale,
+        "image_ms": IMAGE_MS * scale,
         "image_concurrency": IMAGE_CONCURRENCY,
     }
     figures["providers"] = providers
@@ -317,14 +317,14 @@ def run(
         figures.update(tracing_cost(throughput, concurrency, sample_ratio, rounds, providers))
     if inflight <= 0:
         return figures
-    figures.update(run_in_flight(inflight, SEED_LLM_MS * scale, SEED_IMAGE_MS * scale))
+    figures.update(run_in_flight(inflight, LLM_MS * scale, IMAGE_MS * scale))
     return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inflight", type=int, default=1000, help="case studies sent at once")
-    parser.add_argument("--scale", type=float, default=1.0, help="multiply the seed latencies")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply both latencies")
     parser.add_argument(
         "--sequential", type=int, default=300, help="instant requests, one at a time"
     )

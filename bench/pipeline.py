@@ -1,7 +1,7 @@
-"""The seed timeline at 1:100 through HTTP -> gateway -> gRPC: sequential, gather and early fan-out.
+"""An 87 s LLM step then three 14 s images, replayed at 1:100 through HTTP -> gateway -> gRPC.
 
-The LLM streams for 870 ms at a steady token rate with the image fields in its first third; each
-image takes 140 ms. The structurer, the image services and one gateway per mode run as separate
+Three ways to run it: sequential, gather and early fan-out. The LLM streams for 870 ms at a steady
+token rate with the image fields in its first third; each image takes 140 ms. The structurer, the image services and one gateway per mode run as separate
 processes (bench/serve.py); requests go one at a time, the modes interleaved round by round so that
 a noisy machine slows them alike:
 

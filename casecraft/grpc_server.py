@@ -31,18 +31,31 @@ MiB = 1024 * 1024
 class GrpcServerSettings(BaseSettings):
     """Settings every gRPC service has; each service gives them its own prefix."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=0, ge=0, le=65535)
-    # Longest an in-flight call may take to finish after SIGTERM before it is cancelled.
-    shutdown_grace_s: float = Field(default=20.0, ge=0)
+    host: str = Field(default="127.0.0.1", description="Address the service listens on.")
+    port: int = Field(default=0, ge=0, le=65535, description="Port the service listens on.")
+    shutdown_grace_s: float = Field(
+        default=20.0,
+        ge=0,
+        description="How long in-flight calls may finish after SIGTERM before they are cancelled.",
+    )
     # One image per message, so this bounds one image plus its metadata.
-    max_message_bytes: int = Field(default=32 * MiB, ge=MiB)
-    # Connections are recycled so that clients find new pods behind a headless Service.
-    max_connection_age_s: float = Field(default=300.0, gt=0)
-    log_level: LogLevel = "INFO"
-    # Prometheus text at http://host:metrics_port/metrics while serving (0: any free port, which
-    # is logged); each service sets its own default.
-    metrics_port: int = Field(default=0, ge=0, le=65535)
+    max_message_bytes: int = Field(
+        default=32 * MiB, ge=MiB, description="gRPC message limit, both ways (one image a message)."
+    )
+    max_connection_age_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Connections are recycled after this long, so clients find new pods behind "
+        "a headless Service.",
+    )
+    log_level: LogLevel = Field(default="INFO", description="The service's log level.")
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Prometheus text at http://host:port/metrics (0: any free port, logged at "
+        "start-up).",
+    )
 
 
 def server_options(settings: GrpcServerSettings) -> list[tuple[str, int]]:

@@ -21,22 +21,43 @@ class ChainSettings(BaseSettings):
     """The provider chain's knobs, named the same in every service (each adds its own prefix:
     ``CASECRAFT_STRUCTURER_RETRY_MAX_ATTEMPTS``, ``CASECRAFT_IMAGE_RETRY_MAX_ATTEMPTS`` ...)."""
 
-    # Ordered provider chain; the first that succeeds wins.
-    providers: str = "local"
-    # One provider call; a call past it is cut off and counts as a failed, retryable attempt.
-    attempt_timeout_s: float = Field(default=60.0, gt=0)
-    # Calls per provider, the first included; only retryable failures are retried (408, 409,
-    # 429, 5xx, connection errors, timeouts), then the next provider is tried.
-    retry_max_attempts: int = Field(default=3, ge=1, le=10)
-    # Exponential backoff with jitter between two calls to one provider.
-    retry_base_delay_s: float = Field(default=0.5, ge=0)
-    retry_max_delay_s: float = Field(default=8.0, ge=0)
-    # A provider asking (retry-after) to wait longer than this is not retried: fall back at once.
-    retry_after_max_s: float = Field(default=30.0, ge=0)
-    # After this many consecutive failed calls a provider rests for cooldown_s, skipped by every
-    # request in the process; then one call probes it.
-    cooldown_failures: int = Field(default=3, ge=1)
-    cooldown_s: float = Field(default=30.0, ge=0)
+    providers: str = Field(
+        default="local",
+        description="Ordered provider chain, comma-separated; the first that succeeds wins.",
+    )
+    attempt_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="One provider call; a call past it is cut off and counts as a failed, "
+        "retryable attempt.",
+    )
+    retry_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Calls per provider, the first included; only retryable failures are "
+        "retried (408, 409, 429, 5xx, connection errors, timeouts), then the next provider is "
+        "tried.",
+    )
+    retry_base_delay_s: float = Field(
+        default=0.5,
+        ge=0,
+        description="First backoff between two calls to one provider (exponential, jittered).",
+    )
+    retry_max_delay_s: float = Field(default=8.0, ge=0, description="Longest backoff.")
+    retry_after_max_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="A provider asking (`retry-after`) to wait longer than this is not retried: "
+        "the next one is tried at once.",
+    )
+    cooldown_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Consecutive failed calls after which a provider rests, skipped by every "
+        "request in the process; then one call probes it.",
+    )
+    cooldown_s: float = Field(default=30.0, ge=0, description="How long a provider rests.")
 
     @property
     def provider_chain(self) -> list[str]:

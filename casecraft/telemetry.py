@@ -52,20 +52,42 @@ class TelemetrySettings(BaseSettings):
         validation_alias=AliasChoices(
             "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
         ),
+        description="OTLP/gRPC collector for traces; unset: nothing is exported (the timing "
+        "report works regardless).",
     )
     otlp_metrics_endpoint: str = Field(
         default="",
         validation_alias=AliasChoices(
             "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
         ),
+        description="OTLP/gRPC collector for metrics; unset: Prometheus text only.",
     )
-    # The SDK's own off switch: no spans, no span-derived metrics, no timing report.
-    sdk_disabled: bool = Field(default=False, validation_alias="OTEL_SDK_DISABLED")
-    traces_exporter: str = Field(default="otlp", validation_alias="OTEL_TRACES_EXPORTER")
-    metrics_exporter: str = Field(default="otlp", validation_alias="OTEL_METRICS_EXPORTER")
-    exemplar_filter: str = Field(default="", validation_alias="OTEL_METRICS_EXEMPLAR_FILTER")
-    # Debug only: puts the notes and image prompts into spans (gen_ai.input.messages).
-    capture_prompts: bool = Field(default=False, validation_alias="CASECRAFT_CAPTURE_PROMPTS")
+    sdk_disabled: bool = Field(
+        default=False,
+        validation_alias="OTEL_SDK_DISABLED",
+        description="The SDK's off switch: no spans, no span-derived metrics, no timing report.",
+    )
+    traces_exporter: str = Field(
+        default="otlp",
+        validation_alias="OTEL_TRACES_EXPORTER",
+        description="`none` turns trace export off even with an endpoint.",
+    )
+    metrics_exporter: str = Field(
+        default="otlp",
+        validation_alias="OTEL_METRICS_EXPORTER",
+        description="`none` turns OTLP metric export off even with an endpoint.",
+    )
+    exemplar_filter: str = Field(
+        default="",
+        validation_alias="OTEL_METRICS_EXEMPLAR_FILTER",
+        description="Metric exemplars are off unless this names a filter (e.g. `trace_based`).",
+    )
+    capture_prompts: bool = Field(
+        default=False,
+        validation_alias="CASECRAFT_CAPTURE_PROMPTS",
+        description="Debug only: puts the notes and image prompts into spans "
+        "(`gen_ai.input.messages`) and lets the provider libraries' debug logs through.",
+    )
 
 
 class SpanCapture(SpanProcessor):
@@ -206,8 +228,7 @@ def configure_tracing(service_name: str) -> None:
 class _HashedOnce(Resource):
     """The SDK's Resource with its hash worked out once. The OTLP exporter groups every span it
     sends by resource, and ``Resource.__hash__`` serializes all the attributes to JSON each
-    time: about a tenth of the exporter's CPU. A resource never changes, so neither does its
-    hash."""
+    time, for every span. A resource never changes, so neither does its hash."""
 
     def __init__(self, resource: Resource) -> None:
         super().__init__(resource.attributes, resource.schema_url)
@@ -232,8 +253,8 @@ def _exemplar_filter() -> ExemplarFilter | None:
     """No exemplars unless OTEL_METRICS_EXEMPLAR_FILTER asks (then None: the SDK reads it).
 
     The SDK's default (trace_based) offers every measurement made in a sampled trace to each
-    reader's reservoir: about 5% of a request's CPU here, for a link Prometheus text never shows
-    and a trace id every answer already carries."""
+    reader's reservoir, a cost every request pays (docs/performance.md) for a link Prometheus
+    text never shows and a trace id every answer already carries."""
     return None if _settings.exemplar_filter else AlwaysOffExemplarFilter()
 
 

@@ -99,7 +99,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
         return JSONResponse({"status": "ready", "backends": statuses})
 
     async def openapi(request: Request) -> Response:
-        return JSONResponse(openapi_document())
+        return JSONResponse(openapi_document(keys_required=settings.api_keys_file is not None))
 
     async def metrics(request: Request) -> Response:
         body, content_type = prometheus_text()

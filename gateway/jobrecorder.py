@@ -76,8 +76,9 @@ class JobRecorder:
                 await self.emit(job, "field_group", payload)
             elif kind == "structured":
                 response: structurer_pb2.StructureResponse = payload["response"]
-                job.case_study = protojson.to_dict(response.case_study)
-                job.usage = protojson.to_dict(response.usage)
+                # Every field, empty ones included: the answer's schema requires them.
+                job.case_study = protojson.to_dict(response.case_study, with_defaults=True)
+                job.usage = protojson.to_dict(response.usage, with_defaults=True)
                 job.warnings = list(response.warnings)
                 job.needs_review = [
                     {"field": item.field, "reason": item.reason} for item in response.needs_review

@@ -336,7 +336,7 @@ class Jobs:
         if not changed:
             return job
         before = protojson.from_dict(job.case_study, case_study_pb2.CaseStudy)
-        job.case_study = protojson.to_dict(after)
+        job.case_study = protojson.to_dict(after, with_defaults=True)
         job.warnings.extend(warnings or [])
         job.version += 1
         job.changes.append(Change(version=job.version, changed=changed, by=by))  # type: ignore[arg-type]
@@ -591,7 +591,7 @@ def _components(job: JobRecord) -> tuple[ComponentSpec, ...]:
 
 
 def _changed(before: dict[str, Any], after: case_study_pb2.CaseStudy) -> list[str]:
-    now = protojson.to_dict(after)
+    now = protojson.to_dict(after, with_defaults=True)
     names = [f.name for f in case_study_pb2.CaseStudy.DESCRIPTOR.fields]
     return [name for name in names if before.get(name) != now.get(name)]
 

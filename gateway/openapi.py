@@ -29,7 +29,9 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 @cache
-def openapi_document() -> dict[str, Any]:
+def openapi_document(keys_required: bool = False) -> dict[str, Any]:
+    """The document; ``keys_required`` when the gateway has a keys file, so that every ``/v1/``
+    route needs an API key."""
     _, schemas = models_json_schema(
         [
             (m, "validation")
@@ -50,6 +52,7 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "Write a case study and its visuals from notes",
                     "operationId": "createCaseStudy",
+                    **({"security": [{"apiKey": []}]} if keys_required else {}),
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -68,15 +71,32 @@ def openapi_document() -> dict[str, Any]:
                             },
                         },
                         "400": _problem(
-                            "The body is not JSON, not UTF-8, or nested too deeply to read."
+                            "The body is not JSON, not UTF-8, nested too deeply to read, or "
+                            "holds an integer too long to read."
                         ),
                         "413": _problem(
                             f"The notes are over {MAX_NOTES_BYTES:,} bytes, "
                             f"or the body over {MAX_BODY_BYTES:,}."
                         ),
+                        **(
+                            {"401": _problem("No API key, or one the gateway does not know.")}
+                            if keys_required
+                            else {}
+                        ),
                         "415": _problem("The body is compressed (Content-Encoding)."),
-                        "422": _problem("A field is missing, of the wrong type or invalid."),
-                        "503": _problem("A backend is unavailable; the detail names it."),
+                        "422": _problem(
+                            "A field is missing, of the wrong type, unknown, given twice or "
+                            "invalid (for instance a logo that does not decode as its type); "
+                            "`errors` lists the first ten."
+                        ),
+                        "429": _problem(
+                            "Over the API key's quota, or a backend is rate-limited; "
+                            "Retry-After says when to try again."
+                        ),
+                        "503": _problem(
+                            "A backend is unavailable (the detail names it), or the gateway is "
+                            "at its ceiling of case studies in flight (Retry-After)."
+                        ),
                         "504": _problem("A backend did not answer in time."),
                     },
                 }
@@ -97,7 +117,17 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": schemas["$defs"]},
+        "components": {
+            "schemas": schemas["$defs"],
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key made by `casecraft keys new`, needed by every "
+                    "/v1/ route when the gateway has a keys file (CASECRAFT_API_KEYS_FILE).",
+                }
+            },
+        },
     }
     _add_job_paths(document)
     return document
@@ -144,7 +174,8 @@ def _add_job_paths(document: dict[str, Any]) -> None:
         {
             "name": "Prefer",
             "in": "header",
-            "schema": {"type": "string", "enum": ["respond-async"]},
+            # Preferences the gateway does not know are ignored (RFC 7240), so any value is valid.
+            "schema": {"type": "string"},
             "description": "respond-async: answer 202 at once and run the job in the background.",
         },
         {

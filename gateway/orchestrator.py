@@ -292,8 +292,8 @@ async def _structure(
     rpc = await backends.structure_stream(request, timeout_s=plan.structure_deadline_s)
     if plan.early_fanout and plan.components:
         # The image call is set up while the structurer works, so the first job that is ready
-        # goes out on a call the image service already answers: its set-up (about a millisecond
-        # of both services' CPU) is off the request's critical path.
+        # goes out on a call the image service already answers: its set-up (work in both
+        # services) is off the request's critical path.
         await images.open()
     return await _consume(rpc, plan, images, sink)
 

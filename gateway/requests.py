@@ -228,8 +228,10 @@ def _logo(data_url: str) -> tuple[bytes, str]:
                     f"{image.width}x{image.height} is over {MAX_LOGO_PIXELS:,} pixels; send a smaller logo",
                 )
             image.verify()
+    except UnidentifiedImageError as exc:
+        # PIL's message names the in-memory file object, which means nothing to the caller.
+        raise _invalid("logo", "the bytes are not a PNG or JPEG image; send a valid one") from exc
     except (
-        UnidentifiedImageError,
         OSError,
         SyntaxError,
         ValueError,

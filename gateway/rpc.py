@@ -34,8 +34,8 @@ class ClientRpcs:
     The span, its attributes, the trace context in the call's metadata and the error it records
     are the instrumentation's own. What this avoids is the channel's interceptor machinery: for
     an intercepted call, grpc.aio starts an extra task and passes every streamed message through
-    a queue, and in bench/load.py that cost more than the span itself (see the README's
-    Performance section). Health checks stay untraced.
+    a queue, which costs more than the span itself (docs/performance.md). Health checks stay
+    untraced.
     """
 
     def __init__(self) -> None:

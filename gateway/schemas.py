@@ -1,14 +1,66 @@
-"""The HTTP API's request and response bodies; the OpenAPI document is generated from them."""
+"""The HTTP API's request and response bodies; the OpenAPI document is generated from them.
+
+The request's constraints are the ones ``gateway/requests.py`` enforces, so that a client (or a
+schema-driven test) can tell a valid request from the document alone. The answer's ``case_study``
+and ``usage`` are described by the JSON schema generated from the protobuf contract.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from google.protobuf.descriptor import Descriptor
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
+from casecraft import casestudy_schema
 from casecraft.brand import accent_problem
+from casecraft.limits import LOGO_MEDIA_TYPES, MAX_LOGO_BYTES, MAX_NOTES_BYTES
+from casecraft.v1 import structurer_pb2
 
 ComponentName = Literal["hero", "metrics", "timeline"]
+
+# At least one character that is neither whitespace, a separator nor a control, format, private
+# or unassigned code point (``str.isprintable() and not str.isspace()``).
+VISIBLE_TEXT = r"[^\p{C}\p{Z}]"
+# A PNG or JPEG as a base64 data URL, standard alphabet, padded, no line breaks.
+_MEDIA = "|".join(t.removeprefix("image/") for t in LOGO_MEDIA_TYPES)
+LOGO_PATTERN = (
+    rf"^data:image/({_MEDIA});base64,"
+    r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+)
+MAX_LOGO_URL_CHARS = len("data:image/jpeg;base64,") + -(-MAX_LOGO_BYTES // 3) * 4
+
+
+def _partial(schema: Any) -> Any:
+    """``schema`` with no field required, at any depth: a case study still being written."""
+    if isinstance(schema, dict):
+        return {k: _partial(v) for k, v in schema.items() if k != "required"}
+    if isinstance(schema, list):
+        return [_partial(item) for item in schema]
+    return schema
+
+
+PartialCaseStudyJson = Annotated[
+    dict[str, Any], WithJsonSchema(_partial(casestudy_schema.schema()))
+]
+UsageJson = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        casestudy_schema.schema_for(
+            cast(Descriptor, structurer_pb2.Usage.DESCRIPTOR),
+            {
+                "casecraft.v1.Usage.provider": "The provider that wrote the case study.",
+                "casecraft.v1.Usage.model": "The model it used.",
+                "casecraft.v1.Usage.input_tokens": "Tokens sent, over every call.",
+                "casecraft.v1.Usage.output_tokens": "Tokens written, over every call.",
+                "casecraft.v1.Usage.cost_usd": "Estimated from the configured prices; 0 for the "
+                "local provider.",
+                "casecraft.v1.Usage.attempts": "Provider calls made, retries, re-asks and "
+                "fallbacks included.",
+            },
+        )
+    ),
+]
 
 
 class Options(BaseModel):
@@ -37,20 +89,55 @@ class Options(BaseModel):
 
 
 class CaseStudyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "notes": "Client: Acme Freight (logistics)\n"
+                    "Dispatch time went from 94 min to 31 min.\n"
+                    "Weeks 1-2: mapped the dispatch flow. Weeks 3-6: rolled out auto-routing.",
+                    "components": ["hero", "metrics"],
+                }
+            ]
+        },
+    )
 
+    # The limits are checked by gateway/requests.py (with messages that say what to send), so
+    # they are given to the schema only.
     notes: str = Field(
-        description="The consultant's freeform notes (UTF-8 text, not empty, at most 200,000 bytes)."
+        json_schema_extra={"minLength": 1, "maxLength": MAX_NOTES_BYTES, "pattern": VISIBLE_TEXT},
+        description=f"The consultant's freeform notes: text with something visible in it, at "
+        f"most {MAX_NOTES_BYTES:,} bytes once encoded as UTF-8.",
     )
-    logo: str | None = Field(
+    logo: (
+        Annotated[
+            str,
+            Field(
+                json_schema_extra={
+                    "maxLength": MAX_LOGO_URL_CHARS,
+                    "pattern": LOGO_PATTERN,
+                    "format": "data-url",
+                }
+            ),
+        ]
+        | None
+    ) = Field(
         default=None,
-        description="The client's logo as a data URL of a PNG or JPEG "
-        "(data:image/png;base64,...), at most 2,000,000 bytes decoded.",
+        description=f"The client's logo as a data URL of a PNG or JPEG "
+        f"(data:image/png;base64,...) whose bytes decode as that type, at most "
+        f"{MAX_LOGO_BYTES:,} bytes and 16,000,000 pixels.",
     )
-    components: list[ComponentName] | None = Field(
+    components: (
+        Annotated[
+            list[ComponentName],
+            Field(max_length=3, json_schema_extra={"minItems": 1, "uniqueItems": True}),
+        ]
+        | None
+    ) = Field(
         default=None,
-        max_length=3,
-        description="Which visuals to make; default all three. Each at most once.",
+        description="Which visuals to make; leave it out for all three. Each at most once.",
     )
     options: Options = Field(default_factory=Options)
 
@@ -184,6 +271,14 @@ class RefineBody(BaseModel):
 
 
 class CaseStudyResponse(BaseModel):
+    # A done job's case study is complete: every field the contract requires is there.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"status": {"const": "done"}}, "required": ["status"]},
+            "then": {"properties": {"case_study": casestudy_schema.schema()}},
+        }
+    )
+
     id: str
     # i18-jobs: the job behind every answer.
     status: JobStatus = Field(description="done for a synchronous answer; GET shows progress.")
@@ -193,7 +288,10 @@ class CaseStudyResponse(BaseModel):
     problem: dict[str, Any] | None = Field(
         default=None, description="Why a failed job failed (problem+json)."
     )
-    case_study: dict[str, Any] = Field(description="The CaseStudy message as JSON (see protos/).")
+    case_study: PartialCaseStudyJson = Field(
+        description="The case study (CaseStudy in protos/): every field once the job is done, "
+        "the fields known so far while it runs."
+    )
     images: list[ImageOut]
     skipped: list[SkippedOut] = Field(
         description="Requested visuals that were not made, and why (e.g. no metrics in the notes)."
@@ -203,7 +301,7 @@ class CaseStudyResponse(BaseModel):
         description="Fields to check before publishing: not found in the notes, or inferred "
         "rather than read. A missing client name is left empty, never invented."
     )
-    usage: dict[str, Any]
+    usage: UsageJson = Field(description="What writing the case study took.")
     trace_id: str = Field(description="Find the request's trace in a tracing backend by this id.")
     timings: TimingsOut | None = Field(
         default=None, description="Where the time went; present once the job is done."

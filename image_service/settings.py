@@ -19,51 +19,98 @@ class ImageSettings(GrpcServerSettings, ChainSettings):
         env_prefix="CASECRAFT_IMAGE_", validate_by_name=True, validate_by_alias=True
     )
 
-    port: int = 50052
-    # Prometheus text at /metrics on this port (0: any free port, logged at start-up).
-    metrics_port: int = 9465
-    # Images generated at once across every call to this process (a sliding window).
-    concurrency: int = Field(default=3, ge=1, le=1024)
-    # A job's deadline when the caller sets none, waiting for a slot included.
-    job_timeout_s: float = Field(default=120.0, gt=0)
-    # Per-component deadlines (heavier components may get longer ones); unset: job_timeout_s.
-    # A job's own timeout_ms, when the caller sets one, wins over both.
-    timeout_hero_s: float | None = Field(default=None, gt=0)
-    timeout_metrics_s: float | None = Field(default=None, gt=0)
-    timeout_timeline_s: float | None = Field(default=None, gt=0)
+    port: int = Field(default=50052, description="Port the image service listens on.")
+    metrics_port: int = Field(
+        default=9465,
+        description="Prometheus text at /metrics on this port (0: any free port, logged at "
+        "start-up).",
+    )
+    concurrency: int = Field(
+        default=3,
+        ge=1,
+        le=1024,
+        description="Images generated at once across every call to this process (a sliding "
+        "window).",
+    )
+    job_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="A job's deadline when the caller sets none, waiting for a slot included.",
+    )
+    # Heavier components may get longer deadlines. A job's own timeout_ms, when the caller sets
+    # one, wins over these.
+    timeout_hero_s: float | None = Field(
+        default=None, gt=0, description="Deadline of a hero job; unset: the job timeout."
+    )
+    timeout_metrics_s: float | None = Field(
+        default=None, gt=0, description="Deadline of a metrics job; unset: the job timeout."
+    )
+    timeout_timeline_s: float | None = Field(
+        default=None, gt=0, description="Deadline of a timeline job; unset: the job timeout."
+    )
 
-    # Calls per provider for one job, the first included. The other retry, cooldown and
-    # per-call timeout knobs (retry_after_max_s, cooldown_failures, attempt_timeout_s ...) come
-    # from ChainSettings, named as in the structurer.
-    retry_max_attempts: int = Field(default=2, ge=1, le=10)
+    # The other retry, cooldown and per-call timeout knobs come from ChainSettings, named as in
+    # the structurer.
+    retry_max_attempts: int = Field(
+        default=2,
+        ge=1,
+        le=10,
+        description="Calls per provider for one job, the first included; only retryable "
+        "failures are retried, then the next provider is tried.",
+    )
 
-    # Limits on an image a provider returns; past them it is refused and the next attempt made.
-    max_image_bytes: int = Field(default=20 * MiB, ge=1024)
-    max_image_pixels: int = Field(default=4096 * 4096, ge=64 * 64)
+    # Past these limits a returned image is refused and the next attempt made.
+    max_image_bytes: int = Field(
+        default=20 * MiB, ge=1024, description="Largest image a provider may return, in bytes."
+    )
+    max_image_pixels: int = Field(
+        default=4096 * 4096,
+        ge=64 * 64,
+        description="Most pixels an image a provider returns may have (read from its header "
+        "before decoding).",
+    )
 
     openrouter_api_key: SecretStr | None = Field(
-        default=None, validation_alias=unprefixed("OPENROUTER_API_KEY")
+        default=None,
+        validation_alias=unprefixed("OPENROUTER_API_KEY"),
+        description="OpenRouter key; required when `openrouter` is in the chain.",
     )
     openrouter_base_url: str = Field(
-        default="https://openrouter.ai/api/v1", validation_alias=unprefixed("OPENROUTER_BASE_URL")
+        default="https://openrouter.ai/api/v1",
+        validation_alias=unprefixed("OPENROUTER_BASE_URL"),
+        description="OpenRouter API base; requests go to `{base}/chat/completions`.",
     )
-    openrouter_model: str = "google/gemini-3.1-flash-image-preview"
-    openrouter_fast_model: str = "google/gemini-2.5-flash-image"
-    # OpenRouter's image_config.image_size ("0.5K", "1K", "2K", "4K" where the model supports it);
-    # empty: the model's default.
-    openrouter_image_size: str = ""
-    openrouter_fast_image_size: str = ""
+    openrouter_model: str = Field(
+        default="google/gemini-3.1-flash-image-preview", description="OpenRouter image model."
+    )
+    openrouter_fast_model: str = Field(
+        default="google/gemini-2.5-flash-image", description="OpenRouter image model in fast mode."
+    )
+    openrouter_image_size: str = Field(
+        default="",
+        description="OpenRouter's `image_config.image_size` (`0.5K`, `1K`, `2K`, `4K` where the "
+        "model supports it); empty: the model's default.",
+    )
+    openrouter_fast_image_size: str = Field(default="", description="The same in fast mode.")
 
     openai_api_key: SecretStr | None = Field(
-        default=None, validation_alias=unprefixed("OPENAI_API_KEY")
+        default=None,
+        validation_alias=unprefixed("OPENAI_API_KEY"),
+        description="OpenAI key; required when `openai` is in the chain.",
     )
     openai_base_url: str = Field(
-        default="https://api.openai.com/v1", validation_alias=unprefixed("OPENAI_BASE_URL")
+        default="https://api.openai.com/v1",
+        validation_alias=unprefixed("OPENAI_BASE_URL"),
+        description="OpenAI Images API base.",
     )
-    openai_model: str = "gpt-image-2"
-    openai_fast_model: str = "gpt-image-1-mini"
-    openai_quality: str = "medium"
-    openai_fast_quality: str = "low"
+    openai_model: str = Field(default="gpt-image-2", description="OpenAI image model.")
+    openai_fast_model: str = Field(
+        default="gpt-image-1-mini", description="OpenAI image model in fast mode."
+    )
+    openai_quality: str = Field(default="medium", description="OpenAI image `quality`.")
+    openai_fast_quality: str = Field(
+        default="low", description="OpenAI image `quality` in fast mode (which also asks for JPEG)."
+    )
 
     def component_timeout_s(self, component: str) -> float:
         """The deadline of a job of ``component`` when its caller sets none."""

@@ -52,6 +52,14 @@ def test_to_dict_is_message_to_dict(message: Message) -> None:
     assert protojson.to_dict(message) == expected
 
 
+@pytest.mark.parametrize("message", MESSAGES, ids=lambda m: type(m).__name__)
+def test_to_dict_with_defaults_is_message_to_dict_printing_them(message: Message) -> None:
+    expected = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    assert protojson.to_dict(message, with_defaults=True) == expected
+
+
 def test_non_finite_numbers_keep_their_json_names() -> None:
     study = case_study_pb2.CaseStudy(metrics=[case_study_pb2.Metric(before_value=-math.inf)])
     assert protojson.to_dict(study)["metrics"][0]["before_value"] == "-Infinity"

@@ -154,7 +154,7 @@ class AnthropicStructurer:
     ) -> AsyncIterator[Draft]:
         """One streamed call: the SDK's raw events, folded into the message by the SDK's own
         accumulator. ``messages.stream()`` would also build a second, derived event for each of
-        the hundreds of raw ones, through the SDK's generic model constructor: two thirds of the
+        the hundreds of raw ones, through the SDK's generic model constructor: most of the
         stream's CPU, for events this provider does not read."""
         drafts = Drafts()
         usage.calls += 1

@@ -67,6 +67,7 @@ async def test_bad_bodies_get_a_problem_naming_the_field(
         problem["status"] == status and problem["title"] and problem["type"].startswith("https://")
     )
     assert names in problem["detail"]
+    assert " object at 0x" not in problem["detail"]  # no Python reprs: a person reads it
     assert not images.jobs
 
 
