@@ -199,6 +199,10 @@ class Fleet(Stack):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         env = {
             **os.environ,
+            # The benches measure the work itself: a repeated request must not be a cache hit.
+            # bench/cache.py measures the caches and turns them on.
+            "CASECRAFT_STRUCTURER_CACHE": "off",
+            "CASECRAFT_IMAGE_CACHE": "off",
             **(env or {}),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }

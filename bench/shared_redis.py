@@ -76,7 +76,7 @@ async def drive(
 def run_setup(
     gateways: int, redis_url: str | None, prefix: str, args: argparse.Namespace
 ) -> dict[str, Any]:
-    env = {"REDIS_URL": redis_url, "CASECRAFT_REDIS_KEY_PREFIX": prefix} if redis_url else {}
+    env = {"REDIS_URL": redis_url, "CASECRAFT_REDIS_PREFIX": prefix} if redis_url else {}
     # The byte and job limits are the memory store's guard; here every job is kept.
     env |= {"CASECRAFT_MAX_JOBS": "1000000", "CASECRAFT_ACCESS_LOG": "false"}
     with Fleet() as fleet:

@@ -46,6 +46,9 @@ def _request_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--fast", action="store_true", help="faster models, smaller images")
     parser.add_argument(
+        "--fresh", action="store_true", help="structure again even if these notes are cached"
+    )
+    parser.add_argument(
         "--anonymize", action="store_true", help="no client or people's names; the logo unused"
     )
     parser.add_argument("--accent", help="brand accent of every image and export, e.g. #0A7C66")

@@ -98,6 +98,7 @@ class _Request:
             components=components,
             fast=args.fast,
             accent=args.accent,
+            fresh=args.fresh,
             anonymize=args.anonymize,
         )
         # An anonymized case study's exports carry no logo either: it names the client.

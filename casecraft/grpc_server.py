@@ -8,7 +8,7 @@ import inspect
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -214,11 +214,21 @@ class RunningServer:
     grace_s: float
     host: str = "127.0.0.1"
     metrics_port: int = 0
+    # What the servicers hold beyond the server (a Redis connection), closed once it stopped.
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def drain(self) -> None:
         """Report NOT_SERVING, let in-flight calls finish within the grace, then stop."""
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(self.grace_s)
+        await self.stop(self.grace_s)
+
+    async def stop(self, grace_s: float | None) -> None:
+        """Stop serving (in-flight calls get ``grace_s``; None cancels them) and close what the
+        servicers hold."""
+        await self.server.stop(grace_s)
+        for close in self.closers:
+            await close()
+        self.closers.clear()
 
 
 async def start_server(

@@ -102,6 +102,7 @@ def request_body(
     components: Sequence[str] | None = None,
     fast: bool = False,
     accent: str | None = None,
+    fresh: bool = False,
     anonymize: bool = False,
 ) -> dict[str, Any]:
     """The JSON body of ``POST /v1/case-studies``."""
@@ -113,6 +114,8 @@ def request_body(
     options: dict[str, Any] = {}
     if fast:
         options["fast"] = True
+    if fresh:
+        options["fresh"] = True
     if anonymize:
         options["anonymize"] = True
     if accent:

@@ -93,6 +93,7 @@ async def answer(job: JobRecord, images: ImageStore, *, inline: bool = False) ->
         "warnings": job.warnings,
         "usage": job.usage,
         "needs_review": job.needs_review,
+        "cache": {"structuring": job.structuring_cache or "miss"},
         "trace_id": job.trace_id,
         "changes": [change.model_dump() for change in job.changes],
         **job.trust,

@@ -13,6 +13,7 @@ from casecraft import protojson
 from casecraft.v1 import image_pb2, structurer_pb2
 from gateway import orchestrator, trust
 from gateway.answers import image_entry, image_event
+from gateway.cache_report import structuring_cache
 from gateway.events import EventLog
 from gateway.images import ImageStore
 from gateway.jobs import JobRecord, JobStore, Status
@@ -83,6 +84,7 @@ class JobRecorder:
                 job.needs_review = [
                     {"field": item.field, "reason": item.reason} for item in response.needs_review
                 ]
+                job.structuring_cache = structuring_cache(response.cache, job.request.fresh)
                 job.trust = trust.answer_fields(response)
                 for warning in job.warnings:
                     await self.emit(job, "warning", {"message": warning})

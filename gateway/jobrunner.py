@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import grpc
@@ -79,7 +79,7 @@ class Stores:
             return cls.in_memory(settings)
         client = connect(settings.redis_url)
         followers = connect(settings.redis_url, FOLLOWER_CONNECTIONS)
-        prefix, ttl_s = settings.redis_key_prefix, settings.job_ttl_s
+        prefix, ttl_s = settings.redis_prefix, settings.job_ttl_s
         return cls(
             RedisJobStore(client, prefix),
             RedisEventLog(client, prefix, ttl_s, followers),
@@ -206,6 +206,7 @@ class Jobs:
                 logo_media_type=checked.logo_media_type,
                 fast=checked.fast,
                 accent_color=checked.accent_color,
+                fresh=checked.fresh,
                 anonymize=checked.anonymize,
                 logo_withheld=checked.logo_withheld,
             ),
@@ -374,7 +375,7 @@ class Jobs:
         job.changes.append(Change(version=job.version, changed=[component], by="image"))
         await self._hold(job.id)
         await self._record.set_status(job, "rendering")
-        self._remake(job, None, case_study, (spec,))
+        self._remake(job, None, case_study, (spec,), regenerate=True)
         return job
 
     async def refine(self, job_id: str, section: str, instruction: str) -> JobRecord:
@@ -451,7 +452,11 @@ class Jobs:
         before: case_study_pb2.CaseStudy | None,
         after: case_study_pb2.CaseStudy,
         components: tuple[ComponentSpec, ...],
+        *,
+        regenerate: bool = False,
     ) -> None:
+        """Make the images of ``components`` whose data changed; with ``regenerate``, new ones
+        whatever the image service has cached."""
         span = _background_span("case_study.edit", job.id)
 
         async def work() -> None:
@@ -459,7 +464,7 @@ class Jobs:
                 with _current(span):
                     await orchestrator.remake(
                         self.backends,
-                        self._plan(job, components),
+                        replace(self._plan(job, components), regenerate=regenerate),
                         before,
                         after,
                         self._record.sink(job),
@@ -542,6 +547,7 @@ class Jobs:
             logo_media_type=job.request.logo_media_type,
             fast=job.request.fast,
             accent_color=job.request.accent_color,
+            fresh=job.request.fresh,
             anonymize=job.request.anonymize,
             logo_withheld=job.request.logo_withheld,
             early_fanout=settings.early_fanout,

@@ -25,6 +25,7 @@ class JobRequest(BaseModel):
     logo_media_type: str = ""
     fast: bool = False
     accent_color: str = ""
+    fresh: bool = False
     anonymize: bool = False
     logo_withheld: bool = False
 
@@ -62,6 +63,8 @@ class JobRecord(BaseModel):
     usage: dict[str, Any] = Field(default_factory=dict)
     # What a person should check before publishing: [{"field", "reason"}].
     needs_review: list[dict[str, str]] = Field(default_factory=list)
+    # How the structuring cache answered: "hit", "miss" or "bypass" ("" until structured).
+    structuring_cache: str = ""
     timings: dict[str, Any] | None = None
     problem: dict[str, Any] | None = None
     changes: list[Change] = Field(default_factory=list)

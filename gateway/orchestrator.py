@@ -39,6 +39,10 @@ class Plan:
     anonymize: bool = False
     logo_withheld: bool = False
     accent_color: str = ""
+    # Structure again whatever the structuring cache holds.
+    fresh: bool = False
+    # Make the images again whatever the image service's cache holds (a regeneration).
+    regenerate: bool = False
     early_fanout: bool = True
     structure_deadline_s: float = 300.0
     images_deadline_s: float = 300.0
@@ -136,6 +140,7 @@ class _ImageStream:
                 fast=self._plan.fast, accent_color=self._plan.accent_color
             ),
             timeout_ms=int(self._plan.per_image_deadline_s * 1000),
+            bypass_cache=self._plan.regenerate,
         )
         getattr(job, component.name).CopyFrom(data)
         if component.name == "hero" and self._plan.logo:
@@ -287,7 +292,9 @@ async def _structure(
 ) -> structurer_pb2.StructureResponse:
     request = structurer_pb2.StructureRequest(
         notes=plan.notes,
-        options=structurer_pb2.StructureOptions(fast=plan.fast, anonymize=plan.anonymize),
+        options=structurer_pb2.StructureOptions(
+            fast=plan.fast, anonymize=plan.anonymize, fresh=plan.fresh
+        ),
     )
     rpc = await backends.structure_stream(request, timeout_s=plan.structure_deadline_s)
     if plan.early_fanout and plan.components:

@@ -39,6 +39,7 @@ class CheckedRequest:
     logo_withheld: bool = False
     # "#RRGGBB": the one asked for, else the logo's dominant colour; "" for the default palette.
     accent_color: str = ""
+    fresh: bool = False
 
 
 def parse(body: bytes) -> CheckedRequest:
@@ -80,6 +81,7 @@ def parse_object(raw: object) -> CheckedRequest:
         anonymize=request.options.anonymize,
         logo_withheld=withheld,
         accent_color=_accent(request.options.accent_color, logo),
+        fresh=request.options.fresh,
     )
 
 

@@ -67,6 +67,11 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     fast: bool = Field(default=False, description="Faster, cheaper models and smaller images.")
+    fresh: bool = Field(
+        default=False,
+        description="Structure the notes again even when an identical request's case study is "
+        "cached (the new one replaces it).",
+    )
     anonymize: bool = Field(
         default=False,
         description="Keep the client's name, its variants and people's names out of the case "
@@ -211,6 +216,13 @@ class TimingsOut(BaseModel):
     )
 
 
+class CacheOut(BaseModel):
+    structuring: Literal["hit", "miss", "bypass"] = Field(
+        description="hit: the case study of an identical earlier request, no provider called; "
+        "miss: structured now; bypass: structured now because options.fresh asked."
+    )
+
+
 class UntracedOut(BaseModel):
     field: str = Field(description='Where the figure is, e.g. "results", "metrics[0].after".')
     text: str = Field(description="The words around it in that field.")
@@ -302,6 +314,7 @@ class CaseStudyResponse(BaseModel):
         "rather than read. A missing client name is left empty, never invented."
     )
     usage: UsageJson = Field(description="What writing the case study took.")
+    cache: CacheOut
     trace_id: str = Field(description="Find the request's trace in a tracing backend by this id.")
     timings: TimingsOut | None = Field(
         default=None, description="Where the time went; present once the job is done."

@@ -112,7 +112,7 @@ class GatewaySettings(BaseSettings):
         description="Redis holding the jobs, events, idempotency keys and images every gateway "
         "shares, e.g. `redis://casecraft-redis:6379/0`; unset: this process's memory.",
     )
-    redis_key_prefix: str = Field(
+    redis_prefix: str = Field(
         default="casecraft:",
         description="Prepended to every key the gateway writes in Redis, so several deployments "
         "can share one.",

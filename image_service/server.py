@@ -7,12 +7,16 @@ from collections.abc import Sequence
 import grpc
 
 from casecraft import eventloop
+from casecraft.byte_cache import MemoryCache, RedisCache
 from casecraft.components import NAMES
 from casecraft.config import exit_on_configuration_error, load_settings
 from casecraft.grpc_server import RunningServer, serve_until_signalled, start_server
 from casecraft.jsonlog import configure_logging
+from casecraft.redis_store import RedisLink, open_link, report_health
 from casecraft.telemetry import configure_tracing
 from casecraft.v1 import image_pb2, image_pb2_grpc
+from image_service.coalescing import RedisLocks
+from image_service.generation_cache import GenerationCache
 from image_service.providers import ImageProvider
 from image_service.providers.chain import ImageChain
 from image_service.providers.registry import build_chain, resilient
@@ -32,18 +36,47 @@ async def start(
     in order, or a whole ImageChain (with its own retry policy, cooldown and clock).
     """
     configure_tracing(SERVICE)
+    chain = _chain(settings, provider)
+    link = await open_link(settings.redis_url, name="image cache") if settings.redis_url else None
     servicer = ImageServicer(
-        _chain(settings, provider),
+        chain,
         concurrency=settings.concurrency,
         job_timeout_s=settings.job_timeout_s,
         component_timeouts_s={name: settings.component_timeout_s(name) for name in NAMES},
+        cache=generation_cache(settings, link),
     )
 
     def register(server: grpc.aio.Server) -> list[str]:
         image_pb2_grpc.add_ImageGeneratorServicer_to_server(servicer, server)
         return [SERVICE_NAME]
 
-    return await start_server(settings, register)
+    try:
+        running = await start_server(settings, register)
+    except BaseException:
+        if link is not None:
+            await link.aclose()
+        raise
+    if link is not None:
+        await report_health(link, running.health)
+        running.closers.append(link.aclose)
+    return running
+
+
+def generation_cache(settings: ImageSettings, link: RedisLink | None) -> GenerationCache | None:
+    """The configured cache: in ``link``'s Redis, else in memory; None when it is off."""
+    if settings.cache == "off":
+        return None
+    if link is None:
+        return GenerationCache(MemoryCache(settings.cache_max_bytes))
+    prefix = f"{settings.redis_prefix}image:"
+    store = RedisCache(link, prefix=prefix, ttl_s=settings.cache_ttl_s)
+    locks = RedisLocks(
+        link,
+        prefix=prefix,
+        lock_ttl_s=settings.coalesce_wait_s,
+        wait_s=settings.coalesce_wait_s,
+    )
+    return GenerationCache(store, locks=locks)
 
 
 def _chain(

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import grpc
@@ -17,7 +18,8 @@ from casecraft.components import BY_NAME, status_name
 from casecraft.prometheus import record_image
 from casecraft.telemetry import capture_prompts, span_capture, to_records
 from casecraft.v1 import image_pb2, image_pb2_grpc
-from image_service.providers.chain import ImageChain, ImageChainFailed
+from image_service.generation_cache import GenerationCache, Served, Source, generation_key
+from image_service.providers.chain import ChainedImage, ImageChain, ImageChainFailed
 from image_service.validation import job_problem
 
 log = logging.getLogger(__name__)
@@ -39,11 +41,13 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
         concurrency: int,
         job_timeout_s: float,
         component_timeouts_s: Mapping[str, float] | None = None,
+        cache: GenerationCache | None = None,
     ) -> None:
         self._chain = chain
         self._slots = asyncio.Semaphore(concurrency)
         self._job_timeout_s = job_timeout_s
         self._component_timeouts_s = dict(component_timeouts_s or {})
+        self._cache = cache
 
     async def Generate(
         self,
@@ -66,29 +70,28 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
             call.cancel()
 
     async def run_job(self, job: image_pb2.ImageJob) -> image_pb2.ImageResult:
-        """Wait for a slot and generate, within the job's deadline; never raises for job failures.
+        """Serve the job from the generation cache, or wait for a slot and generate, within the
+        job's deadline; never raises for job failures.
 
         Two spans, siblings below the RPC's: ``image.wait_for_slot`` and ``image.generate`` (the
         provider attempts are its events, their HTTP calls its children). The last of them to
         run carries the outcome; a job that timed out waiting never starts ``image.generate``.
+        A job answered without a provider call (cached, or sharing an identical job's call) has
+        only ``image.generate``, from the job's start, with ``casecraft.cache`` saying which.
         """
         component = BY_NAME[job.WhichOneof("data") or ""]
         default_s = self._component_timeouts_s.get(component.name, self._job_timeout_s)
         timeout_s = job.timeout_ms / 1000 if job.timeout_ms else default_s
         result = image_pb2.ImageResult(job_id=job.job_id, component=component.enum)
+        started_ns = time.time_ns()
+        source: Source = "off" if self._cache is None else "bypass" if job.bypass_cache else "miss"
         with span_capture().capture() as spans:
-            last = wait = _step("image.wait_for_slot", component.name, spans)
+            steps = _Steps(component.name, spans)
             try:
                 async with asyncio.timeout(timeout_s):
-                    with trace.use_span(wait, end_on_exit=False, record_exception=False):
-                        await self._slots.acquire()
-                    wait.end()
-                    try:
-                        last = _step("image.generate", component.name, spans)
-                        with trace.use_span(last, end_on_exit=False, record_exception=False):
-                            chained = await self._chain.generate(job)
-                    finally:
-                        self._slots.release()
+                    served = await self._serve(job, lambda: self._generate(job, steps))
+                source = served.source
+                chained = served.image
                 image = chained.image
                 result.status = image_pb2.IMAGE_STATUS_OK
                 result.image = image.data
@@ -98,6 +101,7 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
                 result.provider = chained.provider
                 result.model = image.model
                 result.attempts = chained.attempts
+                result.cache_hit = served.cache_hit
             except TimeoutError:
                 result.status = image_pb2.IMAGE_STATUS_TIMED_OUT
                 result.error = f"{component.name}: timed out after {timeout_s:g} s"
@@ -112,11 +116,37 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
                 log.warning("image job failed", extra={"component": component.name}, exc_info=True)
                 result.status = image_pb2.IMAGE_STATUS_FAILED
                 result.error = f"{component.name}: {exc}"
+            last = steps.last or steps.start("image.generate", start_time=started_ns)
+            last.set_attribute("casecraft.cache", source)
             _describe(last, job, result)
             last.end()
             record_image(component.name, result.cache_hit, status_name(result.status))
             result.spans.extend(to_records(list(spans), SERVICE))
         return result
+
+    async def _serve(
+        self, job: image_pb2.ImageJob, generate: Callable[[], Awaitable[ChainedImage]]
+    ) -> Served:
+        """The job's image through the generation cache (when it is on)."""
+        if self._cache is None:
+            return Served(await generate(), "off")
+        key = generation_key(job, self._chain.next_provider())
+        if job.bypass_cache:
+            return await self._cache.refresh(key, generate)
+        return await self._cache.serve(key, generate)
+
+    async def _generate(self, job: image_pb2.ImageJob, steps: _Steps) -> ChainedImage:
+        """Wait for a slot, then run the job through the provider chain."""
+        wait = steps.start("image.wait_for_slot")
+        with trace.use_span(wait, end_on_exit=False, record_exception=False):
+            await self._slots.acquire()
+        wait.end()
+        try:
+            generate = steps.start("image.generate")
+            with trace.use_span(generate, end_on_exit=False, record_exception=False):
+                return await self._chain.generate(job)
+        finally:
+            self._slots.release()
 
 
 class _Call:
@@ -194,13 +224,24 @@ class _Call:
         self._outbox.put_nowait(await self._run_job(job))
 
 
-def _step(name: str, component: str, spans: list[ReadableSpan]) -> trace.Span:
-    """A step of one image job, below the current span, collected into the job's ``spans``."""
-    span = tracer.start_span(
-        name, attributes={"casecraft.component": component, "gen_ai.output.type": "image"}
-    )
-    span_capture().watch(span, spans)
-    return span
+class _Steps:
+    """The steps of one image job, below the current span, collected into the job's ``spans``;
+    ``last`` is the latest started."""
+
+    def __init__(self, component: str, spans: list[ReadableSpan]) -> None:
+        self.last: trace.Span | None = None
+        self._component = component
+        self._spans = spans
+
+    def start(self, name: str, *, start_time: int | None = None) -> trace.Span:
+        span = tracer.start_span(
+            name,
+            attributes={"casecraft.component": self._component, "gen_ai.output.type": "image"},
+            start_time=start_time,
+        )
+        span_capture().watch(span, self._spans)
+        self.last = span
+        return span
 
 
 def _describe(span: trace.Span, job: image_pb2.ImageJob, result: image_pb2.ImageResult) -> None:

@@ -6,6 +6,8 @@ Provider credentials and endpoints keep the names their providers document (``OP
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -68,6 +70,40 @@ class ImageSettings(GrpcServerSettings, ChainSettings):
         ge=64 * 64,
         description="Most pixels an image a provider returns may have (read from its header "
         "before decoding).",
+    )
+
+    cache: Literal["on", "off"] = Field(
+        default="on",
+        description='The generation cache (docs/caching.md): "off" makes every job call a '
+        "provider, and turns off the sharing of one call between identical jobs in flight.",
+    )
+    cache_max_bytes: int = Field(
+        default=256 * MiB,
+        ge=0,
+        description="In memory (without REDIS_URL): the cached images' bytes at most; the least "
+        "recently used leave first.",
+    )
+    cache_ttl_s: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="In Redis: how long an image unused stays cached (each hit renews it).",
+    )
+    coalesce_wait_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="With Redis: how long a job waits for another replica making the same image "
+        "before it makes the image itself (also the lock's lifetime, should that replica die).",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=unprefixed("REDIS_URL"),
+        description="Shared state: the generation cache and in-flight coalescing live in this "
+        "Redis.",
+    )
+    redis_prefix: str = Field(
+        default="casecraft:",
+        description="Put before every key this service writes in Redis (several deployments on "
+        "one Redis).",
     )
 
     openrouter_api_key: SecretStr | None = Field(

@@ -30,6 +30,7 @@ from structurer_service.providers import (
 )
 from structurer_service.refine import refine_problem, rewrite_section
 from structurer_service.review import needs_review
+from structurer_service.structuring_cache import StructuringCache, as_hit, structuring_key
 
 FieldGroup = structurer_pb2.FieldGroup
 FieldGroupReady = structurer_pb2.FieldGroupReady
@@ -54,11 +55,20 @@ def _providers(error: AllProvidersFailed | ProviderError) -> list[str]:
 
 
 class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
-    def __init__(self, provider: StructurerProvider, admission: Admission | None = None) -> None:
+    def __init__(
+        self,
+        provider: StructurerProvider,
+        admission: Admission | None = None,
+        *,
+        cache: StructuringCache | None = None,
+    ) -> None:
         self._provider = provider
         self._admission = admission or Admission(
             "the structurer's calls in flight", max_in_flight=64, max_queued=128
         )
+        self._cache = cache
+        # Identical requests in flight: the first one's answer, awaited by the others.
+        self._flights: dict[str, asyncio.Future[structurer_pb2.StructureResponse | None]] = {}
 
     async def Structure(
         self, request: structurer_pb2.StructureRequest, context: grpc.aio.ServicerContext
@@ -175,8 +185,23 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
             span.set_attribute("gen_ai.operation.name", "chat")
             if capture_prompts():
                 span.set_attribute("gen_ai.input.messages", _messages(request.notes))
+            key, outcome, flight = None, structurer_pb2.CACHE_OUTCOME_UNSPECIFIED, None
+            if self._cache is not None:
+                key = structuring_key(request, self._provider)
+                if request.options.fresh:
+                    outcome = structurer_pb2.CACHE_OUTCOME_BYPASS
+                else:
+                    answered = await self._answered(key)
+                    if answered is not None:
+                        yield _without_call(*answered, span)
+                        return
+                    outcome = structurer_pb2.CACHE_OUTCOME_MISS
+                    flight = self._flights[key] = asyncio.get_running_loop().create_future()
+            span.set_attribute("casecraft.cache", _CACHE_NAMES[outcome])
             steps: asyncio.Queue[_Step] = asyncio.Queue()
-            producer = asyncio.create_task(self._structure(request, span, steps))
+            producer = asyncio.create_task(
+                self._structure(request, span, steps, key, outcome, flight)
+            )
             try:
                 while True:
                     ready = [await steps.get()]
@@ -201,15 +226,40 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                 producer.cancel()
                 if span.is_recording():
                     span.end()
+                if flight is not None:
+                    # Ended without an answer (failed, cancelled): the requests that waited
+                    # for it structure the notes themselves.
+                    if not flight.done():
+                        flight.set_result(None)
+                    if self._flights.get(key or "") is flight:
+                        del self._flights[key or ""]
+
+    async def _answered(self, key: str) -> tuple[structurer_pb2.StructureResponse, str] | None:
+        """An identical request's answer, from the cache or from the request in flight, and
+        which; None when this request calls the providers."""
+        assert self._cache is not None
+        while True:
+            cached = await self._cache.get(key)
+            if cached is not None:
+                return cached, "hit"
+            flight = self._flights.get(key)
+            if flight is None:
+                return None
+            shared = await asyncio.shield(flight)
+            if shared is not None:
+                return as_hit(shared), "coalesced"
 
     async def _structure(
         self,
         request: structurer_pb2.StructureRequest,
         span: trace.Span,
         steps: asyncio.Queue[_Step],
+        key: str | None,
+        outcome: structurer_pb2.CacheOutcome,
+        flight: asyncio.Future[structurer_pb2.StructureResponse | None] | None,
     ) -> None:
         """Run the provider: each field group as it completes, then the final answer (or the
-        exception that ended it) go into ``steps``."""
+        exception that ended it) go into ``steps``; the answer is cached under ``key``."""
         review = checks.Checks(request.notes, anonymize=request.options.anonymize)
         with span_capture().capture(span) as spans, checks.checking(review):
             tracker = FieldGroupTracker()
@@ -242,17 +292,21 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                     _set_usage(span, item.usage)
                     span.set_attributes(verdict.span_attributes())
                     span.end()
-                    steps.put_nowait(
-                        structurer_pb2.StructureResponse(
-                            case_study=verdict.case_study,
-                            usage=item.usage,
-                            warnings=verdict.warnings,
-                            spans=to_records(list(spans), SERVICE),
-                            needs_review=needs_review(verdict.case_study, item.needs_review),
-                            fidelity=verdict.fidelity.message(),
-                            anonymized=verdict.anonymized,
-                        )
+                    response = structurer_pb2.StructureResponse(
+                        case_study=verdict.case_study,
+                        usage=item.usage,
+                        warnings=verdict.warnings,
+                        spans=to_records(list(spans), SERVICE),
+                        needs_review=needs_review(verdict.case_study, item.needs_review),
+                        fidelity=verdict.fidelity.message(),
+                        anonymized=verdict.anonymized,
+                        cache=outcome,
                     )
+                    if key is not None and self._cache is not None:
+                        await self._cache.put(key, response)
+                    if flight is not None and not flight.done():
+                        flight.set_result(response)
+                    steps.put_nowait(response)
                     return
                 steps.put_nowait(None)
             except (AllProvidersFailed, ProviderError) as exc:
@@ -263,6 +317,34 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                 steps.put_nowait(exc)
             except Exception as exc:
                 steps.put_nowait(exc)  # the handler raises it: the call ends with UNKNOWN
+
+
+def _without_call(
+    response: structurer_pb2.StructureResponse, how: str, span: trace.Span
+) -> structurer_pb2.StructureEvent:
+    """The whole stream of an answer no provider was called for (``how``: "hit" from the cache,
+    "coalesced" from an identical request in flight) in one event: the groups, then the final."""
+    with span_capture().capture(span) as spans:
+        span.set_attributes(
+            {
+                "casecraft.cache": how,
+                "gen_ai.provider.name": response.usage.provider,
+                "gen_ai.request.model": response.usage.model,
+                "casecraft.attempts": 0,
+            }
+        )
+        span.end()
+    response.spans.extend(to_records(list(spans), SERVICE))
+    groups = FieldGroupTracker().finish(response.case_study)
+    return structurer_pb2.StructureEvent(field_groups=groups, final=response)
+
+
+_CACHE_NAMES = {
+    structurer_pb2.CACHE_OUTCOME_UNSPECIFIED: "off",
+    structurer_pb2.CACHE_OUTCOME_MISS: "miss",
+    structurer_pb2.CACHE_OUTCOME_HIT: "hit",
+    structurer_pb2.CACHE_OUTCOME_BYPASS: "bypass",
+}
 
 
 # Below this many characters of notes the final checks take about a millisecond: run inline, so

@@ -6,11 +6,13 @@ ANTHROPIC_BASE_URL, OPENROUTER_API_KEY, OPENROUTER_BASE_URL.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from casecraft.config import unprefixed
-from casecraft.grpc_server import GrpcServerSettings
+from casecraft.grpc_server import GrpcServerSettings, MiB
 from casecraft.registry import ChainSettings
 
 
@@ -85,6 +87,33 @@ class StructurerSettings(GrpcServerSettings, ChainSettings):
     )
     openai_compatible_fast_output_usd_per_mtok: float = Field(
         default=5.0, ge=0, description="Output price of the fast model."
+    )
+
+    cache: Literal["on", "off"] = Field(
+        default="on",
+        description='The structuring cache (docs/caching.md): "off" calls a provider for every '
+        "request.",
+    )
+    cache_max_bytes: int = Field(
+        default=64 * MiB,
+        ge=0,
+        description="In memory (without REDIS_URL): the cached answers' bytes at most; the least "
+        "recently used leave first.",
+    )
+    cache_ttl_s: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="In Redis: how long an answer unused stays cached (each hit renews it).",
+    )
+    redis_url: str | None = Field(
+        None,
+        validation_alias=unprefixed("REDIS_URL"),
+        description="Shared state: the structuring cache lives in this Redis.",
+    )
+    redis_prefix: str = Field(
+        default="casecraft:",
+        description="Put before every key this service writes in Redis (several deployments on "
+        "one Redis).",
     )
 
     max_output_tokens: int = Field(

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import grpc
 import httpx
 import pytest
-import redis
 
 from casecraft.grpc_server import RunningServer
 from gateway.app import create_app
@@ -21,10 +18,10 @@ from image_service.settings import ImageSettings
 from structurer_service import server as structurer_server
 from structurer_service.providers import StructurerProvider
 from structurer_service.settings import StructurerSettings
+from tests.support.redis import SHARED_URL, delete_prefix, random_prefix, shared_redis
 
-# The Redis the tests use: REDIS_URL or the one on this machine. A test that needs it fails, never
-# skips, when it is missing (the connection error names the URL).
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+# The Redis the tests use: REDIS_URL or the one on this machine (tests/support/redis.py).
+REDIS_URL = SHARED_URL
 
 
 @pytest.fixture(autouse=True)
@@ -34,34 +31,27 @@ def _gateways_keep_jobs_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(params=["memory", "redis"])
-def job_backend(
+async def job_backend(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, redis_prefix: str
 ) -> str:
     """Run the test once with the gateway's jobs in memory and once in Redis (under a key prefix
-    of its own): every gateway the test starts reads these variables."""
+    of its own; a missing Redis fails the test, never skips it): every gateway the test starts
+    reads these variables."""
     if request.param == "redis":
-        client = redis.Redis.from_url(REDIS_URL)
-        try:
-            client.ping()
-        except redis.RedisError as error:
-            pytest.fail(f"these tests need Redis at REDIS_URL={REDIS_URL}: {error}")
-        finally:
-            client.close()
-        monkeypatch.setenv("REDIS_URL", REDIS_URL)
-        monkeypatch.setenv("CASECRAFT_REDIS_KEY_PREFIX", redis_prefix)
+        monkeypatch.setenv("REDIS_URL", await shared_redis())
+        # The services' caches read REDIS_URL too: under the same prefix, so nothing a test
+        # caches reaches another test.
+        for service in ("", "STRUCTURER_", "IMAGE_"):
+            monkeypatch.setenv(f"CASECRAFT_{service}REDIS_PREFIX", redis_prefix)
     return str(request.param)
 
 
 @pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """A key prefix of the test's own on the shared Redis (REDIS_URL), removed afterwards."""
-    prefix = f"casecraft-test:{uuid.uuid4().hex}:"
+async def redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of the test's own on the shared Redis, removed afterwards."""
+    prefix = random_prefix()
     yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    await delete_prefix(REDIS_URL, prefix)
 
 
 @asynccontextmanager
@@ -75,7 +65,7 @@ async def running_structurer(
     try:
         yield running
     finally:
-        await running.server.stop(None)
+        await running.stop(None)
 
 
 @asynccontextmanager
@@ -89,7 +79,7 @@ async def running_images(
     try:
         yield running
     finally:
-        await running.server.stop(None)
+        await running.stop(None)
 
 
 @asynccontextmanager

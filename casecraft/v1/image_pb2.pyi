@@ -71,7 +71,7 @@ class ImageOptions(_message.Message):
     def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., fast: _Optional[bool] = ..., accent_color: _Optional[str] = ...) -> None: ...
 
 class ImageJob(_message.Message):
-    __slots__ = ("job_id", "hero", "metrics", "timeline", "prompt", "reference_image", "reference_media_type", "options", "timeout_ms")
+    __slots__ = ("job_id", "hero", "metrics", "timeline", "prompt", "reference_image", "reference_media_type", "options", "timeout_ms", "bypass_cache")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     HERO_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +81,7 @@ class ImageJob(_message.Message):
     REFERENCE_MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    BYPASS_CACHE_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     hero: HeroData
     metrics: MetricsData
@@ -90,7 +91,8 @@ class ImageJob(_message.Message):
     reference_media_type: str
     options: ImageOptions
     timeout_ms: int
-    def __init__(self, job_id: _Optional[str] = ..., hero: _Optional[_Union[HeroData, _Mapping]] = ..., metrics: _Optional[_Union[MetricsData, _Mapping]] = ..., timeline: _Optional[_Union[TimelineData, _Mapping]] = ..., prompt: _Optional[str] = ..., reference_image: _Optional[bytes] = ..., reference_media_type: _Optional[str] = ..., options: _Optional[_Union[ImageOptions, _Mapping]] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+    bypass_cache: bool
+    def __init__(self, job_id: _Optional[str] = ..., hero: _Optional[_Union[HeroData, _Mapping]] = ..., metrics: _Optional[_Union[MetricsData, _Mapping]] = ..., timeline: _Optional[_Union[TimelineData, _Mapping]] = ..., prompt: _Optional[str] = ..., reference_image: _Optional[bytes] = ..., reference_media_type: _Optional[str] = ..., options: _Optional[_Union[ImageOptions, _Mapping]] = ..., timeout_ms: _Optional[int] = ..., bypass_cache: _Optional[bool] = ...) -> None: ...
 
 class ImageJobs(_message.Message):
     __slots__ = ("jobs",)

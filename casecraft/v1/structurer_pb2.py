@@ -25,37 +25,39 @@ _sym_db = _symbol_database.Default()
 from casecraft.v1 import case_study_pb2 as casecraft_dot_v1_dot_case__study__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63\x61secraft/v1/structurer.proto\x12\x0c\x63\x61secraft.v1\x1a\x1d\x63\x61secraft/v1/case_study.proto\"3\n\x10StructureOptions\x12\x0c\n\x04\x66\x61st\x18\x01 \x01(\x08\x12\x11\n\tanonymize\x18\x19 \x01(\x08\"R\n\x10StructureRequest\x12\r\n\x05notes\x18\x01 \x01(\t\x12/\n\x07options\x18\x02 \x01(\x0b\x32\x1e.casecraft.v1.StructureOptions\"y\n\x05Usage\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x03 \x01(\r\x12\x15\n\routput_tokens\x18\x04 \x01(\r\x12\x10\n\x08\x63ost_usd\x18\x05 \x01(\x01\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\r\"\xa1\x02\n\x11StructureResponse\x12+\n\ncase_study\x18\x01 \x01(\x0b\x32\x17.casecraft.v1.CaseStudy\x12\"\n\x05usage\x18\x02 \x01(\x0b\x32\x13.casecraft.v1.Usage\x12\x10\n\x08warnings\x18\x03 \x03(\t\x12\'\n\x05spans\x18\x04 \x03(\x0b\x32\x18.casecraft.v1.SpanRecord\x12.\n\x0cneeds_review\x18\x14 \x03(\x0b\x32\x18.casecraft.v1.ReviewItem\x12(\n\x08\x66idelity\x18\x19 \x01(\x0b\x32\x16.casecraft.v1.Fidelity\x12\x17\n\nanonymized\x18\x1a \x01(\x08H\x00\x88\x01\x01\x42\r\n\x0b_anonymized\"+\n\nReviewItem\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"K\n\x08\x46idelity\x12\x0f\n\x07\x63hecked\x18\x01 \x01(\r\x12.\n\x08untraced\x18\x02 \x03(\x0b\x32\x1c.casecraft.v1.UntracedFigure\"<\n\x0eUntracedFigure\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\"d\n\x0f\x46ieldGroupReady\x12\'\n\x05group\x18\x01 \x01(\x0e\x32\x18.casecraft.v1.FieldGroup\x12(\n\x07partial\x18\x02 \x01(\x0b\x32\x17.casecraft.v1.CaseStudy\"\x88\x01\n\x0eStructureEvent\x12.\n\x05\x66inal\x18\x02 \x01(\x0b\x32\x1f.casecraft.v1.StructureResponse\x12\x33\n\x0c\x66ield_groups\x18\x03 \x03(\x0b\x32\x1d.casecraft.v1.FieldGroupReadyJ\x04\x08\x01\x10\x02R\x0b\x66ield_group\"\xa2\x01\n\rRefineRequest\x12+\n\ncase_study\x18\x01 \x01(\x0b\x32\x17.casecraft.v1.CaseStudy\x12\x0f\n\x07section\x18\x02 \x01(\t\x12\x13\n\x0binstruction\x18\x03 \x01(\t\x12\r\n\x05notes\x18\x04 \x01(\t\x12/\n\x07options\x18\x05 \x01(\x0b\x32\x1e.casecraft.v1.StructureOptions\"\xad\x01\n\x0eRefineResponse\x12+\n\ncase_study\x18\x01 \x01(\x0b\x32\x17.casecraft.v1.CaseStudy\x12\"\n\x05usage\x18\x02 \x01(\x0b\x32\x13.casecraft.v1.Usage\x12\x10\n\x08warnings\x18\x03 \x03(\t\x12\x0f\n\x07\x63hanged\x18\x04 \x03(\t\x12\'\n\x05spans\x18\x05 \x03(\x0b\x32\x18.casecraft.v1.SpanRecord*\x8f\x01\n\nFieldGroup\x12\x1b\n\x17\x46IELD_GROUP_UNSPECIFIED\x10\x00\x12\x18\n\x14\x46IELD_GROUP_HEADLINE\x10\x01\x12\x17\n\x13\x46IELD_GROUP_METRICS\x10\x02\x12\x16\n\x12\x46IELD_GROUP_PHASES\x10\x03\x12\x19\n\x15\x46IELD_GROUP_NARRATIVE\x10\x04\x32\xf2\x01\n\nStructurer\x12L\n\tStructure\x12\x1e.casecraft.v1.StructureRequest\x1a\x1f.casecraft.v1.StructureResponse\x12Q\n\x0fStructureStream\x12\x1e.casecraft.v1.StructureRequest\x1a\x1c.casecraft.v1.StructureEvent0\x01\x12\x43\n\x06Refine\x12\x1b.casecraft.v1.RefineRequest\x1a\x1c.casecraft.v1.RefineResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63\x61secraft/v1/structurer.proto\x12\x0c\x63\x61secraft.v1\x1a\x1d\x63\x61secraft/v1/case_study.proto\"B\n\x10StructureOptions\x12\x0c\n\x04\x66\x61st\x18\x01 \x01(\x08\x12\r\n\x05\x66resh\x18( \x01(\x08\x12\x11\n\tanonymize\x18\x19 \x01(\x08\"R\n\x10StructureRequest\x12\r\n\x05notes\x18\x01 \x01(\t\x12/\n\x07options\x18\x02 \x01(\x0b\x32\x1e.casecraft.v1.StructureOptions\"y\n\x05Usage\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x03 \x01(\r\x12\x15\n\routput_tokens\x18\x04 \x01(\r\x12\x10\n\x08\x63ost_usd\x18\x05 \x01(\x01\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\r\"\xcc\x02\n\x11StructureResponse\x12+\n\ncase_study\x18\x01 \x01(\x0b\x32\x17.casecraft.v1.CaseStudy\x12\"\n\x05usage\x18\x02 \x01(\x0b\x32\x13.casecraft.v1.Usage\x12\x10\n\x08warnings\x18\x03 \x03(\t\x12\'\n\x05spans\x18\x04 \x03(\x0b\x32\x18.casecraft.v1.SpanRecord\x12.\n\x0cneeds_review\x18\x14 \x03(\x0b\x32\x18.casecraft.v1.ReviewItem\x12)\n\x05\x63\x61\x63he\x18( \x01(\x0e\x32\x1a.casecraft.v1.CacheOutcome\x12(\n\x08\x66idelity\x18\x19 \x01(\x0b\x32\x16.casecraft.v1.Fidelity\x12\x17\n\nanonymized\x18\x1a \x01(\x08H\x00\x88\x01\x01\x42\r\n\x0b_anonymized\"+\n\nReviewItem\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"K\n\x08\x46idelity\x12\x0f\n\x07\x63hecked\x18\x01 \x01(\r\x12.\n\x08untraced\x18\x02 \x03(\x0b\x32\x1c.casecraft.v1.UntracedFigure\"<\n\x0eUntracedFigure\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\"d\n\x0f\x46ieldGroupReady\x12\'\n\x05group\x18\x01 \x01(\x0e\x32\x18.casecraft.v1.FieldGroup\x12(\n\x07partial\x18\x02 \x01(\x0b\x32\x17.casecraft.v1.CaseStudy\"\x88\x01\n\x0eStructureEvent\x12.\n\x05\x66inal\x18\x02 \x01(\x0b\x32\x1f.casecraft.v1.StructureResponse\x12\x33\n\x0c\x66ield_groups\x18\x03 \x03(\x0b\x32\x1d.casecraft.v1.FieldGroupReadyJ\x04\x08\x01\x10\x02R\x0b\x66ield_group\"\xa2\x01\n\rRefineRequest\x12+\n\ncase_study\x18\x01 \x01(\x0b\x32\x17.casecraft.v1.CaseStudy\x12\x0f\n\x07section\x18\x02 \x01(\t\x12\x13\n\x0binstruction\x18\x03 \x01(\t\x12\r\n\x05notes\x18\x04 \x01(\t\x12/\n\x07options\x18\x05 \x01(\x0b\x32\x1e.casecraft.v1.StructureOptions\"\xad\x01\n\x0eRefineResponse\x12+\n\ncase_study\x18\x01 \x01(\x0b\x32\x17.casecraft.v1.CaseStudy\x12\"\n\x05usage\x18\x02 \x01(\x0b\x32\x13.casecraft.v1.Usage\x12\x10\n\x08warnings\x18\x03 \x03(\t\x12\x0f\n\x07\x63hanged\x18\x04 \x03(\t\x12\'\n\x05spans\x18\x05 \x03(\x0b\x32\x18.casecraft.v1.SpanRecord*\x8f\x01\n\nFieldGroup\x12\x1b\n\x17\x46IELD_GROUP_UNSPECIFIED\x10\x00\x12\x18\n\x14\x46IELD_GROUP_HEADLINE\x10\x01\x12\x17\n\x13\x46IELD_GROUP_METRICS\x10\x02\x12\x16\n\x12\x46IELD_GROUP_PHASES\x10\x03\x12\x19\n\x15\x46IELD_GROUP_NARRATIVE\x10\x04*v\n\x0c\x43\x61\x63heOutcome\x12\x1d\n\x19\x43\x41\x43HE_OUTCOME_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43\x41\x43HE_OUTCOME_MISS\x10\x01\x12\x15\n\x11\x43\x41\x43HE_OUTCOME_HIT\x10\x02\x12\x18\n\x14\x43\x41\x43HE_OUTCOME_BYPASS\x10\x03\x32\xf2\x01\n\nStructurer\x12L\n\tStructure\x12\x1e.casecraft.v1.StructureRequest\x1a\x1f.casecraft.v1.StructureResponse\x12Q\n\x0fStructureStream\x12\x1e.casecraft.v1.StructureRequest\x1a\x1c.casecraft.v1.StructureEvent0\x01\x12\x43\n\x06Refine\x12\x1b.casecraft.v1.RefineRequest\x1a\x1c.casecraft.v1.RefineResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'casecraft.v1.structurer_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FIELDGROUP']._serialized_start=1397
-  _globals['_FIELDGROUP']._serialized_end=1540
+  _globals['_FIELDGROUP']._serialized_start=1455
+  _globals['_FIELDGROUP']._serialized_end=1598
+  _globals['_CACHEOUTCOME']._serialized_start=1600
+  _globals['_CACHEOUTCOME']._serialized_end=1718
   _globals['_STRUCTUREOPTIONS']._serialized_start=78
-  _globals['_STRUCTUREOPTIONS']._serialized_end=129
-  _globals['_STRUCTUREREQUEST']._serialized_start=131
-  _globals['_STRUCTUREREQUEST']._serialized_end=213
-  _globals['_USAGE']._serialized_start=215
-  _globals['_USAGE']._serialized_end=336
-  _globals['_STRUCTURERESPONSE']._serialized_start=339
-  _globals['_STRUCTURERESPONSE']._serialized_end=628
-  _globals['_REVIEWITEM']._serialized_start=630
-  _globals['_REVIEWITEM']._serialized_end=673
-  _globals['_FIDELITY']._serialized_start=675
-  _globals['_FIDELITY']._serialized_end=750
-  _globals['_UNTRACEDFIGURE']._serialized_start=752
-  _globals['_UNTRACEDFIGURE']._serialized_end=812
-  _globals['_FIELDGROUPREADY']._serialized_start=814
-  _globals['_FIELDGROUPREADY']._serialized_end=914
-  _globals['_STRUCTUREEVENT']._serialized_start=917
-  _globals['_STRUCTUREEVENT']._serialized_end=1053
-  _globals['_REFINEREQUEST']._serialized_start=1056
-  _globals['_REFINEREQUEST']._serialized_end=1218
-  _globals['_REFINERESPONSE']._serialized_start=1221
-  _globals['_REFINERESPONSE']._serialized_end=1394
-  _globals['_STRUCTURER']._serialized_start=1543
-  _globals['_STRUCTURER']._serialized_end=1785
+  _globals['_STRUCTUREOPTIONS']._serialized_end=144
+  _globals['_STRUCTUREREQUEST']._serialized_start=146
+  _globals['_STRUCTUREREQUEST']._serialized_end=228
+  _globals['_USAGE']._serialized_start=230
+  _globals['_USAGE']._serialized_end=351
+  _globals['_STRUCTURERESPONSE']._serialized_start=354
+  _globals['_STRUCTURERESPONSE']._serialized_end=686
+  _globals['_REVIEWITEM']._serialized_start=688
+  _globals['_REVIEWITEM']._serialized_end=731
+  _globals['_FIDELITY']._serialized_start=733
+  _globals['_FIDELITY']._serialized_end=808
+  _globals['_UNTRACEDFIGURE']._serialized_start=810
+  _globals['_UNTRACEDFIGURE']._serialized_end=870
+  _globals['_FIELDGROUPREADY']._serialized_start=872
+  _globals['_FIELDGROUPREADY']._serialized_end=972
+  _globals['_STRUCTUREEVENT']._serialized_start=975
+  _globals['_STRUCTUREEVENT']._serialized_end=1111
+  _globals['_REFINEREQUEST']._serialized_start=1114
+  _globals['_REFINEREQUEST']._serialized_end=1276
+  _globals['_REFINERESPONSE']._serialized_start=1279
+  _globals['_REFINERESPONSE']._serialized_end=1452
+  _globals['_STRUCTURER']._serialized_start=1721
+  _globals['_STRUCTURER']._serialized_end=1963
 # @@protoc_insertion_point(module_scope)

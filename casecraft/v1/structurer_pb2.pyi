@@ -15,19 +15,32 @@ class FieldGroup(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FIELD_GROUP_METRICS: _ClassVar[FieldGroup]
     FIELD_GROUP_PHASES: _ClassVar[FieldGroup]
     FIELD_GROUP_NARRATIVE: _ClassVar[FieldGroup]
+
+class CacheOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CACHE_OUTCOME_UNSPECIFIED: _ClassVar[CacheOutcome]
+    CACHE_OUTCOME_MISS: _ClassVar[CacheOutcome]
+    CACHE_OUTCOME_HIT: _ClassVar[CacheOutcome]
+    CACHE_OUTCOME_BYPASS: _ClassVar[CacheOutcome]
 FIELD_GROUP_UNSPECIFIED: FieldGroup
 FIELD_GROUP_HEADLINE: FieldGroup
 FIELD_GROUP_METRICS: FieldGroup
 FIELD_GROUP_PHASES: FieldGroup
 FIELD_GROUP_NARRATIVE: FieldGroup
+CACHE_OUTCOME_UNSPECIFIED: CacheOutcome
+CACHE_OUTCOME_MISS: CacheOutcome
+CACHE_OUTCOME_HIT: CacheOutcome
+CACHE_OUTCOME_BYPASS: CacheOutcome
 
 class StructureOptions(_message.Message):
-    __slots__ = ("fast", "anonymize")
+    __slots__ = ("fast", "fresh", "anonymize")
     FAST_FIELD_NUMBER: _ClassVar[int]
+    FRESH_FIELD_NUMBER: _ClassVar[int]
     ANONYMIZE_FIELD_NUMBER: _ClassVar[int]
     fast: bool
+    fresh: bool
     anonymize: bool
-    def __init__(self, fast: _Optional[bool] = ..., anonymize: _Optional[bool] = ...) -> None: ...
+    def __init__(self, fast: _Optional[bool] = ..., fresh: _Optional[bool] = ..., anonymize: _Optional[bool] = ...) -> None: ...
 
 class StructureRequest(_message.Message):
     __slots__ = ("notes", "options")
@@ -54,12 +67,13 @@ class Usage(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_usd: _Optional[float] = ..., attempts: _Optional[int] = ...) -> None: ...
 
 class StructureResponse(_message.Message):
-    __slots__ = ("case_study", "usage", "warnings", "spans", "needs_review", "fidelity", "anonymized")
+    __slots__ = ("case_study", "usage", "warnings", "spans", "needs_review", "cache", "fidelity", "anonymized")
     CASE_STUDY_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     SPANS_FIELD_NUMBER: _ClassVar[int]
     NEEDS_REVIEW_FIELD_NUMBER: _ClassVar[int]
+    CACHE_FIELD_NUMBER: _ClassVar[int]
     FIDELITY_FIELD_NUMBER: _ClassVar[int]
     ANONYMIZED_FIELD_NUMBER: _ClassVar[int]
     case_study: _case_study_pb2.CaseStudy
@@ -67,9 +81,10 @@ class StructureResponse(_message.Message):
     warnings: _containers.RepeatedScalarFieldContainer[str]
     spans: _containers.RepeatedCompositeFieldContainer[_case_study_pb2.SpanRecord]
     needs_review: _containers.RepeatedCompositeFieldContainer[ReviewItem]
+    cache: CacheOutcome
     fidelity: Fidelity
     anonymized: bool
-    def __init__(self, case_study: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., spans: _Optional[_Iterable[_Union[_case_study_pb2.SpanRecord, _Mapping]]] = ..., needs_review: _Optional[_Iterable[_Union[ReviewItem, _Mapping]]] = ..., fidelity: _Optional[_Union[Fidelity, _Mapping]] = ..., anonymized: _Optional[bool] = ...) -> None: ...
+    def __init__(self, case_study: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., spans: _Optional[_Iterable[_Union[_case_study_pb2.SpanRecord, _Mapping]]] = ..., needs_review: _Optional[_Iterable[_Union[ReviewItem, _Mapping]]] = ..., cache: _Optional[_Union[CacheOutcome, str]] = ..., fidelity: _Optional[_Union[Fidelity, _Mapping]] = ..., anonymized: _Optional[bool] = ...) -> None: ...
 
 class ReviewItem(_message.Message):
     __slots__ = ("field", "reason")

@@ -60,6 +60,13 @@ class ImageChain:
         self._cooldown = cooldown
         self._attempt_timeout_s = attempt_timeout_s
 
+    def next_provider(self) -> ImageProvider:
+        """The provider a job started now would try first: the first one not resting."""
+        for provider in self.providers:
+            if self._cooldown.state(provider.name) != "open":
+                return provider
+        return self.providers[0]
+
     async def generate(self, job: image_pb2.ImageJob) -> ChainedImage:
         """The job's image from the first provider that succeeds, or ImageChainFailed."""
         records: list[AttemptRecord] = []

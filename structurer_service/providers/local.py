@@ -40,6 +40,10 @@ class LocalStructurer:
     def __init__(self, model: str = DEFAULT_MODEL) -> None:
         self.model = model
 
+    def model_for(self, fast: bool) -> str:
+        """The model a call of this speed uses (part of the structuring cache's key)."""
+        return self.model
+
     async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
         steps = self._steps(notes, checks.current())
         while (item := await asyncio.to_thread(next, steps, None)) is not None:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import fanout, load, pipeline
+from bench import cache, fanout, load, pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +32,15 @@ def test_pipeline_runs_every_mode() -> None:
         "first_image_over_llm",
     ):
         assert figures[key] > 0, key
+
+
+def test_cache_runs_on_both_backends() -> None:
+    figures = cache.run(requests=2, burst=3, llm_ms=60, image_ms=20, backends=["memory", "redis"])
+    for backend in ("memory", "redis"):
+        repeated, at_once = figures[backend]["repeated"], figures[backend]["at_once"]
+        assert repeated["p50_ms"] > 0 and at_once["p99_over_alone"] > 0
+        assert (repeated["llm_calls"], repeated["image_calls"]) == (0, 0)
+        assert sum(at_once["image_calls_per_component"].values()) == 3
 
 
 def test_load_runs_and_every_case_study_completes() -> None:

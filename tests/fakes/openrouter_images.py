@@ -134,6 +134,10 @@ class Faults:
         self.latency_s = latency_s
         self.default = default
         self._released: asyncio.Event | None = None
+        # Set to an Event to hold every request until it is set; each request's arrival is put
+        # in ``arrivals`` first, so a test can await "the provider was called".
+        self.gate: asyncio.Event | None = None
+        self.arrivals: asyncio.Queue[None] = asyncio.Queue()
 
     def script(self, *replies: Reply) -> None:
         """Append replies for the next requests."""
@@ -155,6 +159,9 @@ class Faults:
         return len(self._script)
 
     async def delay(self) -> None:
+        self.arrivals.put_nowait(None)
+        if self.gate is not None:
+            await self.gate.wait()
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
 

@@ -141,6 +141,8 @@ async def test_one_image_gets_a_new_version_and_the_others_stay() -> None:
         unknown = await client.post(f"{url}/images/banner")
     assert again.status_code == 202
     assert [job.WhichOneof("data") for job in images.jobs] == ["timeline"]
+    # A new version on purpose: made by the provider, not served from the generation cache.
+    assert images.jobs[0].bypass_cache and not by_component(after)["timeline"]["cache_hit"]
     old, new = by_component(before), by_component(after)
     assert new["timeline"]["version"] == 2 and old["timeline"]["version"] == 1
     assert new["hero"] == old["hero"] and new["metrics"] == old["metrics"]

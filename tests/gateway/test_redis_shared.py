@@ -1,6 +1,6 @@
 """Several gateways on one Redis: a job started on one is read, streamed and resumed on another;
-a gateway killed mid-job is noticed through its lease; Redis lost and back during a run; Redis
-missing at start."""
+a gateway killed mid-job is noticed through its lease; Redis lost and back during a run (a
+redis-server of the test's own); Redis missing at start."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -21,6 +20,7 @@ from tests.fakes.server import closed_port
 from tests.support.jobs import read_events, serving_gateway, wait_done
 from tests.support.processes import STEP_S, Service
 from tests.support.providers import RecordingImages, ScriptedStructurer
+from tests.support.redis import private_redis
 
 ASYNC = {"Prefer": "respond-async"}
 LEASE_S = 0.6
@@ -38,7 +38,7 @@ async def test_a_job_started_on_one_gateway_is_read_streamed_and_resumed_on_anot
     redis_prefix: str,
 ) -> None:
     structurer = ScriptedStructurer(hold_after=1)
-    shared = {"redis_url": REDIS_URL, "redis_key_prefix": redis_prefix}
+    shared = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix}
     async with (
         running_structurer(structurer) as s,
         running_images(RecordingImages()) as i,
@@ -83,7 +83,7 @@ async def test_a_gateway_killed_mid_job_is_noticed_by_another_through_its_lease(
                 "CASECRAFT_STRUCTURER_TARGET": f"127.0.0.1:{s.port}",
                 "CASECRAFT_IMAGE_TARGET": f"127.0.0.1:{i.port}",
                 "REDIS_URL": REDIS_URL,
-                "CASECRAFT_REDIS_KEY_PREFIX": redis_prefix,
+                "CASECRAFT_REDIS_PREFIX": redis_prefix,
                 "CASECRAFT_JOB_LEASE_S": str(LEASE_S),
             },
         )
@@ -97,7 +97,7 @@ async def test_a_gateway_killed_mid_job_is_noticed_by_another_through_its_lease(
             assert await doomed.exit_code(within_s=STEP_S) == -signal.SIGKILL
         finally:
             await doomed.close()
-        shared = {"redis_url": REDIS_URL, "redis_key_prefix": redis_prefix, "job_lease_s": LEASE_S}
+        shared = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix, "job_lease_s": LEASE_S}
         async with serving_gateway(s.port, i.port, **shared) as survivor:
             events = await wait_done(survivor, job_id)  # ends once the lapsed lease is noticed
             job = (await survivor.get(f"/v1/case-studies/{job_id}")).json()
@@ -111,48 +111,10 @@ async def test_a_gateway_killed_mid_job_is_noticed_by_another_through_its_lease(
     assert job["case_study"] == {}  # what the dead gateway had not saved is not invented
 
 
-class RedisServer:
-    """A redis-server of the test's own on a free port, so the shared one is never stopped."""
-
-    def __init__(self) -> None:
-        self.port = closed_port()
-        self.url = f"redis://127.0.0.1:{self.port}"
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            "redis-server",
-            *("--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        assert self.process.stdout is not None
-        async with asyncio.timeout(STEP_S):
-            while line := await self.process.stdout.readline():
-                if b"Ready to accept connections" in line:
-                    return
-        raise AssertionError(f"redis-server did not start on port {self.port}")
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            await self.process.wait()
-
-
-@asynccontextmanager
-async def own_redis() -> AsyncIterator[RedisServer]:
-    server = RedisServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
 async def test_redis_lost_mid_job_answers_503_and_everything_recovers_when_it_returns() -> None:
     structurer = ScriptedStructurer(hold_after=1)
     async with (
-        own_redis() as own,
+        private_redis() as own,
         running_structurer(structurer) as s,
         running_images(RecordingImages()) as i,
     ):

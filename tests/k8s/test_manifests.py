@@ -40,9 +40,6 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 GRPC_SERVICES = ("structurer_service", "image_service")
 PROVIDER_KEYS = {"ANTHROPIC_API_KEY", "OPENROUTER_API_KEY", "OPENAI_API_KEY"}
 OTEL_VARIABLES = {name for name in dir(otel_variables) if name.startswith("OTEL_")}
-# The Redis component gives REDIS_URL to the gateway (GatewaySettings.redis_url) and to the image
-# service, whose settings do not read it yet.
-EXTERNAL = {"REDIS_URL"}
 RECOMMENDED_LABELS = (
     "app.kubernetes.io/name",
     "app.kubernetes.io/instance",
@@ -227,7 +224,7 @@ def test_every_environment_variable_is_one_the_code_reads(
 ) -> None:
     objects = rendered[rendering]
     _, container = service_container(objects, module)
-    known = set(env_names(SETTINGS[module])) | OTEL_VARIABLES | EXTERNAL
+    known = set(env_names(SETTINGS[module])) | OTEL_VARIABLES
     if module in GRPC_SERVICES:
         known |= PROVIDER_KEYS
     unknown = set(container_env(container, objects)) - known

@@ -12,7 +12,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from casecraft.errors import AllProvidersFailed, ProviderError
 from casecraft.v1 import image_pb2
 from image_service.providers import GeneratedImage
-from tests.conftest import stack
+from tests.conftest import gateway_client, running_images, running_structurer, stack
 from tests.support.providers import RecordingImages, ScriptedStructurer
 from tests.support.spans import exported_spans
 
@@ -141,7 +141,12 @@ async def test_a_trace_the_caller_did_not_sample_is_reported_but_not_exported(
 ) -> None:
     trace_id = "5f" * 16
     not_sampled = f"00-{trace_id}-{'7a' * 8}-00"  # the caller's trace, sampled flag off
-    async with stack(ScriptedStructurer(), RecordingImages()) as client:
+    # The caches off: the second request makes the same steps as the first, not cache hits.
+    async with (
+        running_structurer(ScriptedStructurer(), cache="off") as s,
+        running_images(RecordingImages(), cache="off") as i,
+        gateway_client(s.port, i.port) as client,
+    ):
         response = await client.post(
             "/v1/case-studies", json={"notes": NOTES}, headers={"traceparent": not_sampled}
         )
@@ -186,3 +191,26 @@ async def test_a_failed_rpc_ends_its_client_span_with_the_status(
     generate = "/casecraft.v1.ImageGenerator/Generate"
     assert len([s for s in spans if s.name == generate and s.kind is SpanKind.CLIENT]) == 1
     assert not [s.name for s in spans if s.name.startswith("image.")]
+
+
+async def test_a_repeated_request_says_on_its_spans_that_the_caches_answered(
+    exported: InMemorySpanExporter,
+) -> None:
+    images = RecordingImages()
+    async with stack(ScriptedStructurer(), images) as client:
+        await client.post("/v1/case-studies", json={"notes": NOTES})
+        exported.clear()
+        again = await client.post("/v1/case-studies", json={"notes": NOTES})
+    assert again.status_code == 200, again.text
+    spans = exported.get_finished_spans()
+    structure = one(list(spans), "structure")
+    assert structure.attributes is not None
+    assert structure.attributes["casecraft.cache"] == "hit"
+    assert structure.attributes["gen_ai.provider.name"] == "scripted"
+    generated = [s for s in spans if s.name == "image.generate"]
+    assert len(generated) == 3 and not [s for s in spans if s.name == "image.wait_for_slot"]
+    for span in generated:
+        assert span.attributes is not None
+        assert span.attributes["casecraft.cache_hit"] is True
+        assert span.attributes["casecraft.cache"] == "hit"
+    assert len(images.jobs) == 3  # the first request's three images, none for the repeat

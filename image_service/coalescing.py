@@ -1,0 +1,147 @@
+"""One upstream call for identical jobs in flight at the same moment.
+
+Within a process, :class:`Flights` runs one task per key and lets every caller await it behind a
+shield: a caller that leaves (cancelled, timed out) never cancels the call the others share, and
+the image it pays for still reaches the cache.
+
+Across processes, :class:`RedisLocks` gives one replica the key (``SET NX`` with a TTL); the others
+wait for its ``PUBLISH``, then read the image from the shared cache. The wait is bounded: when the
+holder fails, dies (its lock expires) or Redis is lost, a waiter makes the image itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+from redis.asyncio.client import PubSub
+
+from casecraft.redis_store import REDIS_ERRORS, RedisLink
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+V = TypeVar("V")
+
+# Deletes the lock only while it is still ours: an expired lock re-taken by another replica stays.
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  redis.call('del', KEYS[1])
+  return redis.call('publish', KEYS[2], ARGV[2])
+end
+return 0
+"""
+
+
+class Flights(Generic[T]):
+    """Calls in flight by key; the first caller of a key starts it, later ones join it."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Task[T]] = {}
+        self._callers: Counter[str] = Counter()
+        self._joins = asyncio.Condition()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def until_callers(self, key: str, count: int) -> None:
+        """Return once ``count`` callers wait for ``key``'s call (for tests and benchmarks)."""
+        async with self._joins:
+            await self._joins.wait_for(lambda: self._callers[key] >= count)
+
+    async def run(self, key: str, call: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
+        """``call()``'s result, shared by every caller of ``key`` meanwhile; and whether this
+        caller joined a call another caller started."""
+        task = self._tasks.get(key)
+        joined = task is not None
+        if task is None:
+            task = self._tasks[key] = asyncio.ensure_future(call())
+            task.add_done_callback(lambda done: self._forget(key, done))
+        self._callers[key] += 1
+        async with self._joins:
+            self._joins.notify_all()
+        try:
+            return await asyncio.shield(task), joined
+        finally:
+            self._callers[key] -= 1
+            if not self._callers[key]:
+                del self._callers[key]
+
+    def _forget(self, key: str, task: asyncio.Task[T]) -> None:
+        if self._tasks.get(key) is task:
+            del self._tasks[key]
+        if not task.cancelled():
+            task.exception()  # retrieved: a failure nobody awaited any more is not logged as lost
+
+
+class RedisLocks:
+    """A lock per key shared by the replicas, and a bounded wait for the holder's result."""
+
+    def __init__(
+        self, link: RedisLink, *, prefix: str, lock_ttl_s: float, wait_s: float, poll_s: float = 1.0
+    ) -> None:
+        self.link = link
+        self.prefix = prefix
+        self._ttl_ms = max(1, int(lock_ttl_s * 1000))
+        self._wait_s = wait_s
+        self._poll_s = poll_s
+
+    async def acquire(self, key: str) -> str | None:
+        """A token when this replica holds ``key`` (or Redis is lost: then each makes its own);
+        None when another replica holds it."""
+        token = uuid.uuid4().hex
+        won: object = await self.link.run(
+            lambda r: r.set(self._lock(key), token, nx=True, px=self._ttl_ms), True
+        )
+        return token if won else None
+
+    async def release(self, key: str, token: str, *, made: bool) -> None:
+        """Give ``key`` up and tell the waiters whether the result is in the cache."""
+        outcome = "made" if made else "failed"
+        await self.link.run(
+            lambda r: r.eval(_RELEASE, 2, self._lock(key), self._channel(key), token, outcome),
+            0,
+        )
+
+    async def wait(self, key: str, read: Callable[[], Awaitable[V | None]]) -> V | None:
+        """``read()``'s answer once the holder of ``key`` is done; None when it failed, when
+        ``wait_s`` passed, or when Redis was lost (the caller then makes the result itself)."""
+        try:
+            async with asyncio.timeout(self._wait_s):
+                return await self._wait(key, read)
+        except TimeoutError:
+            log.info("waited for another replica's image too long; making it here")
+            return None
+        except REDIS_ERRORS:
+            return None
+
+    async def _wait(self, key: str, read: Callable[[], Awaitable[V | None]]) -> V | None:
+        pubsub: PubSub = self.link.client.pubsub()
+        try:
+            await pubsub.subscribe(self._channel(key))
+            # Subscribed first, then read: a result published before the subscription is found
+            # by the read, one published after it by the subscription.
+            while True:
+                found = await read()
+                if found is not None:
+                    return found
+                if not await self.link.client.exists(self._lock(key)):
+                    return await read()  # released (or expired) meanwhile: made or not
+                message = await pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=self._poll_s
+                )
+                if message is not None and message.get("data") == b"failed":
+                    return None
+        finally:
+            with contextlib.suppress(*REDIS_ERRORS):
+                await pubsub.aclose()
+
+    def _lock(self, key: str) -> str:
+        return f"{self.prefix}lock:{key}"
+
+    def _channel(self, key: str) -> str:
+        return f"{self.prefix}done:{key}"
