@@ -8,7 +8,6 @@ import asyncio
 from typing import Any
 
 import httpx
-import pytest
 
 from casecraft.components import NAMES
 from image_service import server as image_server
@@ -25,9 +24,6 @@ from tests.support.jobs import (
     wait_done,
 )
 from tests.support.providers import RecordingImages, ScriptedStructurer
-
-# The whole suite runs on the memory backend and on Redis.
-pytestmark = pytest.mark.usefixtures("job_backend")
 
 MERGE = {"content-type": "application/merge-patch+json"}
 
@@ -222,7 +218,7 @@ async def test_images_lost_to_a_down_image_service_are_made_once_it_is_back() ->
                 await wait_done_asgi(client, first.json()["id"])
             after = (await client.get(url)).json()
         finally:
-            await running.stop(None)
+            await running.server.stop(None)
     assert after["case_study"] == first.json()["case_study"]
     assert [(i["component"], i["status"], i["version"]) for i in after["images"]] == [
         ("hero", "ok", 2),
