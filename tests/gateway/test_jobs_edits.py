@@ -218,7 +218,7 @@ async def test_images_lost_to_a_down_image_service_are_made_once_it_is_back() ->
                 await wait_done_asgi(client, first.json()["id"])
             after = (await client.get(url)).json()
         finally:
-            await running.server.stop(None)
+            await running.stop(None)
     assert after["case_study"] == first.json()["case_study"]
     assert [(i["component"], i["status"], i["version"]) for i in after["images"]] == [
         ("hero", "ok", 2),
