@@ -1,11 +1,14 @@
-"""Gateways sharing one Redis against one gateway with its jobs in memory.
+"""Gateways and image services sharing one Redis against one of each keeping everything in memory.
 
 Every service is its own process with instant providers (bench/serve.py), so what is measured is
-the gateway and its store. Three set-ups, one after another:
+the gateways, the image services and their stores. The image services' generation cache is on, as
+it is by default. Three set-ups, one after another:
 
-1. one gateway, jobs in memory (the default);
-2. one gateway, jobs in Redis: the same requests, so the difference is what Redis adds;
-3. two gateways on one Redis, the load spread over both.
+1. one gateway and one image service, everything in memory (the default);
+2. the same two on Redis (the gateway's jobs, events and images; the image cache and its locks):
+   the same requests, so the difference is what Redis adds;
+3. two gateways and two image services on one Redis (each gateway with its own image service),
+   the load spread over both gateways.
 
 For each: latency one request at a time (p50, p99), and case studies per second with 50 in flight.
 Then what one case study holds in Redis (``MEMORY USAGE`` of its keys), for the memory budget in
@@ -76,16 +79,19 @@ async def drive(
 def run_setup(
     gateways: int, redis_url: str | None, prefix: str, args: argparse.Namespace
 ) -> dict[str, Any]:
-    env = {"REDIS_URL": redis_url, "CASECRAFT_REDIS_PREFIX": prefix} if redis_url else {}
+    shared = {
+        "CASECRAFT_IMAGE_CACHE": "on",
+        **({"REDIS_URL": redis_url, "CASECRAFT_IMAGE_REDIS_PREFIX": prefix} if redis_url else {}),
+    }
+    env = {"CASECRAFT_REDIS_PREFIX": prefix} if redis_url else {}
     # The byte and job limits are the memory store's guard; here every job is kept.
     env |= {"CASECRAFT_MAX_JOBS": "1000000", "CASECRAFT_ACCESS_LOG": "false"}
-    with Fleet() as fleet:
+    with Fleet(shared) as fleet:
         structurer = fleet.structurer("structurer", llm_ms=0)
-        images = fleet.images("images", image_ms=0, concurrency=IMAGE_CONCURRENCY)
-        urls = [
-            fleet.gateway(f"gateway{n}", structurer=structurer, images=images, env=env)
-            for n in range(gateways)
-        ]
+        urls = []
+        for n in range(gateways):
+            images = fleet.images(f"images{n}", image_ms=0, concurrency=IMAGE_CONCURRENCY)
+            urls.append(fleet.gateway(f"gateway{n}", structurer=structurer, images=images, env=env))
         return eventloop.run(drive(urls, args.sequential, args.throughput, args.concurrency))
 
 

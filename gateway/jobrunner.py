@@ -219,7 +219,9 @@ class Jobs:
         await self._hold(job.id)  # before the job is visible, so nobody takes it for orphaned
         await self.store.add(job)
         await self._record.emit(job, "status", {"status": "queued"})
-        task = asyncio.create_task(self._produce(job, span, self._admission(caller)))
+        task = asyncio.create_task(
+            self._produce(job, span, self._admission(caller), background=background)
+        )
         self._running.add(job, task)
         return job, task
 
@@ -419,7 +421,12 @@ class Jobs:
     # -- the work ------------------------------------------------------------------------------
 
     async def _produce(
-        self, job: JobRecord, span: trace.Span | None, admitted: AbstractAsyncContextManager[None]
+        self,
+        job: JobRecord,
+        span: trace.Span | None,
+        admitted: AbstractAsyncContextManager[None],
+        *,
+        background: bool,
     ) -> None:
         root = span or trace.get_current_span()
         try:
@@ -427,8 +434,13 @@ class Jobs:
                 with _current(span):
                     async with admitted:
                         await self._record.set_status(job, "structuring")
+                        plan = self._plan(job, _components(job))
+                        if background:  # nobody waits on the line: ride out a restart
+                            plan = replace(
+                                plan, backend_wait_s=self.settings.gateway_backend_wait_s
+                            )
                         outcome = await orchestrator.run(
-                            self.backends, self._plan(job, _components(job)), self._record.sink(job)
+                            self.backends, plan, self._record.sink(job)
                         )
                     with tracer.start_as_current_span("respond"):
                         job.version = 1

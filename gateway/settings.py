@@ -42,6 +42,12 @@ class GatewaySettings(BaseSettings):
         description="Deadline the gateway sends with each image job; 0 lets the image service "
         "apply its own.",
     )
+    gateway_backend_wait_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a background job waits for the structurer to serve again (a "
+        "restarting service) before it calls it; synchronous requests do not wait.",
+    )
     early_fanout: bool = Field(
         default=True,
         description="Start each image as soon as its fields are ready; false waits for the "
