@@ -7,6 +7,11 @@ error event inside the stream, an answer that breaks the schema, or no answer at
 down for a while, and one service process (structurer or image service) is killed with SIGKILL
 mid-run and started again on its port. Some clients cancel their job (DELETE) on the way.
 
+With ``--redis`` the jobs live in Redis (REDIS_URL or 127.0.0.1:6379, under a key prefix of the
+run's own) behind two gateways, each client posting to one of them and moving to the other when its
+gateway does not answer; ``--kill gateway`` then kills one gateway mid-run: the jobs it was running
+are noticed through their leases and end ``failed``, never left running.
+
 Every job is posted with ``Prefer: respond-async`` and followed on its event stream to the end,
 then read once more. The run checks what the design promises:
 
@@ -18,6 +23,7 @@ then read once more. The run checks what the design promises:
 
     python -m bench.chaos                   # 300 jobs, the structurer killed
     python -m bench.chaos --jobs 500 --kill images --json
+    python -m bench.chaos --redis --kill gateway
 
 It stops by itself (``--deadline-s``) and sends traffic only to 127.0.0.1.
 """
@@ -28,6 +34,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import random
 import time
 import uuid
@@ -38,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
+import redis
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
@@ -52,6 +60,9 @@ from tests.fakes.openrouter_images import FakeOpenRouter
 from tests.fakes.server import serve_in_thread
 
 TERMINAL = ("done", "failed", "cancelled")
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+# With Redis, a job whose gateway died is noticed once its lease lapses: short, for a short run.
+LEASE_S = 2
 
 
 class _QuietClientsGone(logging.Filter):
@@ -104,6 +115,7 @@ class Followed:
     """What a client saw of one job."""
 
     job_id: str
+    home: int = 0  # the gateway its client posted to (by index)
     events: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
     reconnects: int = 0
     final: dict[str, Any] | None = None
@@ -148,14 +160,18 @@ def answer_errors(answer: dict[str, Any]) -> list[str]:
     return errors
 
 
-async def follow(client: httpx.AsyncClient, followed: Followed, deadline: float) -> None:
-    """Read the job's events to its terminal event, reconnecting with Last-Event-ID after a cut."""
+async def follow(
+    client: httpx.AsyncClient, gateways: Gateways, followed: Followed, deadline: float
+) -> None:
+    """Read the job's events to its terminal event, reconnecting with Last-Event-ID after a cut
+    (to the next gateway, when there are several)."""
     loop = asyncio.get_running_loop()
     while loop.time() < deadline:
         headers = {"Last-Event-ID": str(followed.events[-1][0])} if followed.events else {}
+        url = gateways.url(followed.home + followed.reconnects)
         try:
             async with client.stream(
-                "GET", f"/v1/case-studies/{followed.job_id}/events", headers=headers
+                "GET", f"{url}/v1/case-studies/{followed.job_id}/events", headers=headers
             ) as response:
                 if response.status_code == 204:
                     return  # the last event seen was the end
@@ -191,19 +207,33 @@ async def _read_events(response: httpx.Response, followed: Followed) -> None:
             data = f"{data}\n{value}" if data else value
 
 
-async def call(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
-    """One request, made again after a connection error (a kept-alive connection the server
-    closed as the request went out); every request the run makes may be repeated."""
-    for _ in range(4):
-        try:
-            return await client.request(method, url, **kwargs)
-        except httpx.TransportError:
-            await asyncio.sleep(0.2)
-    return await client.request(method, url, **kwargs)
+@dataclass(frozen=True)
+class Gateways:
+    """The gateways' base URLs; a client's requests go to its own, then to the next."""
+
+    urls: Sequence[str]
+
+    def url(self, n: int) -> str:
+        return self.urls[n % len(self.urls)]
+
+    async def call(
+        self, client: httpx.AsyncClient, home: int, method: str, path: str, **kwargs: Any
+    ) -> httpx.Response:
+        """One request, made again after a connection error (a kept-alive connection the
+        server closed as the request went out, or a gateway that died) on the next gateway;
+        every request the run makes may be repeated."""
+        for attempt in range(8):
+            try:
+                return await client.request(method, self.url(home + attempt) + path, **kwargs)
+            except httpx.TransportError:
+                await asyncio.sleep(0.25)
+        return await client.request(method, self.url(home) + path, **kwargs)
 
 
 async def one_job(
     client: httpx.AsyncClient,
+    gateways: Gateways,
+    home: int,
     tally: Tally,
     notes: str,
     rng: random.Random,
@@ -213,23 +243,23 @@ async def one_job(
     # A retried POST with the same Idempotency-Key is the same job: a connection the gateway
     # closed as the request went out costs nothing.
     headers = {"Prefer": "respond-async", "Idempotency-Key": uuid.uuid4().hex}
-    response = await call(
-        client, "POST", "/v1/case-studies", json={"notes": notes}, headers=headers
+    response = await gateways.call(
+        client, home, "POST", "/v1/case-studies", json={"notes": notes}, headers=headers
     )
     if response.status_code != 202:
         tally.refused[response.status_code] += 1
         return
     tally.accepted += 1
-    followed = Followed(response.json()["id"])
+    followed = Followed(response.json()["id"], home)
     tally.followed.append(followed)
     canceller = None
     if rng.random() < cancel_share:
-        canceller = asyncio.create_task(_cancel_later(client, followed.job_id, rng.random()))
+        canceller = asyncio.create_task(_cancel_later(client, gateways, followed, rng.random()))
         tally.cancels_sent += 1
-    await follow(client, followed, deadline)
+    await follow(client, gateways, followed, deadline)
     if canceller is not None:
         await canceller
-    got = await call(client, "GET", f"/v1/case-studies/{followed.job_id}")
+    got = await gateways.call(client, home, "GET", f"/v1/case-studies/{followed.job_id}")
     followed.final_status = got.status_code
     if got.status_code == 200:
         followed.final = got.json()
@@ -238,14 +268,25 @@ async def one_job(
         tally.ended_enough.set()
 
 
-async def _cancel_later(client: httpx.AsyncClient, job_id: str, delay_s: float) -> None:
+async def _cancel_later(
+    client: httpx.AsyncClient, gateways: Gateways, followed: Followed, delay_s: float
+) -> None:
     await asyncio.sleep(delay_s)
-    await call(client, "DELETE", f"/v1/case-studies/{job_id}")  # 409 when it ended first: fine
+    # 409 when it ended first: fine.
+    await gateways.call(client, followed.home, "DELETE", f"/v1/case-studies/{followed.job_id}")
+
+
+# What --kill names: the process's name in the fleet, and the setting that gives its port.
+KILLABLE = {
+    "structurer": ("structurer_service", "CASECRAFT_STRUCTURER_PORT"),
+    "images": ("image_service", "CASECRAFT_IMAGE_PORT"),
+    "gateway": ("gateway0", "CASECRAFT_GATEWAY_PORT"),
+}
 
 
 @dataclass
 class Chaos:
-    """The mid-run events: OpenRouter down for a while, one service killed and restarted."""
+    """The mid-run events: OpenRouter down for a while, one process killed and restarted."""
 
     fleet: Fleet
     openrouter: FakeOpenRouter
@@ -259,10 +300,9 @@ class Chaos:
         self.openrouter.faults.default = img.status(503, "the fake is down for a while")
         began = time.monotonic()
         if self.kill != "none":
-            name = {"structurer": "structurer_service", "images": "image_service"}[self.kill]
-            variable = {"structurer": "CASECRAFT_STRUCTURER_PORT", "images": "CASECRAFT_IMAGE_PORT"}
+            name, variable = KILLABLE[self.kill]
             down_s = await asyncio.to_thread(
-                self.fleet.kill_and_restart, name, variable[self.kill], self.ports[self.kill]
+                self.fleet.kill_and_restart, name, variable, self.ports[self.kill]
             )
             self.happened["killed"] = {"service": name, "down_s": round(down_s, 2)}
         await asyncio.sleep(max(0.0, self.outage_s - (time.monotonic() - began)))
@@ -271,7 +311,7 @@ class Chaos:
 
 
 async def drive(
-    url: str,
+    gateways: Gateways,
     jobs: int,
     rng: random.Random,
     chaos: Chaos,
@@ -285,12 +325,12 @@ async def drive(
     limits = httpx.Limits(max_connections=2 * jobs + 16, max_keepalive_connections=2 * jobs + 16)
     timeout = httpx.Timeout(30.0, read=30.0)
     began = time.monotonic()
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + deadline_s
         mischief = asyncio.create_task(chaos.run(tally))
         clients = [
-            one_job(client, tally, notes[n % len(notes)], rng, cancel_share, deadline)
+            one_job(client, gateways, n, tally, notes[n % len(notes)], rng, cancel_share, deadline)
             for n in range(jobs)
         ]
         try:
@@ -303,7 +343,8 @@ async def drive(
         wall_s = time.monotonic() - began
         for followed in tally.followed:
             if followed.final_status == 0:  # its client gave up: ask where the job is now
-                got = await call(client, "GET", f"/v1/case-studies/{followed.job_id}")
+                path = f"/v1/case-studies/{followed.job_id}"
+                got = await gateways.call(client, followed.home, "GET", path)
                 followed.final_status = got.status_code
                 followed.final = got.json() if got.status_code == 200 else None
     return tally, wall_s
@@ -404,9 +445,13 @@ def run(
     cancel_share: float = 0.05,
     deadline_s: float = 180.0,
     kill_after: int | None = None,
+    redis_url: str | None = None,
 ) -> dict[str, Any]:
     """Start the fakes and the services, run the jobs through the chaos, return the report.
-    The chaos begins once ``kill_after`` jobs have ended (default: a third of them)."""
+    The chaos begins once ``kill_after`` jobs have ended (default: a third of them). With
+    ``redis_url``, two gateways keep their jobs in that Redis."""
+    if kill == "gateway" and redis_url is None:
+        raise ValueError("a killed gateway's jobs are noticed by another gateway through Redis")
     rng = random.Random(seed)
     anthropic = FakeAnthropic(answer=case_study_answer, seed=seed)
     openrouter = FakeOpenRouter(api_key=OPENROUTER_KEY)
@@ -425,6 +470,14 @@ def run(
         "CASECRAFT_ACCESS_LOG": "false",
     }
     with ExitStack() as running:
+        if redis_url is not None:
+            prefix = f"casecraft-chaos:{uuid.uuid4().hex[:8]}:"
+            running.callback(forget, redis_url, prefix)
+            gateway_env |= {
+                "REDIS_URL": redis_url,
+                "CASECRAFT_REDIS_PREFIX": prefix,
+                "CASECRAFT_JOB_LEASE_S": str(LEASE_S),
+            }
         urls = [
             running.enter_context(serve_in_thread(f.app)) for f in (anthropic, openrouter, openai)
         ]
@@ -434,11 +487,15 @@ def run(
             "structurer": fleet.real_structurer("structurer_service", structurer_env),
             "images": fleet.real_images("image_service", images_env),
         }
-        url = fleet.gateway("gateway", structurer=ports["structurer"], images=ports["images"])
+        urls = [
+            fleet.gateway(f"gateway{n}", structurer=ports["structurer"], images=ports["images"])
+            for n in range(1 if redis_url is None else 2)
+        ]
+        ports["gateway"] = int(urls[0].rpartition(":")[2])
         chaos = Chaos(fleet, openrouter, kill, ports)
         tally, wall_s = asyncio.run(
             drive(
-                url,
+                Gateways(urls),
                 jobs,
                 rng,
                 chaos,
@@ -447,24 +504,46 @@ def run(
                 kill_after=max(1, jobs // 3) if kill_after is None else kill_after,
             )
         )
-    return report(tally, chaos, wall_s, faults)
+    figures = report(tally, chaos, wall_s, faults)
+    figures["gateways"] = len(urls)
+    figures["jobs_in"] = "redis" if redis_url is not None else "memory"
+    return figures
+
+
+def forget(redis_url: str, prefix: str) -> None:
+    """Delete what the run left in Redis (its keys would otherwise wait for their TTL)."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    finally:
+        client.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=300)
     parser.add_argument("--seed", type=int, default=23)
-    parser.add_argument("--kill", choices=["structurer", "images", "none"], default="structurer")
+    parser.add_argument("--kill", choices=[*KILLABLE, "none"], default="structurer")
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="jobs in Redis (REDIS_URL or 127.0.0.1:6379) behind two gateways",
+    )
     parser.add_argument("--cancel-share", type=float, default=0.05)
     parser.add_argument("--deadline-s", type=float, default=180.0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    if args.kill == "gateway" and not args.redis:
+        parser.error("--kill gateway needs --redis: another gateway notices its jobs through Redis")
     figures = run(
         args.jobs,
         seed=args.seed,
         kill=args.kill,
         cancel_share=args.cancel_share,
         deadline_s=args.deadline_s,
+        redis_url=REDIS_URL if args.redis else None,
     )
     if args.json:
         print(json.dumps(figures))

@@ -296,7 +296,15 @@ class Fleet(Stack):
             },
         )
 
-    def gateway(self, name: str, *, structurer: int, images: int, early_fanout: bool = True) -> str:
+    def gateway(
+        self,
+        name: str,
+        *,
+        structurer: int,
+        images: int,
+        early_fanout: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> str:
         port = self._spawn(
             name,
             "gateway",
@@ -306,6 +314,7 @@ class Fleet(Stack):
                 "CASECRAFT_STRUCTURER_TARGET": f"127.0.0.1:{structurer}",
                 "CASECRAFT_IMAGE_TARGET": f"127.0.0.1:{images}",
                 "CASECRAFT_EARLY_FANOUT": str(early_fanout).lower(),
+                **(env or {}),
             },
         )
         self.pids[name] = self.children[-1].process.pid

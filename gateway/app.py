@@ -11,6 +11,7 @@ from http import HTTPStatus
 from opentelemetry import trace
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.metrics import NoOpMeterProvider
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -30,10 +31,11 @@ from gateway.auth import ApiKey, RequireApiKey, load_keys
 from gateway.backends import Backends
 from gateway.exports import JobExports
 from gateway.hygiene import HttpHygiene
-from gateway.jobrunner import Jobs
+from gateway.jobrunner import Jobs, Stores
 from gateway.openapi import openapi_document, with_api_keys
 from gateway.problems import Problem
 from gateway.quotas import EnforceQuotas, Quotas
+from gateway.redis_backend import unavailable
 from gateway.settings import GatewaySettings
 from gateway.tracing import TraceIdHeader
 
@@ -52,7 +54,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     quotas = Quotas(
         rpm=settings.quota_requests_per_minute,
         in_flight=settings.quota_in_flight,
-        storage_uri=settings.quota_storage_url,
+        storage_uri=settings.quota_storage,
     )
     admission = Admission(
         "the gateway's case studies in flight",
@@ -77,12 +79,14 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.backends = Backends(settings)
-        app.state.jobs = Jobs(app.state.backends, settings, admit=admitted)
+        app.state.stores = Stores.for_settings(settings)
+        app.state.jobs = Jobs(app.state.backends, settings, app.state.stores, admit=admitted)
         app.state.exports = JobExports(settings, app.state.jobs.images)
         try:
             yield
         finally:
             await app.state.jobs.close()
+            await app.state.stores.close()
             await app.state.backends.close()
             await quotas.aclose()
 
@@ -91,6 +95,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
 
     async def readyz(request: Request) -> Response:
         statuses = await request.app.state.backends.health()
+        statuses.update(await request.app.state.stores.health())
         down = {name: status for name, status in statuses.items() if status != "SERVING"}
         if down:
             detail = ", ".join(f"{name} is {status}" for name, status in down.items())
@@ -125,6 +130,7 @@ def create_app(settings: GatewaySettings | None = None) -> Starlette:
             Problem: _problem,
             HTTPException: _http,
             ClientDisconnect: _client_left,
+            RedisError: _redis_unavailable,
             Exception: _unexpected,
         },
         lifespan=lifespan,
@@ -213,6 +219,12 @@ async def _http(request: Request, exc: Exception) -> Response:
 async def _client_left(request: Request, exc: Exception) -> Response:
     log.info("client disconnected while sending the body")
     return Response(status_code=499)
+
+
+async def _redis_unavailable(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RedisError)
+    log.warning("redis unavailable: %s", type(exc).__name__)
+    return unavailable(exc).response(request.url.path)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

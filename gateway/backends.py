@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import grpc
@@ -32,6 +33,8 @@ def channel_options(settings: GatewaySettings) -> list[tuple[str, int | str]]:
         # Spread calls over every address a dns:/// target resolves to (one per pod).
         ("grpc.service_config", json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})),
         ("grpc.keepalive_time_ms", 30_000),
+        # A restarted backend is found again within seconds (gRPC's default backs off to 120 s).
+        ("grpc.max_reconnect_backoff_ms", 5_000),
         ("grpc.enable_retries", 0),
     ]
 
@@ -47,6 +50,15 @@ class Backends:
         self.images = image_pb2_grpc.ImageGeneratorStub(self._channels[IMAGES])
         # Each call gets a client span and carries the trace on to the backend.
         self._rpcs = ClientRpcs()
+
+    async def until_ready(self, name: str, wait_s: float) -> None:
+        """Wait up to ``wait_s`` for the channel to ``name`` to connect, as while the service
+        restarts; a call after a wait that ran out fails as it would have at once."""
+        channel = self._channels[name]
+        if wait_s <= 0 or channel.get_state(try_to_connect=True) is grpc.ChannelConnectivity.READY:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(channel.channel_ready(), wait_s)
 
     async def structure_stream(
         self, request: structurer_pb2.StructureRequest, *, timeout_s: float

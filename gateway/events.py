@@ -7,7 +7,7 @@ the same four calls, which is why events are plain JSON-able data and waiting is
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -105,11 +105,16 @@ class MemoryEventLog:
 
 
 async def follow(
-    log: EventLog, job_id: str, after: int, *, idle_s: float = 30.0
+    log: EventLog,
+    job_id: str,
+    after: int,
+    *,
+    idle_s: float = 30.0,
+    idle: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[Event]:
     """The job's events after ``after``, then each new one as it comes, ending after a terminal
     event (done, failed, cancelled) that is the last of the log. An ``after`` that is not one of
-    the job's ids gives the whole history."""
+    the job's ids gives the whole history. ``idle`` runs after each wait (it may end the job)."""
     known = await log.read(job_id)
     if not 0 < after <= len(known):
         after = 0
@@ -121,5 +126,7 @@ async def follow(
         if events and events[-1].type in TERMINAL:
             return
         await log.wait(job_id, after, idle_s)
+        if idle is not None:
+            await idle()
         if after and not await log.read(job_id, after - 1):
             return  # the job expired or was evicted meanwhile

@@ -7,6 +7,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from casecraft import protojson
 from casecraft.v1 import image_pb2, structurer_pb2
 from gateway import orchestrator, trust
@@ -16,6 +18,7 @@ from gateway.events import EventLog
 from gateway.images import ImageStore
 from gateway.jobs import JobRecord, JobStore, Status
 from gateway.problems import Problem
+from gateway.redis_backend import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,8 @@ class JobRecorder:
         if isinstance(error, asyncio.CancelledError):
             await self.end(job, "cancelled")
             return
+        if isinstance(error, RedisError):
+            error = unavailable(error)
         if not isinstance(error, Problem):
             log.error("job failed", exc_info=error, extra={"job_id": job.id})
             error = Problem(
@@ -54,7 +59,11 @@ class JobRecorder:
 
     async def end(self, job: JobRecord, status: Status) -> None:
         await self.set_status(job, status)
-        if status == "failed":
+        await self.ending(job)
+
+    async def ending(self, job: JobRecord) -> None:
+        """The event that ends a failed or cancelled job's stream."""
+        if job.status == "failed":
             await self.emit(job, "failed", {"problem": job.problem})
         else:
             await self.emit(job, "cancelled", {"status": "cancelled"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import time
 import uuid
@@ -22,6 +23,8 @@ import grpc
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from casecraft import protojson
 from casecraft.components import ALL, BY_NAME, NAMES, ComponentSpec
@@ -33,8 +36,10 @@ from gateway.backends import STRUCTURER, Backends
 from gateway.events import TERMINAL, Event, EventLog, MemoryEventLog, follow
 from gateway.images import ImageStore, MemoryImageStore
 from gateway.jobrecorder import JobRecorder
-from gateway.jobs import Change, JobRecord, JobRequest, JobStore, MemoryJobStore
+from gateway.jobs import Change, JobRecord, JobRequest, JobStore, Leases, MemoryJobStore
 from gateway.problems import Problem, from_rpc_error
+from gateway.redis_backend import FOLLOWER_CONNECTIONS, REDIS, connect
+from gateway.redis_stores import RedisEventLog, RedisImageStore, RedisJobStore, RedisLeases
 from gateway.requests import CheckedRequest
 from gateway.settings import GatewaySettings
 from gateway.timings import report
@@ -45,6 +50,9 @@ tracer = trace.get_tracer(__name__)
 SERVICE = "gateway"
 MAX_IDEMPOTENCY_KEY = 255
 RETRY_AFTER_S = 5
+STOPPED = (
+    "the gateway running this job stopped before it finished; start it again (POST the notes again)"
+)
 
 
 @dataclass
@@ -54,10 +62,47 @@ class Stores:
     jobs: JobStore
     events: EventLog
     images: ImageStore
+    # Set when the stores are shared by several gateways (Redis): who runs which job.
+    leases: Leases | None = None
+    redis: Redis | None = None
+    followers: Redis | None = None
 
     @classmethod
     def in_memory(cls, settings: GatewaySettings) -> Stores:
         return cls(MemoryJobStore(), MemoryEventLog(), MemoryImageStore(settings.image_store_bytes))
+
+    @classmethod
+    def for_settings(cls, settings: GatewaySettings) -> Stores:
+        """Redis when REDIS_URL is set, this process's memory otherwise: the one place the
+        gateway's backend is chosen."""
+        if settings.redis_url is None:
+            return cls.in_memory(settings)
+        client = connect(settings.redis_url)
+        followers = connect(settings.redis_url, FOLLOWER_CONNECTIONS)
+        prefix, ttl_s = settings.redis_prefix, settings.job_ttl_s
+        return cls(
+            RedisJobStore(client, prefix),
+            RedisEventLog(client, prefix, ttl_s, followers),
+            RedisImageStore(client, prefix, ttl_s),
+            RedisLeases(client, prefix, settings.job_lease_s),
+            client,
+            followers,
+        )
+
+    async def health(self) -> dict[str, str]:
+        """The shared store's status, as /readyz shows the backends' (nothing for memory)."""
+        if self.redis is None:
+            return {}
+        try:
+            await self.redis.ping()
+        except RedisError as error:
+            return {REDIS: f"UNREACHABLE ({type(error).__name__})"}
+        return {REDIS: "SERVING"}
+
+    async def close(self) -> None:
+        for client in (self.redis, self.followers):
+            if client is not None:
+                await client.aclose()
 
 
 @dataclass
@@ -103,6 +148,11 @@ class Jobs:
         self._clock = clock
         self._running = _Running()
         self._record = JobRecorder(self.store, self.log, self.images, clock)
+        self._leases = stores.leases
+        self._keeper: asyncio.Task[None] | None = None
+        # Jobs that ended while their ending could not be written (the store was unreachable):
+        # written as soon as it can be, so no accepted job is left running forever.
+        self._unwritten: dict[str, JobRecord] = {}
         # Held while a job structures and makes its images: the caller's quota and the
         # gateway's ceiling on case studies at once (gateway/quotas.py).
         self._admission = admit or (lambda caller: nullcontext())
@@ -166,15 +216,23 @@ class Jobs:
         )
         span = _background_span("case_study.job", job.id) if background else None
         job.trace_id = _trace_id(span or trace.get_current_span())
+        await self._hold(job.id)  # before the job is visible, so nobody takes it for orphaned
         await self.store.add(job)
         await self._record.emit(job, "status", {"status": "queued"})
-        task = asyncio.create_task(self._produce(job, span, self._admission(caller)))
+        task = asyncio.create_task(
+            self._produce(job, span, self._admission(caller), background=background)
+        )
         self._running.add(job, task)
         return job, task
 
     async def get(self, job_id: str) -> JobRecord:
         """The job; a 404 when it is unknown or expired."""
-        job = self._running.records.get(job_id) or await self.store.get(job_id)
+        job = self._running.records.get(job_id) or self._unwritten.get(job_id)
+        if job is None:
+            job = await self.store.get(job_id)
+            if job is not None and not job.finished and self._leases is not None:
+                if await self._leases.claim(job_id):
+                    await self._interrupted(job)
         if job is not None and job.expires_at <= self._clock():
             await self._forget(job_id)
             job = None
@@ -197,8 +255,21 @@ class Jobs:
         """The job's events after ``after`` (all of them for an id that is not the job's), then
         each new one, ending with the job (done, failed or cancelled)."""
         await self.get(job_id)
-        async for event in follow(self.log, job_id, after):
-            yield event
+
+        async def check() -> None:
+            """A job followed here but run by another gateway: notice if that one stopped."""
+            if job_id not in self._running.records:
+                with contextlib.suppress(Problem):
+                    await self.get(job_id)
+
+        try:
+            async for event in follow(
+                self.log, job_id, after, idle=check if self._leases is not None else None
+            ):
+                yield event
+        except RedisError as error:
+            # The stream ends without a final event: the client reconnects with its last id.
+            log.warning("event stream ended: %s", type(error).__name__, extra={"job_id": job_id})
 
     async def seen_the_end(self, job_id: str, last_event_id: int) -> bool:
         """Whether ``last_event_id`` is the job's last event and says how the job ended."""
@@ -231,6 +302,8 @@ class Jobs:
 
     async def close(self) -> None:
         """Cancel every job still running in this process (the gateway is shutting down)."""
+        if self._keeper is not None:
+            self._keeper.cancel()
         tasks = list(self._running.tasks.values())
         for task in tasks:
             task.cancel()
@@ -275,6 +348,7 @@ class Jobs:
         await self._record.emit(job, "case_study", data)
         for warning in warnings or []:
             await self._record.emit(job, "warning", {"message": warning})
+        await self._hold(job.id)
         await self._record.set_status(job, "rendering")
         self._remake(job, before, after, _components(job))
         return job
@@ -301,6 +375,7 @@ class Jobs:
             job.request.components = [n for n in NAMES if n in {*job.request.components, component}]
         job.version += 1
         job.changes.append(Change(version=job.version, changed=[component], by="image"))
+        await self._hold(job.id)
         await self._record.set_status(job, "rendering")
         self._remake(job, None, case_study, (spec,), regenerate=True)
         return job
@@ -346,7 +421,12 @@ class Jobs:
     # -- the work ------------------------------------------------------------------------------
 
     async def _produce(
-        self, job: JobRecord, span: trace.Span | None, admitted: AbstractAsyncContextManager[None]
+        self,
+        job: JobRecord,
+        span: trace.Span | None,
+        admitted: AbstractAsyncContextManager[None],
+        *,
+        background: bool,
     ) -> None:
         root = span or trace.get_current_span()
         try:
@@ -354,8 +434,13 @@ class Jobs:
                 with _current(span):
                     async with admitted:
                         await self._record.set_status(job, "structuring")
+                        plan = self._plan(job, _components(job))
+                        if background:  # nobody waits on the line: ride out a restart
+                            plan = replace(
+                                plan, backend_wait_s=self.settings.gateway_backend_wait_s
+                            )
                         outcome = await orchestrator.run(
-                            self.backends, self._plan(job, _components(job)), self._record.sink(job)
+                            self.backends, plan, self._record.sink(job)
                         )
                     with tracer.start_as_current_span("respond"):
                         job.version = 1
@@ -364,12 +449,14 @@ class Jobs:
             context = root.get_span_context()
             job.timings = report(records, context.trace_id, context.trace_flags.sampled)
         except BaseException as error:
-            await self._record.failed(job, error)
+            await self._fail(job, error)
             if isinstance(error, asyncio.CancelledError):
                 raise
             return
-        await self.store.save(job)
-        await self._record.emit(job, "done", await answer(job, self.images))
+        try:
+            await self._write_ending(job, announce=False)  # the status event went out above
+        except Exception as error:
+            self._later(job, error)
 
     def _remake(
         self,
@@ -395,14 +482,73 @@ class Jobs:
                         self._record.sink(job),
                     )
             except BaseException as error:
-                await self._record.failed(job, error)
+                await self._fail(job, error)
                 if isinstance(error, asyncio.CancelledError):
                     raise
                 return
-            await self._record.set_status(job, "done")
-            await self._record.emit(job, "done", await answer(job, self.images))
+            job.status, job.finished_at = "done", self._clock()
+            try:
+                await self._write_ending(job)
+            except Exception as error:
+                self._later(job, error)
 
         self._running.add(job, asyncio.create_task(work()))
+
+    # -- endings and leases --------------------------------------------------------------------
+
+    async def _fail(self, job: JobRecord, error: BaseException) -> None:
+        try:
+            await self._record.failed(job, error)
+        except Exception as unwritten:
+            self._later(job, unwritten)
+
+    async def _write_ending(self, job: JobRecord, *, announce: bool = True) -> None:
+        """Save the ended job and tell its followers how it ended."""
+        await self.store.save(job)
+        if announce:
+            await self._record.emit(job, "status", {"status": job.status})
+        if job.status == "done":
+            await self._record.emit(job, "done", await answer(job, self.images))
+        else:
+            await self._record.ending(job)
+
+    def _later(self, job: JobRecord, error: Exception) -> None:
+        """The job ended but the store could not take it: keep it here, and write it when the
+        store answers again (``_keep``)."""
+        log.warning(
+            "could not record the end of a job; retrying: %s",
+            type(error).__name__,
+            extra={"job_id": job.id},
+        )
+        self._unwritten[job.id] = job
+        self._ensure_keeper()
+
+    async def _interrupted(self, job: JobRecord) -> None:
+        job.problem = Problem(503, "Interrupted", STOPPED).body()
+        await self._record.end(job, "failed")
+
+    async def _hold(self, job_id: str) -> None:
+        if self._leases is not None:
+            await self._leases.hold([job_id])
+            self._ensure_keeper()
+
+    def _ensure_keeper(self) -> None:
+        if self._keeper is None or self._keeper.done():
+            self._keeper = asyncio.create_task(self._keep())
+
+    async def _keep(self) -> None:
+        """Renew the leases of the jobs running here, and write the endings that could not be
+        written, every third of a lease."""
+        while True:
+            await asyncio.sleep(self.settings.job_lease_s / 3)
+            try:
+                if self._leases is not None:
+                    await self._leases.hold([*self._running.tasks, *self._unwritten])
+                for job in list(self._unwritten.values()):
+                    await self._write_ending(job)
+                    del self._unwritten[job.id]
+            except Exception as error:
+                log.warning("shared store unavailable: %s", type(error).__name__)
 
     def _plan(self, job: JobRecord, components: tuple[ComponentSpec, ...]) -> orchestrator.Plan:
         settings = self.settings

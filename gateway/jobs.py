@@ -7,6 +7,7 @@ running of jobs is gateway/jobrunner.py's.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -110,6 +111,20 @@ class JobStore(Protocol):
 
     def size_bytes(self) -> int:
         """Roughly how much memory the jobs hold."""
+        ...
+
+
+class Leases(Protocol):
+    """Who is running which job, when several gateways share the store: a gateway holds a lease
+    on each job it runs and renews it; a job left unfinished with a lapsed lease lost its
+    gateway. (One gateway alone, with its jobs in memory, needs none.)"""
+
+    async def hold(self, job_ids: Iterable[str]) -> None:
+        """Take or renew the leases of these jobs, which this gateway runs."""
+        ...
+
+    async def claim(self, job_id: str) -> bool:
+        """True when the job's lease had lapsed and is now the caller's, to end the job."""
         ...
 
 

@@ -47,6 +47,8 @@ class Plan:
     structure_deadline_s: float = 300.0
     images_deadline_s: float = 300.0
     per_image_deadline_s: float = 0.0
+    # How long to wait for a structurer that is not serving before calling it (0: call at once).
+    backend_wait_s: float = 0.0
 
 
 @dataclass
@@ -296,6 +298,7 @@ async def _structure(
             fast=plan.fast, anonymize=plan.anonymize, fresh=plan.fresh
         ),
     )
+    await backends.until_ready(STRUCTURER, plan.backend_wait_s)
     rpc = await backends.structure_stream(request, timeout_s=plan.structure_deadline_s)
     if plan.early_fanout and plan.components:
         # The image call is set up while the structurer works, so the first job that is ready

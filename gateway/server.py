@@ -16,6 +16,7 @@ from casecraft.telemetry import shutdown_telemetry
 from gateway.app import SERVICE, create_app
 from gateway.auth import KeysFileError
 from gateway.hygiene import RequestIdFilter
+from gateway.redis_backend import check_reachable
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ async def main() -> None:
     except (KeysFileError, ConfigurationError) as exc:
         raise SystemExit(f"gateway: {exc}") from None
     with exit_on_configuration_error():
+        if settings.redis_url is not None:
+            check_reachable(settings.redis_url)
         sock = bind(settings)
     log.info(
         "serving",

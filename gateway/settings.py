@@ -8,12 +8,14 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from casecraft.config import LogLevel
+from casecraft.config import LogLevel, unprefixed
 from casecraft.grpc_server import MiB
 
 
 class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CASECRAFT_")
+    model_config = SettingsConfigDict(
+        env_prefix="CASECRAFT_", validate_by_name=True, validate_by_alias=True
+    )
 
     gateway_host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
     gateway_port: int = Field(
@@ -39,6 +41,12 @@ class GatewaySettings(BaseSettings):
         ge=0,
         description="Deadline the gateway sends with each image job; 0 lets the image service "
         "apply its own.",
+    )
+    gateway_backend_wait_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long a background job waits for the structurer to serve again (a "
+        "restarting service) before it calls it; synchronous requests do not wait.",
     )
     early_fanout: bool = Field(
         default=True,
@@ -105,9 +113,27 @@ class GatewaySettings(BaseSettings):
         default=5, ge=1, description="Each key's default case studies in flight."
     )
     quota_storage_url: str = Field(
-        default="memory://",
+        default="",
         description="Where the requests are counted: `memory://`, or a Redis URL that every "
-        "replica shares.",
+        "replica shares; unset: REDIS_URL when there is one, memory otherwise.",
+    )
+    # docs/redis.md
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=unprefixed("REDIS_URL"),
+        description="Redis holding the jobs, events, idempotency keys and images every gateway "
+        "shares, e.g. `redis://casecraft-redis:6379/0`; unset: this process's memory.",
+    )
+    redis_prefix: str = Field(
+        default="casecraft:",
+        description="Prepended to every key the gateway writes in Redis, so several deployments "
+        "can share one.",
+    )
+    job_lease_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="A running job's lease in Redis, renewed every third of it; a job whose "
+        "lease lapsed (its gateway stopped) is marked failed by the next gateway that reads it.",
     )
     # The gateway's ceiling for every caller together; past both, a new one is refused with 503.
     max_in_flight: int = Field(
@@ -123,6 +149,11 @@ class GatewaySettings(BaseSettings):
         description="Origins whose pages may call the API from a browser (CORS), comma-separated, "
         "e.g. `https://intranet.example.com`; empty: none but the gateway's own page.",
     )
+
+    @property
+    def quota_storage(self) -> str:
+        """Where the quotas count requests: the setting, else REDIS_URL, else memory."""
+        return self.quota_storage_url or self.redis_url or "memory://"
 
     @property
     def cors_origins(self) -> list[str]:

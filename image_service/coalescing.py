@@ -71,6 +71,14 @@ class Flights(Generic[T]):
             if not self._callers[key]:
                 del self._callers[key]
 
+    async def aclose(self) -> None:
+        """Cancel the calls still in flight and wait for them to end (the service is stopping:
+        their callers are gone, and what they hold, such as a Redis lock, is given back)."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _forget(self, key: str, task: asyncio.Task[T]) -> None:
         if self._tasks.get(key) is task:
             del self._tasks[key]

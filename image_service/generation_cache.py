@@ -75,6 +75,10 @@ class GenerationCache:
         self._locks = locks
         self._flights: Flights[tuple[ChainedImage, bool]] = Flights()
 
+    async def aclose(self) -> None:
+        """End the calls in flight; called when the service stops, before Redis is closed."""
+        await self._flights.aclose()
+
     async def until_waiting(self, key: str, count: int) -> None:
         """Return once ``count`` jobs of this process wait for ``key``'s image."""
         await self._flights.until_callers(key, count)

@@ -38,19 +38,24 @@ async def start(
     configure_tracing(SERVICE)
     chain = _chain(settings, provider)
     link = await open_link(settings.redis_url, name="image cache") if settings.redis_url else None
+    cache = generation_cache(settings, link)
     servicer = ImageServicer(
         chain,
         concurrency=settings.concurrency,
         job_timeout_s=settings.job_timeout_s,
         component_timeouts_s={name: settings.component_timeout_s(name) for name in NAMES},
-        cache=generation_cache(settings, link),
+        cache=cache,
     )
 
     def register(server: grpc.aio.Server) -> list[str]:
         image_pb2_grpc.add_ImageGeneratorServicer_to_server(servicer, server)
         return [SERVICE_NAME]
 
-    return await started_with(link, start_server(settings, register))
+    running = await started_with(link, start_server(settings, register))
+    if cache is not None:
+        # Shared calls outlive the RPCs that started them: end them before Redis is closed.
+        running.closers.insert(0, cache.aclose)
+    return running
 
 
 def generation_cache(settings: ImageSettings, link: RedisLink | None) -> GenerationCache | None:

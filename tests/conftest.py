@@ -18,6 +18,40 @@ from image_service.settings import ImageSettings
 from structurer_service import server as structurer_server
 from structurer_service.providers import StructurerProvider
 from structurer_service.settings import StructurerSettings
+from tests.support.redis import SHARED_URL, delete_prefix, random_prefix, shared_redis
+
+# The Redis the tests use: REDIS_URL or the one on this machine (tests/support/redis.py).
+REDIS_URL = SHARED_URL
+
+
+@pytest.fixture(autouse=True)
+def _gateways_keep_jobs_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A REDIS_URL in the test run's environment is for the tests that ask for it (below)."""
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def job_backend(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, redis_prefix: str
+) -> str:
+    """Run the test once with the gateway's jobs in memory and once in Redis (under a key prefix
+    of its own; a missing Redis fails the test, never skips it): every gateway the test starts
+    reads these variables."""
+    if request.param == "redis":
+        monkeypatch.setenv("REDIS_URL", await shared_redis())
+        # The services' caches read REDIS_URL too: under the same prefix, so nothing a test
+        # caches reaches another test.
+        for service in ("", "STRUCTURER_", "IMAGE_"):
+            monkeypatch.setenv(f"CASECRAFT_{service}REDIS_PREFIX", redis_prefix)
+    return str(request.param)
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of the test's own on the shared Redis, removed afterwards."""
+    prefix = random_prefix()
+    yield prefix
+    await delete_prefix(REDIS_URL, prefix)
 
 
 @asynccontextmanager

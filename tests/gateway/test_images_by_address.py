@@ -6,9 +6,14 @@ from __future__ import annotations
 import base64
 import hashlib
 
+import pytest
+
 from gateway.schemas import CaseStudyResponse
 from tests.conftest import stack
 from tests.support.providers import RecordingImages, ScriptedStructurer, png
+
+# The whole suite runs on the memory backend and on Redis.
+pytestmark = pytest.mark.usefixtures("job_backend")
 
 
 async def test_an_image_is_served_by_its_sha256_cacheable_forever() -> None:

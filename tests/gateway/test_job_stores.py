@@ -1,13 +1,18 @@
-"""The in-memory stores behind the job interfaces: images by address within a byte budget,
-the event log, and RFC 7396 merge patches."""
+"""The stores behind the job interfaces (in memory, and in Redis): images by address within a
+byte budget, the event log, and RFC 7396 merge patches."""
 
 from __future__ import annotations
 
 import hashlib
+import time
 
 from gateway.edits import merge_patch
 from gateway.events import MemoryEventLog, follow
 from gateway.images import MemoryImageStore
+from gateway.jobs import JobRecord, JobRequest
+from gateway.redis_backend import connect
+from gateway.redis_stores import RedisEventLog, RedisImageStore, RedisJobStore
+from tests.conftest import REDIS_URL
 
 
 async def test_images_are_kept_by_sha256_and_the_least_recently_used_unpinned_go_first() -> None:
@@ -62,3 +67,43 @@ def test_merge_patch_follows_rfc_7396_examples() -> None:
     ]
     for target, patch, result in cases:
         assert merge_patch(target, patch) == result
+
+
+async def test_in_redis_events_keep_their_numbers_and_every_key_expires(redis_prefix: str) -> None:
+    client = connect(REDIS_URL)
+    jobs = RedisJobStore(client, redis_prefix)
+    log = RedisEventLog(client, redis_prefix, ttl_s=60)
+    images = RedisImageStore(client, redis_prefix, ttl_s=60)
+    try:
+        job = JobRecord(
+            id="j1",
+            created_at=time.time(),
+            expires_at=time.time() + 60,
+            request=JobRequest(notes="n", components=["hero"]),
+            idempotency_key="k1",
+        )
+        await jobs.add(job)
+        for kind in ("status", "field_group", "done"):
+            await log.append("j1", kind, {"n": kind})
+        sha256 = await images.put(b"png bytes", "image/png")
+        job.status, job.finished_at = "done", time.time()
+        await jobs.save(job)
+        keys = [key async for key in client.scan_iter(match=f"{redis_prefix}*")]
+        ttls = {key.decode().removeprefix(redis_prefix): await client.ttl(key) for key in keys}
+        events = await log.read("j1", 1)
+        followed = [e.id async for e in follow(log, "j1", 1)]
+        kept = await jobs.by_idempotency_key("k1")
+        image = await images.get(sha256)
+        oldest = await jobs.oldest_finished()
+        await jobs.delete("j1")
+        await jobs.expired(time.time())  # reads the count and the bytes back
+        gone = await jobs.get("j1"), await jobs.by_idempotency_key("k1")
+    finally:
+        await client.aclose()
+    assert [(e.id, e.type) for e in events] == [(2, "field_group"), (3, "done")]
+    assert followed == [2, 3]
+    assert kept is not None and kept.status == "done" and oldest == "j1"
+    assert image is not None and image.data == b"png bytes" and image.media_type == "image/png"
+    assert set(ttls) >= {"job:j1", "idem:k1", "events:j1", f"img:{sha256}", "jobs", "finished"}
+    assert all(0 < ttl <= 60 for ttl in ttls.values()), ttls
+    assert gone == (None, None) and jobs.count() == 0 and jobs.size_bytes() == 0

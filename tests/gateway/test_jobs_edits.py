@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from casecraft.components import NAMES
 from image_service import server as image_server
@@ -24,6 +25,9 @@ from tests.support.jobs import (
     wait_done,
 )
 from tests.support.providers import RecordingImages, ScriptedStructurer
+
+# The whole suite runs on the memory backend and on Redis.
+pytestmark = pytest.mark.usefixtures("job_backend")
 
 MERGE = {"content-type": "application/merge-patch+json"}
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from httpx_sse import aconnect_sse
 
 from tests.support.jobs import SeenEvent, read_events, served_stack, wait_done
 from tests.support.providers import RecordingImages, ScriptedStructurer
+
+# The whole suite runs on the memory backend and on Redis.
+pytestmark = pytest.mark.usefixtures("job_backend")
 
 ASYNC = {"Prefer": "respond-async"}
 

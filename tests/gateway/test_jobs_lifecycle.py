@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import pytest
+
 from casecraft.components import ALL
 from gateway.backends import Backends
 from gateway.jobrunner import Jobs
@@ -16,6 +18,9 @@ from structurer_service.providers import Draft, Structured
 from tests.conftest import running_images, running_structurer
 from tests.support.jobs import read_events, served_stack, wait_done
 from tests.support.providers import FailsAfterTheHeadline, RecordingImages, ScriptedStructurer
+
+# The whole suite runs on the memory backend and on Redis.
+pytestmark = pytest.mark.usefixtures("job_backend")
 
 ASYNC = {"Prefer": "respond-async"}
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from pathlib import Path
 
 import httpx
 
 from casecraft.api_keys import key_line, new_key
-from tests.conftest import gateway_client, running_images, running_structurer, stack
+from tests.conftest import REDIS_URL, gateway_client, running_images, running_structurer, stack
 from tests.support.providers import ScriptedStructurer
 
 NOTES = {"notes": "Client: Acme Freight. Dispatch time went from 94 min to 31 min."}
@@ -18,7 +17,7 @@ NOTES = {"notes": "Client: Acme Freight. Dispatch time went from 94 min to 31 mi
 
 def redis_url() -> str:
     # Fails, not skips, when Redis is missing: the connection error names the URL.
-    return os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+    return REDIS_URL
 
 
 def keys_file(folder: Path, quotas: str = "") -> tuple[Path, str, str]:

@@ -162,6 +162,33 @@ async def test_identical_jobs_in_flight_share_one_call_and_a_leaver_does_not_can
     assert later.cache_hit  # the shared image was cached
 
 
+async def test_a_service_stopped_mid_call_ends_the_shared_call_and_gives_its_lock_back(
+    fake: FakeOpenRouter,
+) -> None:
+    url, prefix = await shared_redis(), random_prefix()
+    fake.faults.gate = asyncio.Event()  # the provider never answers
+    try:
+        server = await image_server.start(
+            ImageSettings(port=0, redis_url=url, redis_prefix=prefix), provider(fake)
+        )
+        caller = asyncio.ensure_future(generate(server.port, hero()))
+        await fake.faults.arrivals.get()  # the shared call holds the key's lock
+        lock = f"{prefix}image:lock:{generation_key(hero(), provider(fake))}"
+        client = connect(url)
+        try:
+            assert await client.exists(lock)
+            await server.stop(None)
+            # The call was ended, not left to outlive the service: its lock is free at once
+            # for another replica, not after the lock's TTL.
+            assert not await client.exists(lock)
+        finally:
+            await client.aclose()
+        with pytest.raises(grpc.aio.AioRpcError):
+            await caller
+    finally:
+        await delete_prefix(url, prefix)
+
+
 async def test_two_image_services_on_one_redis_make_a_shared_image_once(
     fake: FakeOpenRouter,
 ) -> None:

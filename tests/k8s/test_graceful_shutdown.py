@@ -7,14 +7,10 @@ held open by providers that wait for the test's word, so nothing sleeps.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
 import sys
-from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import grpc
 import httpx
@@ -29,67 +25,13 @@ from image_service.settings import ImageSettings
 from structurer_service import server as structurer_server
 from structurer_service.providers import Draft, Structured
 from structurer_service.settings import StructurerSettings
+from tests.support.processes import STEP_S, Service
 
 HERE = Path(__file__).resolve().parent
 GRACE_S = 30.0
-# A bound on each step so a broken service fails the test instead of hanging it; never a wait.
-STEP_S = 30.0
 PNG = b"\x89PNG\r\n\x1a\n" + b"instant"
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-
-
-class Service:
-    """A service process whose stdout carries one JSON object per line."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.tail: deque[str] = deque(maxlen=40)
-
-    @classmethod
-    async def spawn(cls, args: list[str], env: dict[str, str]) -> Service:
-        inherited = {
-            k: v for k, v in os.environ.items() if not k.startswith(("CASECRAFT_", "OTEL_"))
-        }
-        process = await asyncio.create_subprocess_exec(
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env={**inherited, **env, "PYTHONUNBUFFERED": "1"},
-        )
-        return cls(process)
-
-    async def next_line(self, **expected: Any) -> dict[str, Any]:
-        """Read lines until one is a JSON object containing every expected key and value."""
-        assert self.process.stdout is not None
-        async with asyncio.timeout(STEP_S):
-            while line := (await self.process.stdout.readline()).decode():
-                self.tail.append(line.rstrip())
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(entry, dict) and expected.items() <= entry.items():
-                    return entry
-        raise AssertionError(f"the process ended before logging {expected}:\n" + self.output())
-
-    async def exit_code(self, within_s: float) -> int:
-        assert self.process.stdout is not None
-        async with asyncio.timeout(within_s):
-            async for line in self.process.stdout:
-                self.tail.append(line.decode().rstrip())
-            return await self.process.wait()
-
-    def signal(self, number: int) -> None:
-        self.process.send_signal(number)
-
-    def output(self) -> str:
-        return "\n".join(self.tail)
-
-    async def close(self) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
-            await self.process.wait()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import importlib.util
 import re
 import tomllib
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import opentelemetry.sdk.environment_variables as otel_variables
@@ -39,8 +40,6 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 GRPC_SERVICES = ("structurer_service", "image_service")
 PROVIDER_KEYS = {"ANTHROPIC_API_KEY", "OPENROUTER_API_KEY", "OPENAI_API_KEY"}
 OTEL_VARIABLES = {name for name in dir(otel_variables) if name.startswith("OTEL_")}
-# Set by the Redis component for every service; the gateway's settings do not read it yet.
-EXTERNAL = {"REDIS_URL"}
 RECOMMENDED_LABELS = (
     "app.kubernetes.io/name",
     "app.kubernetes.io/instance",
@@ -225,7 +224,7 @@ def test_every_environment_variable_is_one_the_code_reads(
 ) -> None:
     objects = rendered[rendering]
     _, container = service_container(objects, module)
-    known = set(env_names(SETTINGS[module])) | OTEL_VARIABLES | EXTERNAL
+    known = set(env_names(SETTINGS[module])) | OTEL_VARIABLES
     if module in GRPC_SERVICES:
         known |= PROVIDER_KEYS
     unknown = set(container_env(container, objects)) - known
@@ -246,6 +245,22 @@ def test_every_setting_parses_and_every_required_one_is_provided(
     }
     assert required <= set(env), f"{module} lacks required settings {sorted(required - set(env))}"
     load_settings(SETTINGS[module], env, monkeypatch)  # raises when a value does not parse
+
+
+@pytest.mark.parametrize("rendering", RENDERINGS)
+def test_the_gateway_shares_redis_exactly_when_the_redis_component_is_composed(
+    rendered: dict[str, list[Obj]], rendering: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objects = rendered[rendering]
+    _, container = service_container(objects, "gateway")
+    settings = load_settings(GatewaySettings, container_env(container, objects), monkeypatch)
+    redis = [s for s in of_kind(objects, "Service") if s["metadata"]["name"] == "casecraft-redis"]
+    if not redis:
+        assert settings.redis_url is None and settings.quota_storage == "memory://"
+        return
+    url = urlsplit(settings.redis_url)
+    assert (url.hostname, url.port) == ("casecraft-redis", redis[0]["spec"]["ports"][0]["port"])
+    assert settings.quota_storage == settings.redis_url  # every replica counts the same quotas
 
 
 @pytest.mark.parametrize("rendering", RENDERINGS)
