@@ -296,7 +296,13 @@ class Jobs:
         if task is not None:
             task.cancel()
             await asyncio.wait({task})  # the task records the cancellation itself
-        else:  # its work is not in this process (it was restarted): end the record
+        elif self._leases is not None and await self._leases.held(job_id):
+            # Another gateway runs it: ask that one to stop it, and wait until it has (or,
+            # should that gateway die meanwhile, until its lease is seen to lapse).
+            await self._leases.ask_to_cancel(job_id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wait(job_id), 2 * self.settings.job_lease_s)
+        else:  # its work is not in any gateway (this one was restarted): end the record
             await self._record.end(job, "cancelled")
         return await self.get(job_id)
 
@@ -543,7 +549,11 @@ class Jobs:
             await asyncio.sleep(self.settings.job_lease_s / 3)
             try:
                 if self._leases is not None:
-                    await self._leases.hold([*self._running.tasks, *self._unwritten])
+                    asked = await self._leases.hold([*self._running.tasks, *self._unwritten])
+                    for job_id in asked:  # a DELETE that reached another gateway
+                        task = self._running.tasks.get(job_id)
+                        if task is not None:
+                            task.cancel()  # the task records the cancellation itself
                 for job in list(self._unwritten.values()):
                     await self._write_ending(job)
                     del self._unwritten[job.id]

@@ -119,12 +119,21 @@ class Leases(Protocol):
     on each job it runs and renews it; a job left unfinished with a lapsed lease lost its
     gateway. (One gateway alone, with its jobs in memory, needs none.)"""
 
-    async def hold(self, job_ids: Iterable[str]) -> None:
-        """Take or renew the leases of these jobs, which this gateway runs."""
+    async def hold(self, job_ids: Iterable[str]) -> set[str]:
+        """Take or renew the leases of these jobs, which this gateway runs; the ids among them
+        that another gateway was asked to cancel."""
         ...
 
     async def claim(self, job_id: str) -> bool:
         """True when the job's lease had lapsed and is now the caller's, to end the job."""
+        ...
+
+    async def held(self, job_id: str) -> bool:
+        """Whether a gateway holds the job's lease (it is running the job)."""
+        ...
+
+    async def ask_to_cancel(self, job_id: str) -> None:
+        """Ask the gateway holding the job's lease to cancel it (it does at its next renewal)."""
         ...
 
 

@@ -8,6 +8,7 @@ Every key starts with the deployment's prefix and has a TTL, so nothing outlives
                       after ``Last-Event-ID: n`` is ``XRANGE (0-n +`` and live tailing is
                       ``XREAD BLOCK`` from ``0-n``
 - ``lease:{id}``      held by the gateway running the job, renewed while it runs
+- ``cancel:{id}``     a DELETE that reached another gateway, for the one running the job
 - ``img:{sha256}``    an image's bytes and media type, kept a job TTL after it was last stored
 - ``jobs``            the ids of the jobs kept, by when they expire (sorted set)
 - ``finished``        the finished ones, by when they finished (sorted set): the first to evict
@@ -192,11 +193,22 @@ class RedisLeases:
         self._prefix = prefix
         self._lease_ms = max(int(lease_s * 1000), 1)
 
-    async def hold(self, job_ids: Iterable[str]) -> None:
+    async def hold(self, job_ids: Iterable[str]) -> set[str]:
+        ids = list(job_ids)
         async with self._redis.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
+            for job_id in ids:
                 pipe.set(f"{self._prefix}lease:{job_id}", b"running", px=self._lease_ms)
-            await pipe.execute()
+            for job_id in ids:
+                pipe.exists(f"{self._prefix}cancel:{job_id}")
+            replies = await pipe.execute()
+        return {job_id for job_id, asked in zip(ids, replies[len(ids) :]) if asked}
+
+    async def held(self, job_id: str) -> bool:
+        return bool(await self._redis.exists(f"{self._prefix}lease:{job_id}"))
+
+    async def ask_to_cancel(self, job_id: str) -> None:
+        # Kept a few leases long: the running gateway looks at every renewal (a third of one).
+        await self._redis.set(f"{self._prefix}cancel:{job_id}", b"1", px=3 * self._lease_ms)
 
     async def claim(self, job_id: str) -> bool:
         claimed = await self._redis.set(

@@ -71,6 +71,35 @@ async def test_a_job_started_on_one_gateway_is_read_streamed_and_resumed_on_anot
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
 
 
+async def test_a_delete_on_another_gateway_stops_the_work_where_it_runs(
+    redis_prefix: str,
+) -> None:
+    structurer = ScriptedStructurer(hold_after=1)
+    shared = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix, "job_lease_s": LEASE_S}
+    async with (
+        running_structurer(structurer) as s,
+        running_images(RecordingImages()) as i,
+        serving_gateway(s.port, i.port, **shared) as running_it,
+        serving_gateway(s.port, i.port, **shared) as other,
+    ):
+        started = await running_it.post("/v1/case-studies", json={"notes": "n"}, headers=ASYNC)
+        job_id = started.json()["id"]
+        await structurer.held.wait()
+        deleted = await other.delete(f"/v1/case-studies/{job_id}")
+        # The structuring call the first gateway was making was cancelled upstream.
+        async with asyncio.timeout(STEP_S):
+            await structurer.cancelled.wait()
+        events = await wait_done(running_it, job_id)
+        again = await other.delete(f"/v1/case-studies/{job_id}")
+
+    assert deleted.status_code == 200 and deleted.json()["status"] == "cancelled"
+    # One ending, told once: the gateway that ran the job recorded it.
+    assert [e.type for e in events].count("cancelled") == 1
+    assert events[-1].type == "cancelled"
+    assert [e.id for e in events] == list(range(1, len(events) + 1))
+    assert again.status_code == 409
+
+
 async def test_a_gateway_killed_mid_job_is_noticed_by_another_through_its_lease(
     redis_prefix: str,
 ) -> None:
