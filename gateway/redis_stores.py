@@ -201,7 +201,7 @@ class RedisLeases:
             for job_id in ids:
                 pipe.exists(f"{self._prefix}cancel:{job_id}")
             replies = await pipe.execute()
-        return {job_id for job_id, asked in zip(ids, replies[len(ids) :]) if asked}
+        return {job_id for job_id, asked in zip(ids, replies[len(ids) :], strict=True) if asked}
 
     async def held(self, job_id: str) -> bool:
         return bool(await self._redis.exists(f"{self._prefix}lease:{job_id}"))
