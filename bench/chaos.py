@@ -74,6 +74,9 @@ class _QuietClientsGone(logging.Filter):
 
 
 logging.getLogger("uvicorn.error").addFilter(_QuietClientsGone())
+# The fakes keep writing a stream for a moment after its reader was killed; asyncio says so
+# ("socket.send() raised exception.") once per write.
+logging.getLogger("asyncio").setLevel(logging.ERROR)
 OPENROUTER_KEY = "sk-or-v1-fake-key-0000"
 
 # What the fake model does with a call, and how often (weights): mostly answers, and every
