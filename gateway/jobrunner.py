@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import grpc
+import orjson
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link
@@ -257,10 +258,13 @@ class Jobs:
         await self.get(job_id)
 
         async def check() -> None:
-            """A job followed here but run by another gateway: notice if that one stopped."""
+            """A job followed here but run by another gateway: notice if that one stopped,
+            before or while it wrote the job's ending."""
             if job_id not in self._running.records:
                 with contextlib.suppress(Problem):
-                    await self.get(job_id)
+                    job = await self.get(job_id)
+                    if job.finished:
+                        await self._finish_telling(job)
 
         try:
             async for event in follow(
@@ -528,6 +532,18 @@ class Jobs:
         )
         self._unwritten[job.id] = job
         self._ensure_keeper()
+
+    async def _finish_telling(self, job: JobRecord) -> None:
+        """A finished job whose events do not end with its ending: the gateway writing them
+        stopped between the record and the events. Once its lease has lapsed, whoever claims it
+        first writes what is missing, so every follower's stream ends."""
+        events = await self.log.read(job.id)
+        if not events or events[-1].type in TERMINAL or self._leases is None:
+            return
+        if await self._leases.claim(job.id):
+            last = events[-1]
+            told = last.type == "status" and orjson.loads(last.data).get("status") == job.status
+            await self._write_ending(job, announce=not told)
 
     async def _interrupted(self, job: JobRecord) -> None:
         job.problem = Problem(503, "Interrupted", STOPPED).body()

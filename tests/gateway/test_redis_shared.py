@@ -9,12 +9,16 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
 
 from gateway.jobrunner import STOPPED
+from gateway.jobs import JobRecord, JobRequest
+from gateway.redis_backend import connect
+from gateway.redis_stores import RedisEventLog, RedisJobStore, RedisLeases
 from tests.conftest import REDIS_URL, running_images, running_structurer
 from tests.fakes.server import closed_port
 from tests.support.jobs import read_events, serving_gateway, wait_done
@@ -138,6 +142,45 @@ async def test_a_gateway_killed_mid_job_is_noticed_by_another_through_its_lease(
     assert problem["detail"] == STOPPED
     assert job["status"] == "failed" and job["problem"] == problem
     assert job["case_study"] == {}  # what the dead gateway had not saved is not invented
+
+
+async def test_a_gateway_that_died_while_writing_an_ending_has_it_finished_by_another(
+    redis_prefix: str,
+) -> None:
+    # What a gateway killed between a job's record and its ending's events leaves in Redis:
+    # the record says failed, the events stop at the status, the lease will lapse.
+    client = connect(REDIS_URL)
+    try:
+        now = time.time()
+        job = JobRecord(
+            id="half-told",
+            created_at=now,
+            expires_at=now + 60,
+            request=JobRequest(notes="n", components=["hero"]),
+        )
+        jobs, log = RedisJobStore(client, redis_prefix), RedisEventLog(client, redis_prefix, 60)
+        await RedisLeases(client, redis_prefix, LEASE_S).hold([job.id])
+        await jobs.add(job)
+        await log.append(job.id, "status", {"status": "queued"})
+        job.status, job.finished_at = "failed", time.time()
+        job.problem = {"type": "about:blank", "status": 503, "title": "Backend unavailable"}
+        await jobs.save(job)
+        await log.append(job.id, "status", {"status": "failed"})
+    finally:
+        await client.aclose()
+    shared = {"redis_url": REDIS_URL, "redis_prefix": redis_prefix, "job_lease_s": LEASE_S}
+    async with (
+        running_structurer(ScriptedStructurer()) as s,
+        running_images(RecordingImages()) as i,
+        serving_gateway(s.port, i.port, **shared) as survivor,
+    ):
+        async with asyncio.timeout(STEP_S):
+            events = await wait_done(survivor, job.id)  # ends once the ending is written
+        again = await wait_done(survivor, job.id)
+
+    assert [(e.id, e.type) for e in events] == [(1, "status"), (2, "status"), (3, "failed")]
+    assert events[-1].data["problem"]["title"] == "Backend unavailable"
+    assert again == events  # written once
 
 
 async def test_redis_lost_mid_job_answers_503_and_everything_recovers_when_it_returns() -> None:
