@@ -34,12 +34,11 @@ from typing import Any
 
 import aiohttp
 import orjson
-import redis
 
 from bench.load import JSON, session
 from bench.measure import percentile
 from bench.pipeline import fake_anthropic_pace
-from bench.serve import ANTHROPIC_KEY, Fleet, case_study_answer
+from bench.serve import ANTHROPIC_KEY, Fleet, case_study_answer, forget_redis
 from casecraft import eventloop
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.openrouter_images import FakeOpenRouter
@@ -70,7 +69,7 @@ def start(
     shared: dict[str, str] = {}
     if backend == "redis":
         prefix = f"casecraft-bench:{uuid.uuid4().hex[:8]}:"
-        stack.callback(forget, prefix)
+        stack.callback(forget_redis, REDIS_URL, prefix)
         shared = {
             "REDIS_URL": REDIS_URL,
             "CASECRAFT_STRUCTURER_REDIS_PREFIX": prefix,
@@ -99,17 +98,6 @@ def start(
     )
     gateway = fleet.gateway("gateway", structurer=structurer, images=image_service)
     return gateway, claude, images
-
-
-def forget(prefix: str) -> None:
-    """Delete what the run left in Redis (its entries would otherwise wait for their TTL)."""
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=500))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 async def one(client: aiohttp.ClientSession, url: str, notes: str) -> tuple[float, dict[str, Any]]:

@@ -45,11 +45,17 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
-import redis
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
-from bench.serve import ANTHROPIC_KEY, OPENAI_KEY, Fleet, case_study_answer, example_notes
+from bench.serve import (
+    ANTHROPIC_KEY,
+    OPENAI_KEY,
+    Fleet,
+    case_study_answer,
+    example_notes,
+    forget_redis,
+)
 from casecraft import casestudy_schema
 from gateway.schemas import CaseStudyResponse
 from tests.fakes import faults as llm
@@ -475,7 +481,7 @@ def run(
     with ExitStack() as running:
         if redis_url is not None:
             prefix = f"casecraft-chaos:{uuid.uuid4().hex[:8]}:"
-            running.callback(forget, redis_url, prefix)
+            running.callback(forget_redis, redis_url, prefix)
             gateway_env |= {
                 "REDIS_URL": redis_url,
                 "CASECRAFT_REDIS_PREFIX": prefix,
@@ -511,17 +517,6 @@ def run(
     figures["gateways"] = len(urls)
     figures["jobs_in"] = "redis" if redis_url is not None else "memory"
     return figures
-
-
-def forget(redis_url: str, prefix: str) -> None:
-    """Delete what the run left in Redis (its keys would otherwise wait for their TTL)."""
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        for start in range(0, len(keys), 1000):
-            client.delete(*keys[start : start + 1000])
-    finally:
-        client.close()
 
 
 def main() -> None:

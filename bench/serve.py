@@ -27,6 +27,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import redis
 from google.protobuf import json_format
 from PIL import Image
 
@@ -319,6 +320,18 @@ class Fleet(Stack):
         )
         self.pids[name] = self.children[-1].process.pid
         return f"http://127.0.0.1:{port}"
+
+
+def forget_redis(url: str, prefix: str) -> None:
+    """Delete the keys a bench run left in Redis under ``prefix`` (else they wait for their
+    TTL)."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    finally:
+        client.close()
 
 
 def example_notes() -> list[str]:

@@ -36,7 +36,7 @@ import redis
 
 from bench.load import post, session
 from bench.measure import percentile
-from bench.serve import Fleet, example_notes
+from bench.serve import Fleet, example_notes, forget_redis
 from casecraft import eventloop
 
 IMAGE_CONCURRENCY = 1024
@@ -134,10 +134,8 @@ def main() -> None:
             "redis_footprint": footprint(client, prefix + "two:"),
         }
     finally:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        for start in range(0, len(keys), 1000):
-            client.delete(*keys[start : start + 1000])
         client.close()
+        forget_redis(args.redis, prefix)
     memory, one = figures["memory_1_gateway"], figures["redis_1_gateway"]
     figures["redis_added_p50_ms"] = one["p50_ms"] - memory["p50_ms"]
     figures["two_redis_over_one_memory_throughput"] = (

@@ -3,8 +3,6 @@ and the one place a Redis failure becomes an answer (503, Retry-After, the backe
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 import redis
 import redis.asyncio
 from redis.asyncio.retry import Retry
@@ -12,6 +10,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
 from casecraft.errors import ConfigurationError
+from casecraft.redis_store import redact_url
 from gateway.problems import Problem
 
 REDIS = "redis"
@@ -25,16 +24,6 @@ LONGEST_BLOCK_S = 2.0
 # Each event stream being followed holds a connection while it waits: they get a pool of their
 # own, so followers never starve the commands of running jobs.
 FOLLOWER_CONNECTIONS = 1024
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, fit for a log line or an error."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def connect(url: str, max_connections: int = 64) -> redis.asyncio.Redis:
@@ -63,7 +52,7 @@ def check_reachable(url: str) -> None:
             client.close()
     except (RedisError, ValueError, OSError) as exc:
         raise ConfigurationError(
-            f"cannot reach Redis at REDIS_URL={redacted(url)} ({exc}); start Redis, "
+            f"cannot reach Redis at REDIS_URL={redact_url(url)} ({exc}); start Redis, "
             "fix REDIS_URL, or unset it to keep jobs in memory"
         ) from None
 
