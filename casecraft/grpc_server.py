@@ -21,7 +21,8 @@ from pydantic_settings import BaseSettings
 from casecraft.config import LogLevel
 from casecraft.errors import ConfigurationError
 from casecraft.prometheus import MetricsEndpoint
-from casecraft.telemetry import grpc_server_interceptors, shutdown_telemetry
+from casecraft.rpc_tracing import server_interceptors
+from casecraft.telemetry import shutdown_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +247,7 @@ async def start_server(
         options=server_options(settings),
         # The refusal comes last, next to the servicers: the handlers it wraps once per method
         # are the registered ones, and the RPC's span still records the refused call.
-        interceptors=[*grpc_server_interceptors(), *interceptors, RefuseUnparsableRequests()],
+        interceptors=[*server_interceptors(), *interceptors, RefuseUnparsableRequests()],
     )
     names = tuple(register(server))
     health_servicer = DrainingHealth()

@@ -55,9 +55,12 @@ _GENAI_SECONDS = (
     81.92,
 )
 _TOKENS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304)
-# Spans our own code makes, and the gateway's HTTP request spans (the ASGI instrumentation's).
+# The tracers of the gateway's HTTP request spans and of the RPC spans between the services: the
+# one is casecraft.request.duration, the other no metric (the steps inside each call have theirs).
+HTTP_SCOPE = "casecraft.http"
+RPC_SCOPE = "casecraft.rpc"
+# Spans our own code makes: each is a step.
 _OWN_SCOPES = ("gateway", "structurer_service", "image_service", "casecraft")
-_HTTP_SERVER_SCOPE = "opentelemetry.instrumentation.asgi"
 _OTHER, _OWN, _HTTP = 0, 1, 2
 # Spans that are one call to a generative model, and the operation each one is.
 _GENAI_OPERATIONS = {"structure": "chat", "image.generate": "generate_content"}
@@ -158,9 +161,11 @@ def _image_labels(component: str, cache_hit: bool, outcome: str) -> dict[str, st
 
 @cache
 def _scope_kind(scope: str) -> int:
-    if scope.startswith(_OWN_SCOPES):
-        return _OWN
-    return _HTTP if scope == _HTTP_SERVER_SCOPE else _OTHER
+    if scope == HTTP_SCOPE:
+        return _HTTP
+    if scope == RPC_SCOPE:
+        return _OTHER
+    return _OWN if scope.startswith(_OWN_SCOPES) else _OTHER
 
 
 @cache

@@ -17,9 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
-import grpc
 from opentelemetry import metrics, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, ExemplarFilter, MeterProvider
@@ -284,27 +282,6 @@ def capture_prompts() -> bool:
 
 def span_capture() -> SpanCapture:
     return _capture
-
-
-# Health checks and reflection: the RPCs that stay out of traces.
-_PLUMBING_METHODS = ("/grpc.health.v1.Health", "/grpc.reflection.")
-
-
-def is_traced_rpc(details: Any) -> bool:
-    """Whether an RPC is traced (called for every RPC, so one prefix test, nothing rebuilt)."""
-    method = getattr(details, "method", "")
-    if isinstance(method, bytes):  # grpc.aio's client call details carry bytes
-        method = method.decode()
-    return not method.startswith(_PLUMBING_METHODS)
-
-
-def grpc_server_interceptors() -> list[grpc.aio.ServerInterceptor]:
-    """The server-side RPC span, continuing the caller's trace; health checks stay untraced."""
-    from opentelemetry.instrumentation.grpc import aio_server_interceptor
-
-    if not tracing_enabled():
-        return []
-    return [aio_server_interceptor(filter_=is_traced_rpc)]
 
 
 def to_records(spans: list[ReadableSpan], service: str) -> list[case_study_pb2.SpanRecord]:

@@ -9,8 +9,6 @@ from contextlib import asynccontextmanager
 from http import HTTPStatus
 
 from opentelemetry import trace
-from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
-from opentelemetry.metrics import NoOpMeterProvider
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -37,13 +35,13 @@ from gateway.problems import Problem
 from gateway.quotas import EnforceQuotas, Quotas
 from gateway.redis_backend import unavailable
 from gateway.settings import GatewaySettings
-from gateway.tracing import TraceIdHeader
+from gateway.tracing import RequestSpan
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 SERVICE = "gateway"
 
-_UNTRACED_PATHS = "/healthz,/readyz,/metrics,/static/.*"
+_UNTRACED_PATHS = "/healthz|/readyz|/metrics|/static/.*"
 
 
 def create_app(settings: GatewaySettings | None = None) -> Starlette:
@@ -184,16 +182,9 @@ def _middleware(settings: GatewaySettings, quotas: Quotas) -> list[Middleware]:
     return [
         *outer,
         # The request's server span, continuing the caller's trace; probes stay untraced. Its
-        # duration is casecraft.request.duration (by method, status and outcome), recorded
-        # when the span ends (casecraft/prometheus.py): one histogram point per request, where
-        # the instrumentation's own HTTP metrics would make five.
-        Middleware(
-            OpenTelemetryMiddleware,  # type: ignore[arg-type]
-            excluded_urls=_UNTRACED_PATHS,
-            exclude_spans=["receive", "send"],
-            meter_provider=NoOpMeterProvider(),
-        ),
-        Middleware(TraceIdHeader),
+        # duration is casecraft.request.duration (by method, status and outcome), recorded when
+        # the span ends (casecraft/prometheus.py).
+        Middleware(RequestSpan, untraced=_UNTRACED_PATHS),  # type: ignore[arg-type]
         *access_log,
         *inner,
     ]

@@ -1,4 +1,4 @@
-"""The gateway's outgoing RPCs, each under the client span of opentelemetry-instrumentation-grpc."""
+"""The gateway's outgoing RPCs, each under its client span (casecraft/rpc_tracing.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 import grpc
 
-from casecraft.telemetry import is_traced_rpc, tracing_enabled
+from casecraft.rpc_tracing import ClientSpans, TracedResponses, failed
+from casecraft.telemetry import tracing_enabled
 
 
 class Rpc:
@@ -23,33 +24,17 @@ class Rpc:
     async def close(self) -> None:
         """Cancel the call if it still runs, and end its client span now."""
         self.call.cancel()
-        if self.responses is not self.call:
-            await self.responses.aclose()  # type: ignore[attr-defined]
+        if isinstance(self.responses, TracedResponses):
+            await self.responses.aclose()
 
 
 class ClientRpcs:
-    """The client span of each outgoing RPC, made by opentelemetry-instrumentation-grpc's aio
-    interceptors, applied where the call starts instead of registered on the channel.
-
-    The span, its attributes, the trace context in the call's metadata and the error it records
-    are the instrumentation's own. What this avoids is the channel's interceptor machinery: for
-    an intercepted call, grpc.aio starts an extra task and passes every streamed message through
-    a queue, which costs more than the span itself (docs/performance.md). Health checks stay
-    untraced.
-    """
+    """Starts the gateway's streaming calls, each with its client span when tracing is on: the
+    span starts with the call, carries the trace to the callee in the call's metadata, and ends
+    when the call's responses end (with the call's status)."""
 
     def __init__(self) -> None:
-        self._unary_stream: Any = None
-        self._stream_stream: Any = None
-        if not tracing_enabled():
-            return
-        from opentelemetry.instrumentation.grpc import aio_client_interceptors
-
-        for interceptor in aio_client_interceptors(filter_=is_traced_rpc):
-            if isinstance(interceptor, grpc.aio.UnaryStreamClientInterceptor):
-                self._unary_stream = interceptor
-            elif isinstance(interceptor, grpc.aio.StreamStreamClientInterceptor):
-                self._stream_stream = interceptor
+        self._spans = ClientSpans() if tracing_enabled() else None
 
     async def unary_stream(
         self,
@@ -60,41 +45,25 @@ class ClientRpcs:
         timeout_s: float,
     ) -> Rpc:
         """Start ``callable_(request)`` (the RPC ``method``, "/package.Service/Method")."""
-        intercept = self._unary_stream and self._unary_stream.intercept_unary_stream
-        return await _start(
-            intercept,
-            method,
-            timeout_s,
-            request,
-            lambda metadata: callable_(request, timeout=timeout_s, metadata=metadata),
+        return self._start(
+            method, lambda metadata: callable_(request, timeout=timeout_s, metadata=metadata)
         )
 
     async def stream_stream(
         self, method: str, callable_: grpc.aio.StreamStreamMultiCallable, *, timeout_s: float
     ) -> Rpc:
         """Start ``callable_()`` with its requests to be written on the call."""
-        intercept = self._stream_stream and self._stream_stream.intercept_stream_stream
-        return await _start(
-            intercept,
-            method,
-            timeout_s,
-            None,
-            lambda metadata: callable_(timeout=timeout_s, metadata=metadata),
-        )
+        return self._start(method, lambda metadata: callable_(timeout=timeout_s, metadata=metadata))
 
-
-async def _start(intercept: Any, method: str, timeout_s: float, request: Any, call: Any) -> Rpc:
-    """Start the call (``call(metadata)``) through the interceptor's ``intercept``, which opens
-    the client span and adds the trace context to the metadata; directly when there is none."""
-    if intercept is None:
-        started = call(None)
-        return Rpc(started, started)
-    calls: list[Any] = []
-
-    async def continuation(details: grpc.aio.ClientCallDetails, _: Any) -> Any:
-        calls.append(call(details.metadata))
-        return calls[0]
-
-    details = grpc.aio.ClientCallDetails(method, timeout_s, None, None, None)
-    responses = await intercept(continuation, details, request)
-    return Rpc(calls[0], responses)
+    def _start(self, method: str, call: Any) -> Rpc:
+        if self._spans is None:
+            started = call(None)
+            return Rpc(started, started)
+        span, metadata = self._spans.start(method)
+        try:
+            started = call(metadata)
+        except Exception as exc:  # the call could not even start (a closed channel)
+            failed(span, exc)
+            span.end()
+            raise
+        return Rpc(started, TracedResponses(span, started.__aiter__()))
