@@ -6,10 +6,9 @@ makes them: named by the method ("/casecraft.v1.Structurer/StructureStream"), wi
 ``rpc.system``, ``rpc.service``, ``rpc.method`` and ``rpc.grpc.status_code``; a server span is an
 error for the codes that mean the server failed (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED,
 INTERNAL, UNAVAILABLE, DATA_LOSS), a client span for any code but OK. The instrumentation package
-made them at about five times the cost of the span itself (a context proxy around every call, an
-extra generator around every stream, the peer's address parsed on each call), and a repeated
-request, answered from the caches, is little more than these hops: docs/performance.md has the
-figures and the bench that measures them.
+cost two to three times the span itself on each call (a context proxy around every call, an extra
+generator around every stream, the peer's address parsed each time), and a request answered from
+the caches is little more than these hops: docs/performance.md has the counts.
 """
 
 from __future__ import annotations

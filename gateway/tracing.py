@@ -8,7 +8,7 @@ and ``user_agent.original``. A 5xx answer, or an exception out of the app, makes
 Probes and static files stay untraced. Its duration is casecraft.request.duration
 (casecraft/prometheus.py).
 
-This is what opentelemetry-instrumentation-asgi's middleware does for a request, at a third of its
+This is what opentelemetry-instrumentation-asgi's middleware does for a request, at about half its
 cost (docs/performance.md): that middleware also wraps every message sent and received, and
 collects attributes this gateway never reads.
 """
