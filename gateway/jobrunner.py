@@ -31,7 +31,7 @@ from casecraft import protojson
 from casecraft.components import ALL, BY_NAME, NAMES, ComponentSpec
 from casecraft.telemetry import span_capture, to_records
 from casecraft.v1 import case_study_pb2, structurer_pb2
-from gateway import orchestrator
+from gateway import orchestrator, trust
 from gateway.answers import answer
 from gateway.backends import STRUCTURER, Backends
 from gateway.events import TERMINAL, Event, EventLog, MemoryEventLog, follow
@@ -398,7 +398,9 @@ class Jobs:
             section=section,
             instruction=instruction,
             notes=job.request.notes,
-            options=structurer_pb2.StructureOptions(fast=job.request.fast),
+            options=structurer_pb2.StructureOptions(
+                fast=job.request.fast, anonymize=job.request.anonymize
+            ),
         )
         try:
             with tracer.start_as_current_span("refine"):
@@ -426,6 +428,8 @@ class Jobs:
             raise from_rpc_error(error, STRUCTURER) from error
         job = await self.editable(job_id)  # as it is now, after the call
         changed = list(response.changed) or _changed(job.case_study, response.case_study)
+        if response.HasField("fidelity"):  # the structurer checked the case study as answered
+            job.trust = trust.answer_fields(response)
         return await self.edit(job, response.case_study, changed, "refine", list(response.warnings))
 
     # -- the work ------------------------------------------------------------------------------

@@ -16,8 +16,11 @@ LOGO_WITHHELD = (
 )
 
 
-def answer_fields(final: structurer_pb2.StructureResponse) -> dict[str, Any]:
-    """``fidelity`` and, when anonymizing was asked for, ``anonymized``, from the structurer."""
+def answer_fields(
+    final: structurer_pb2.StructureResponse | structurer_pb2.RefineResponse,
+) -> dict[str, Any]:
+    """``fidelity`` and, when anonymizing was asked for, ``anonymized``, from the structurer's
+    answer (a structuring's, or a refine's: the case study as it stands after it)."""
     fields: dict[str, Any] = {
         "fidelity": {
             "checked": final.fidelity.checked,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from casecraft.v1 import case_study_pb2
 from structurer_service.anonymize import Names, find_names
 from structurer_service.fidelity import FidelityReport, NoteFigures, trace_numbers
+from structurer_service.refine import rewrite_section
 
 ANONYMIZE_INSTRUCTION = (
     "Anonymise this case study. Never write the client's name, any short form, abbreviation, "
@@ -36,6 +37,9 @@ _CHECKS: contextvars.ContextVar[Checks | None] = contextvars.ContextVar(
 class Checks:
     notes: str
     anonymize: bool = False
+    # A Refine rewrites one field: only it is re-asked about and has names replaced. Fidelity
+    # still reports on the whole case study, which is what the answer describes.
+    section: str = ""
 
     @functools.cached_property
     def figures(self) -> NoteFigures:
@@ -53,8 +57,16 @@ class Checks:
         return trace_numbers(case_study, self.figures)
 
     def leaks(self, case_study: case_study_pb2.CaseStudy) -> list[str]:
-        """Fields that hold a name the notes give, when anonymising; else none."""
-        return self.names.leaks(case_study) if self.anonymize else []
+        """Fields (within ``section``, when set) that hold a name the notes give, when
+        anonymising; else none."""
+        if not self.anonymize:
+            return []
+        return [path for path in self.names.leaks(case_study) if self._in_section(path)]
+
+    def _in_section(self, path: str) -> bool:
+        """Whether a field path ("results", "quote.author", "metrics[0].after") is in scope."""
+        section = self.section
+        return not section or path == section or path.startswith((f"{section}.", f"{section}["))
 
     def problems(self, case_study: case_study_pb2.CaseStudy) -> list[str]:
         """What a model is re-asked about: each untraced figure quoted, each field with a name."""
@@ -62,6 +74,7 @@ class Checks:
             f'{u.field}: "{u.value}" ({u.text}) is not in the notes and cannot be computed from '
             "them; use the notes' figure or leave it out"
             for u in self.fidelity(case_study).untraced
+            if self._in_section(u.field)
         ]
         problems += [
             f"{path}: still names the client or a person; write a descriptor or a role instead"
@@ -102,7 +115,13 @@ def conclude(
         leaked = review.leaks(case_study)
         anonymized = not leaked
         if leaked:
-            review.names.apply(case_study)
+            if review.section:  # only the rewritten field: the rest came back as it was sent
+                scrubbed = case_study_pb2.CaseStudy()
+                scrubbed.CopyFrom(case_study)
+                review.names.apply(scrubbed)
+                case_study = rewrite_section(case_study, scrubbed, review.section)
+            else:
+                review.names.apply(case_study)
             notes.append(
                 "anonymize: the provider still named the client or a person in "
                 f"{', '.join(leaked)} after a re-ask; those names were replaced mechanically "

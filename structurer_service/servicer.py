@@ -108,11 +108,25 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
         refinement: Refinement,
         context: grpc.aio.ServicerContext,
     ) -> structurer_pb2.RefineResponse:
+        """Rewrite the section, then check the case study as answered: the section's figures
+        and names are re-asked about once (as a structuring's are), its names replaced when
+        anonymising; the fidelity report covers the whole case study. Without notes there is
+        nothing to check against."""
+        review = (
+            checks.Checks(
+                request.notes, anonymize=request.options.anonymize, section=request.section
+            )
+            if request.notes
+            else None
+        )
         with tracer.start_as_current_span("refine", end_on_exit=False) as span:
             span.set_attribute("casecraft.refine.section", request.section)
             span.set_attribute("casecraft.fast", request.options.fast)
             span.set_attribute("gen_ai.operation.name", "chat")
-            with span_capture().capture(span) as spans:
+            with (
+                span_capture().capture(span) as spans,
+                checks.checking(review) if review else contextlib.nullcontext(),
+            ):
                 try:
                     final = await self._refine(refinement, fast=request.options.fast)
                 except CannotRefine as exc:
@@ -123,17 +137,23 @@ class StructurerServicer(structurer_pb2_grpc.StructurerServicer):
                     span.set_status(trace.StatusCode.ERROR, str(exc))
                     span.end()
                     await context.abort(grpc.StatusCode.UNAVAILABLE, f"refining failed: {exc}")
+                refined = rewrite_section(request.case_study, final.case_study, request.section)
+                response = structurer_pb2.RefineResponse(usage=final.usage)
+                warnings = final.warnings
+                if review is not None:
+                    verdict = await _conclude(review, Structured(refined, final.usage, warnings))
+                    refined, warnings = verdict.case_study, verdict.warnings
+                    response.fidelity.CopyFrom(verdict.fidelity.message())
+                    if verdict.anonymized is not None:
+                        response.anonymized = verdict.anonymized
+                    span.set_attributes(verdict.span_attributes())
                 _set_usage(span, final.usage)
                 span.end()
-        refined = rewrite_section(request.case_study, final.case_study, request.section)
-        changed = [] if refined == request.case_study else [request.section]
-        return structurer_pb2.RefineResponse(
-            case_study=refined,
-            usage=final.usage,
-            warnings=final.warnings,
-            changed=changed,
-            spans=to_records(list(spans), SERVICE),
-        )
+        response.case_study.CopyFrom(refined)
+        response.warnings.extend(warnings)
+        response.changed.extend([] if refined == request.case_study else [request.section])
+        response.spans.extend(to_records(list(spans), SERVICE))
+        return response
 
     async def _refine(self, refinement: Refinement, *, fast: bool) -> Structured:
         if not isinstance(self._provider, RefiningProvider):

@@ -143,15 +143,19 @@ class RefineRequest(_message.Message):
     def __init__(self, case_study: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ..., section: _Optional[str] = ..., instruction: _Optional[str] = ..., notes: _Optional[str] = ..., options: _Optional[_Union[StructureOptions, _Mapping]] = ...) -> None: ...
 
 class RefineResponse(_message.Message):
-    __slots__ = ("case_study", "usage", "warnings", "changed", "spans")
+    __slots__ = ("case_study", "usage", "warnings", "changed", "spans", "fidelity", "anonymized")
     CASE_STUDY_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     CHANGED_FIELD_NUMBER: _ClassVar[int]
     SPANS_FIELD_NUMBER: _ClassVar[int]
+    FIDELITY_FIELD_NUMBER: _ClassVar[int]
+    ANONYMIZED_FIELD_NUMBER: _ClassVar[int]
     case_study: _case_study_pb2.CaseStudy
     usage: Usage
     warnings: _containers.RepeatedScalarFieldContainer[str]
     changed: _containers.RepeatedScalarFieldContainer[str]
     spans: _containers.RepeatedCompositeFieldContainer[_case_study_pb2.SpanRecord]
-    def __init__(self, case_study: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., changed: _Optional[_Iterable[str]] = ..., spans: _Optional[_Iterable[_Union[_case_study_pb2.SpanRecord, _Mapping]]] = ...) -> None: ...
+    fidelity: Fidelity
+    anonymized: bool
+    def __init__(self, case_study: _Optional[_Union[_case_study_pb2.CaseStudy, _Mapping]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., changed: _Optional[_Iterable[str]] = ..., spans: _Optional[_Iterable[_Union[_case_study_pb2.SpanRecord, _Mapping]]] = ..., fidelity: _Optional[_Union[Fidelity, _Mapping]] = ..., anonymized: _Optional[bool] = ...) -> None: ...

@@ -109,7 +109,9 @@ class AnthropicStructurer:
     async def refine(
         self, refinement: Refinement, *, fast: bool
     ) -> AsyncIterator[Draft | Structured]:
-        async for item in self._answer(refine_request(refinement), fast=fast):
+        review = checks.current()
+        request = refine_request(refinement, review.instructions() if review else "")
+        async for item in self._answer(request, fast=fast):
             yield item
 
     async def _answer(self, request: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:

@@ -130,8 +130,9 @@ class Drafts:
         return Draft(fields=fields)
 
 
-def refine_request(refinement: Refinement) -> str:
-    """The user turn asking an LLM to rewrite one section of the case study."""
+def refine_request(refinement: Refinement, instructions: str = "") -> str:
+    """The user turn asking an LLM to rewrite one section of the case study (with the request's
+    own instructions, anonymize, when it has some)."""
     # Every field, empty and default ones too: the model writes back what it is shown, and the
     # schema requires them all.
     shown = json_format.MessageToDict(
@@ -140,4 +141,6 @@ def refine_request(refinement: Refinement) -> str:
         always_print_fields_with_no_presence=True,
     )
     as_json = json.dumps(shown, ensure_ascii=False, indent=1)
-    return refine_message(refinement.notes, as_json, refinement.section, refinement.instruction)
+    return refine_message(
+        refinement.notes, as_json, refinement.section, refinement.instruction, instructions
+    )

@@ -40,10 +40,13 @@ def notes_in(message: str) -> str | None:
     return found.group(1) if found else None
 
 
-def refine_message(notes: str, case_study_json: str, section: str, instruction: str) -> str:
+def refine_message(
+    notes: str, case_study_json: str, section: str, instruction: str, instructions: str = ""
+) -> str:
     """The request to rewrite one section: the instruction, the case study as it stands, and the
-    notes it was written from (so the rewrite keeps to what they say)."""
-    return (
+    notes it was written from (so the rewrite keeps to what they say); the request's own
+    instructions (anonymize) after them when it has some."""
+    message = (
         f"Rewrite only the {section} field of this case study, following the instruction. "
         f"Keep every other field exactly as it is. Use only what the notes say. Call {TOOL_NAME} "
         "with the complete case study.\n\n"
@@ -52,6 +55,7 @@ def refine_message(notes: str, case_study_json: str, section: str, instruction: 
         f"<case_study>\n{case_study_json}\n</case_study>\n"
         f"<notes>\n{notes}\n</notes>"
     )
+    return f"{message}\n\n{instructions}" if instructions else message
 
 
 def refinement_in(message: str) -> tuple[str, str, str] | None:

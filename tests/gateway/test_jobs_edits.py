@@ -13,9 +13,13 @@ import pytest
 from casecraft.components import NAMES
 from image_service import server as image_server
 from image_service.settings import ImageSettings
-from tests.conftest import gateway_client, running_structurer
+from structurer_service.providers.registry import build_chain, resilient
+from structurer_service.settings import StructurerSettings
+from tests.conftest import gateway_client, running_images, running_structurer
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.faults import leak
 from tests.fakes.notes import NOTES
-from tests.fakes.server import closed_port
+from tests.fakes.server import closed_port, serve
 from tests.support.jobs import (
     RefiningStructurer,
     read_events,
@@ -259,3 +263,46 @@ async def test_refine_with_the_real_local_structurer_says_what_to_do_instead() -
         )
     assert refined.status_code == 409
     assert "PATCH" in refined.json()["detail"] and "LLM provider" in refined.json()["detail"]
+
+
+async def test_refining_an_anonymized_job_keeps_it_anonymous_and_checks_its_figures() -> None:
+    """Through the real structurer and the anthropic provider (the SDK against the fake): the
+    rewrite is asked to anonymise, a name the model keeps writing is replaced, a figure the notes
+    do not hold is reported, and the job's answer says so."""
+    claude = FakeAnthropic()
+    async with serve(claude.app) as base_url:
+        settings = StructurerSettings(
+            providers="anthropic",
+            anthropic_api_key="sk-ant-test-key-0123456789abcdef",
+            anthropic_base_url=base_url,
+        )
+        chain = resilient(build_chain(settings), settings)
+        try:
+            async with (
+                running_structurer(chain) as structurer,
+                running_images(RecordingImages()) as images,
+                gateway_client(structurer.port, images.port) as client,
+            ):
+                first = await client.post(
+                    "/v1/case-studies", json={"notes": NOTES, "options": {"anonymize": True}}
+                )
+                url = f"/v1/case-studies/{first.json()['id']}"
+                claude.script(leak(), leak())
+                instruction = "replace with: Northwind Logistics cut late deliveries by 412%."
+                refined = await client.post(
+                    f"{url}/refine", json={"section": "results", "instruction": instruction}
+                )
+                await wait_done(client, first.json()["id"])
+                after = (await client.get(url)).json()
+        finally:
+            await chain.aclose()
+    assert first.status_code == 200 and first.json()["anonymized"] is True
+    assert refined.status_code == 202, refined.text
+    assert "Northwind" not in after["case_study"]["results"]
+    assert "412%" in after["case_study"]["results"]
+    assert after["anonymized"] is False
+    assert {"field": "results", "value": "412%"}.items() <= next(
+        u for u in after["fidelity"]["untraced"] if u["field"] == "results"
+    ).items()
+    assert any("anonymize" in w and "results" in w for w in after["warnings"])
+    assert after["changes"][-1]["by"] == "refine"

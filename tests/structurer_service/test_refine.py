@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import grpc
 import pytest
 
 from casecraft.v1 import case_study_pb2, structurer_pb2, structurer_pb2_grpc
+from structurer_service.checks import ANONYMIZE_INSTRUCTION
 from structurer_service.providers.registry import build_chain, resilient
 from structurer_service.refine import SECTIONS, rewrite_section
 from structurer_service.settings import StructurerSettings
 from tests.conftest import running_structurer
 from tests.fakes.anthropic import FakeAnthropic
-from tests.fakes.faults import status
+from tests.fakes.faults import leak, status
 from tests.fakes.notes import NOTES
 from tests.fakes.openai_chat import FakeOpenAIChat
 from tests.fakes.server import serve
@@ -189,3 +191,81 @@ async def test_a_case_study_with_empty_and_default_fields_can_be_refined(
     answer = await refine(with_claude(base_url), request)
     assert answer.case_study.title == "Faster dispatch"
     assert answer.changed == ["title"]
+
+
+def anonymized(request: structurer_pb2.RefineRequest) -> structurer_pb2.RefineRequest:
+    request.options.anonymize = True
+    return request
+
+
+async def test_the_rewrite_of_an_anonymized_study_is_asked_to_name_nobody(
+    claude: tuple[FakeAnthropic, str],
+) -> None:
+    fake, base_url = claude
+    instruction = "replace with: Northwind Logistics plans routes in 31 min."
+    answer = await refine(with_claude(base_url), anonymized(refine_request("results", instruction)))
+
+    prompt = fake.requests[0]["messages"][0]["content"]
+    assert ANONYMIZE_INSTRUCTION in prompt, "the model is told to anonymise the rewrite"
+    assert len(fake.requests) == 1, "the model complied: no re-ask"
+    assert "Northwind" not in answer.case_study.results
+    assert "31 min" in answer.case_study.results
+    assert answer.HasField("anonymized") and answer.anonymized is True
+
+
+async def test_a_rewrite_that_keeps_naming_the_client_is_re_asked_then_scrubbed(
+    claude: tuple[FakeAnthropic, str],
+) -> None:
+    fake, base_url = claude
+    fake.script(leak(), leak())
+    instruction = "replace with: Northwind Logistics plans routes in 31 min."
+    answer = await refine(with_claude(base_url), anonymized(refine_request("results", instruction)))
+
+    assert len(fake.requests) == 2, "the name is re-asked about once"
+    assert "results" in json.dumps(fake.requests[1]["messages"][-1])
+    assert "Northwind" not in answer.case_study.results
+    assert "31 min" in answer.case_study.results
+    assert answer.HasField("anonymized") and answer.anonymized is False
+    assert any("anonymize" in w and "results" in w for w in answer.warnings)
+    assert answer.changed == ["results"]
+    rest = case_study_pb2.CaseStudy()
+    rest.CopyFrom(answer.case_study)
+    rest.results = STUDY.results
+    assert rest == STUDY, "nothing but the rewritten section changes"
+
+
+async def test_a_figure_the_notes_do_not_hold_in_the_rewrite_is_re_asked_and_reported(
+    claude: tuple[FakeAnthropic, str],
+) -> None:
+    fake, base_url = claude
+    request = refine_request("results", "replace with: Late deliveries fell by 412%.")
+    answer = await refine(with_claude(base_url), request)
+
+    assert len(fake.requests) == 2, "the untraced figure is re-asked about once"
+    untraced = [(u.field, u.value) for u in answer.fidelity.untraced]
+    assert ("results", "412%") in untraced
+    assert answer.fidelity.checked >= len(untraced) > 0
+    assert any("412%" in w for w in answer.warnings)
+    assert not answer.HasField("anonymized"), "anonymizing was not asked for"
+
+
+async def test_figures_outside_the_section_are_reported_but_not_re_asked_about(
+    claude: tuple[FakeAnthropic, str],
+) -> None:
+    fake, base_url = claude
+    request = refine_request("title", "replace with: Faster dispatch")
+    request.case_study.challenge = "Dispatch took 412 minutes."  # a person's edit, say
+    answer = await refine(with_claude(base_url), request)
+    assert len(fake.requests) == 1, "a re-ask could not change the challenge: none is made"
+    assert ("challenge", "412") in [(u.field, u.value) for u in answer.fidelity.untraced]
+
+
+async def test_without_notes_the_rewrite_is_not_checked(
+    claude: tuple[FakeAnthropic, str],
+) -> None:
+    fake, base_url = claude
+    request = anonymized(refine_request("results", "replace with: Up 412%.", notes=""))
+    answer = await refine(with_claude(base_url), request)
+    assert len(fake.requests) == 1
+    assert answer.case_study.results == "Up 412%."
+    assert not answer.HasField("fidelity") and not answer.HasField("anonymized")
