@@ -15,9 +15,11 @@ names the client after the notes, so each scenario's images are its own.
   gets one re-ask, docs/trust.md), and the burst's p99 against the request alone.
 
 Both run on the memory backend and on Redis (``REDIS_URL`` or 127.0.0.1:6379, a random key prefix).
+The fake draws images of a few kilobytes; ``--image-kb`` makes each about that size instead (a
+generated photograph is a megabyte or two, and a repeat moves every byte of it again).
 
     python -m bench.cache [--requests 50] [--warmup 20] [--burst 50] [--llm-ms 870]
-                          [--image-ms 1000] [--backend memory|redis|both] [--json]
+                          [--image-ms 1000] [--image-kb 0] [--backend memory|redis|both] [--json]
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from bench.pipeline import fake_anthropic_pace
 from bench.serve import ANTHROPIC_KEY, Fleet, case_study_answer, forget_redis
 from casecraft import eventloop
 from tests.fakes.anthropic import FakeAnthropic
-from tests.fakes.openrouter_images import FakeOpenRouter
+from tests.fakes.openrouter_images import FakeOpenRouter, photo_sized
 from tests.fakes.server import serve_in_thread
 
 OPENROUTER_KEY = "sk-or-v1-bench-key-0000"
@@ -60,10 +62,12 @@ def notes_for(name: str) -> str:
 
 
 def start(
-    stack: ExitStack, backend: str, llm_ms: float, image_ms: float
+    stack: ExitStack, backend: str, llm_ms: float, image_ms: float, image_kb: int = 0
 ) -> tuple[str, FakeAnthropic, FakeOpenRouter]:
     claude = FakeAnthropic(answer=named_answer, pace=fake_anthropic_pace(llm_ms))
     images = FakeOpenRouter(api_key=OPENROUTER_KEY, latency_s=image_ms / 1000)
+    if image_kb:
+        images.faults.default = photo_sized(image_kb * 1024)
     claude_url = stack.enter_context(serve_in_thread(claude.app))
     images_url = stack.enter_context(serve_in_thread(images.app))
     shared: dict[str, str] = {}
@@ -185,18 +189,21 @@ def run(
     image_ms: float,
     backends: list[str],
     warmup: int = 20,
+    image_kb: int = 0,
 ) -> dict[str, Any]:
-    figures: dict[str, Any] = {"llm_ms": llm_ms, "image_ms": image_ms}
+    figures: dict[str, Any] = {"llm_ms": llm_ms, "image_ms": image_ms, "image_kb": image_kb}
     for backend in backends:
         with ExitStack() as stack:
-            url, claude, images = start(stack, backend, llm_ms, image_ms)
+            url, claude, images = start(stack, backend, llm_ms, image_ms, image_kb)
             figures[backend] = eventloop.run(measure(url, claude, images, requests, burst, warmup))
     return figures
 
 
 def show(figures: dict[str, Any]) -> None:
+    sized = f", images of about {figures['image_kb']} kB" if figures.get("image_kb") else ""
     print(
         f"fake Claude streaming {figures['llm_ms']:g} ms; fake OpenRouter {figures['image_ms']:g} ms"
+        f"{sized}"
     )
     for backend in ("memory", "redis"):
         if backend not in figures:
@@ -225,11 +232,14 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=50, help="identical requests at once")
     parser.add_argument("--llm-ms", type=float, default=870)
     parser.add_argument("--image-ms", type=float, default=1000)
+    parser.add_argument("--image-kb", type=int, default=0, help="each image about this size")
     parser.add_argument("--backend", choices=["memory", "redis", "both"], default="both")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     backends = ["memory", "redis"] if args.backend == "both" else [args.backend]
-    figures = run(args.requests, args.burst, args.llm_ms, args.image_ms, backends, args.warmup)
+    figures = run(
+        args.requests, args.burst, args.llm_ms, args.image_ms, backends, args.warmup, args.image_kb
+    )
     if args.json:
         print(json.dumps(figures))
     else:

@@ -28,9 +28,11 @@ class StoredImage:
 class ImageStore(Protocol):
     """Content-addressed image bytes with their media type."""
 
-    async def put(self, data: bytes, media_type: str) -> str:
+    async def put(self, data: bytes, media_type: str, sha256: str = "") -> str:
         """Keep the image, pinned once for the caller (who ``unpin``s it when it no longer
-        refers to it), and return its address: the sha256 of ``data``, hex."""
+        refers to it), and return its address: the sha256 of ``data``, hex. ``sha256`` is that
+        address when the caller knows it already (the image service's ImageResult.sha256): an
+        image kept before is then not hashed, copied or sent again."""
         ...
 
     async def get(self, sha256: str) -> StoredImage | None:
@@ -51,8 +53,8 @@ class MemoryImageStore:
         self._pins: Counter[str] = Counter()
         self._bytes = 0
 
-    async def put(self, data: bytes, media_type: str) -> str:
-        sha256 = hashlib.sha256(data).hexdigest()
+    async def put(self, data: bytes, media_type: str, sha256: str = "") -> str:
+        sha256 = sha256 or hashlib.sha256(data).hexdigest()
         self._pins[sha256] += 1
         if sha256 in self._images:
             self._images.move_to_end(sha256)

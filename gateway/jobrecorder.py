@@ -102,7 +102,8 @@ class JobRecorder:
     async def keep_image(
         self, job: JobRecord, component: str, result: image_pb2.ImageResult
     ) -> None:
-        sha256 = await self._images.put(result.image, result.media_type) if result.image else ""
+        data = result.image  # each read of a bytes field copies it: a megabyte or two here
+        sha256 = await self._images.put(data, result.media_type, result.sha256) if data else ""
         old = job.images.get(component)
         image = image_entry(component, result, sha256, old["version"] + 1 if old else 1)
         if old and old["sha256"]:

@@ -139,6 +139,7 @@ def _encode(chained: ChainedImage) -> bytes:
     image = chained.image
     return image_pb2.ImageResult(
         image=image.data,
+        sha256=image.sha256,
         media_type=image.media_type,
         width=image.width,
         height=image.height,
@@ -155,5 +156,6 @@ def _decode(data: bytes) -> ChainedImage:
         width=stored.width,
         height=stored.height,
         model=stored.model,
+        known_sha256=stored.sha256,  # absent from an entry an older version stored: worked out
     )
     return ChainedImage(image, stored.provider, attempts=0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import time
@@ -97,7 +96,7 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
                 result.image = image.data
                 result.media_type = image.media_type
                 result.width, result.height = image.width, image.height
-                result.sha256 = hashlib.sha256(image.data).hexdigest()
+                result.sha256 = image.sha256
                 result.provider = chained.provider
                 result.model = image.model
                 result.attempts = chained.attempts

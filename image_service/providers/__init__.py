@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,6 +17,14 @@ class GeneratedImage:
     width: int
     height: int
     model: str
+    # The data's SHA-256 (hex) when it is known already: an image read back from the cache.
+    known_sha256: str = ""
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """The data's SHA-256 (hex), worked out at most once per image (a megabyte or two of
+        generated PNG takes a millisecond or two), never for an image read from the cache."""
+        return self.known_sha256 or hashlib.sha256(self.data).hexdigest()
 
 
 class ImageProvider(Protocol):

@@ -49,6 +49,7 @@ Kind = Literal[
     "gif",
     "bad_base64",
     "huge",
+    "photo_sized",
 ]
 
 
@@ -79,6 +80,13 @@ GIF = Reply("gif")
 BAD_BASE64 = Reply("bad_base64")
 # A 200 answer streamed in chunks without a content-length, far larger than any image limit.
 HUGE = Reply("huge")
+
+
+def photo_sized(size_bytes: int) -> Reply:
+    """A real PNG of about ``size_bytes`` (noise, so incompressible): a generated photograph's
+    weight (a megabyte or two), where the drawn default is a few kilobytes."""
+    return Reply("photo_sized", message=str(size_bytes))
+
 
 HUGE_BYTES = 16 * 1024 * 1024
 NOT_BASE64 = "iVBORw0KGgo!!this is not base64: <html>…</html>"
@@ -247,6 +255,9 @@ def image_for(reply: Reply, prompt: str, size: tuple[int, int], fmt: str = "PNG"
         return b"\x89PNG\r\n\x1a\n this is not really an image " + prompt[:40].encode()
     if reply.kind == "oversized":
         return noise_png(size)
+    if reply.kind == "photo_sized":
+        side = max(8, int((int(reply.message) / 3) ** 0.5))
+        return noise_png((side, side))
     if reply.kind == "bomb":
         return bomb_png()
     if reply.kind == "gif":

@@ -54,6 +54,42 @@ async def test_the_event_log_numbers_events_and_follows_from_any_of_its_ids() ->
     assert await log.read("job") == [] and log.size_bytes() == 0
 
 
+async def test_an_image_whose_address_is_known_is_kept_under_it_once() -> None:
+    """The image service sends each image's sha256: the store takes it as the address, and an
+    image it holds already is only pinned again (a repeated request stores nothing new)."""
+    store = MemoryImageStore(budget_bytes=100)
+    data = b"png bytes"
+    known = hashlib.sha256(data).hexdigest()
+    assert await store.put(data, "image/png", known) == known
+    assert await store.put(data, "image/png", known) == known
+    assert store.size_bytes() == len(data)
+    await store.unpin(known)
+    assert await store.get(known) is not None, "still pinned by the second put"
+
+
+async def test_in_redis_an_image_kept_already_is_not_sent_again(redis_prefix: str) -> None:
+    client = connect(REDIS_URL)
+    images = RedisImageStore(client, redis_prefix, ttl_s=60)
+    try:
+        data = b"png bytes"
+        known = hashlib.sha256(data).hexdigest()
+        assert await images.put(data, "image/png", known) == known
+        key = f"{redis_prefix}img:{known}"
+        await client.expire(key, 5)
+        # The same address again, with other bytes: what is kept is not replaced, its TTL is.
+        assert await images.put(b"not sent", "image/png", known) == known
+        stored = await images.get(known)
+        assert stored is not None and stored.data == data
+        assert await client.ttl(key) > 5
+        # Unknown to Redis: stored, under the address given.
+        other = hashlib.sha256(b"other").hexdigest()
+        assert await images.put(b"other", "image/jpeg", other) == other
+        kept = await images.get(other)
+        assert kept is not None and kept.media_type == "image/jpeg"
+    finally:
+        await client.aclose()
+
+
 def test_merge_patch_follows_rfc_7396_examples() -> None:
     cases = [
         ({"a": "b"}, {"a": "c"}, {"a": "c"}),

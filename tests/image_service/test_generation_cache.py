@@ -4,6 +4,7 @@ test runs on the memory backend and on the real Redis (a random key prefix per t
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -16,8 +17,10 @@ from casecraft.byte_cache import MemoryCache
 from casecraft.redis_store import HEALTH_NAME, RedisLink, RedisUnavailable, connect
 from casecraft.v1 import image_pb2, image_pb2_grpc
 from image_service import server as image_server
-from image_service.generation_cache import generation_key
+from image_service.generation_cache import _decode, _encode, generation_key
 from image_service.image_check import ImageLimits
+from image_service.providers import GeneratedImage
+from image_service.providers.chain import ChainedImage
 from image_service.providers.openrouter import OpenRouterImages
 from image_service.providers.registry import resilient
 from image_service.servicer import ImageServicer
@@ -89,6 +92,7 @@ async def test_a_repeated_job_is_served_from_the_cache_without_a_provider_call(
     # Served without a provider call: no slot was waited for.
     assert [s.name for s in again.spans if s.name.startswith("image.")] == ["image.generate"]
     assert again.image == first.image and again.sha256 == first.sha256
+    assert again.sha256 == hashlib.sha256(again.image).hexdigest()
     assert (again.provider, again.model) == (first.provider, first.model)
     assert again.job_id == "another id"
     assert not other.cache_hit and other.image != first.image
@@ -294,3 +298,15 @@ async def test_the_memory_cache_keeps_its_byte_budget_least_recently_used_first(
     assert (await cache.get("b"), cache.bytes, len(cache)) == (None, 8, 2)
     await cache.set("huge", b"x" * 11)
     assert await cache.get("huge") is None and cache.bytes == 8
+
+
+def test_an_image_read_from_the_cache_brings_its_sha256_along() -> None:
+    """A hit is not hashed again (a megabyte or two of PNG per image): the address stored with
+    the image is the one answered; an entry stored without one has it worked out."""
+    image = GeneratedImage(data=b"png", media_type="image/png", width=1, height=1, model="m")
+    stored = image_pb2.ImageResult.FromString(_encode(ChainedImage(image, "p", 1)))
+    assert stored.sha256 == hashlib.sha256(b"png").hexdigest()
+    stored.sha256 = "f" * 64
+    assert _decode(stored.SerializeToString()).image.sha256 == "f" * 64
+    stored.ClearField("sha256")
+    assert _decode(stored.SerializeToString()).image.sha256 == hashlib.sha256(b"png").hexdigest()
