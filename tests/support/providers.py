@@ -129,3 +129,13 @@ class RecordingImages:
             self.cancelled.set()
             raise
         return GeneratedImage(png(), "image/png", 32, 16, "recording-1")
+
+
+class DownStructurer:
+    """Every provider of the chain failed: the structurer answers UNAVAILABLE."""
+
+    name = "down"
+
+    async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
+        raise AllProvidersFailed(["down: upstream said 503"])
+        yield  # pragma: no cover

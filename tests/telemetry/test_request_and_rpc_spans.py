@@ -12,10 +12,9 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from casecraft.errors import AllProvidersFailed
 from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
 from tests.conftest import running_structurer, stack
-from tests.support.providers import RecordingImages, ScriptedStructurer
+from tests.support.providers import DownStructurer, RecordingImages, ScriptedStructurer
 from tests.support.spans import exported_spans
 
 STRUCTURE_STREAM = "/casecraft.v1.Structurer/StructureStream"
@@ -68,20 +67,12 @@ async def test_a_request_span_continues_the_callers_trace(
     assert format(span.parent.span_id, "016x") == parent_id
 
 
-class DownStructurer:
-    name = "down"
-
-    async def structure(self, notes: str, *, fast: bool):  # type: ignore[no-untyped-def]
-        raise AllProvidersFailed(["down: upstream said 503"])
-        yield  # pragma: no cover
-
-
 async def test_a_server_span_is_an_error_only_when_the_server_failed(
     exported: InMemorySpanExporter, channel_to: Callable[[int], grpc.aio.Channel]
 ) -> None:
     async with (
         running_structurer(ScriptedStructurer()) as good,
-        running_structurer(DownStructurer()) as down,  # type: ignore[arg-type]
+        running_structurer(DownStructurer()) as down,
     ):
         for port, notes, code in (
             (good.port, "", grpc.StatusCode.INVALID_ARGUMENT),  # the caller's mistake

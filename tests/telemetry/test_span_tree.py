@@ -9,11 +9,11 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from casecraft.errors import AllProvidersFailed, ProviderError
+from casecraft.errors import ProviderError
 from casecraft.v1 import image_pb2
 from image_service.providers import GeneratedImage
 from tests.conftest import gateway_client, running_images, running_structurer, stack
-from tests.support.providers import RecordingImages, ScriptedStructurer
+from tests.support.providers import DownStructurer, RecordingImages, ScriptedStructurer
 from tests.support.spans import exported_spans
 
 NOTES = "Confidential: Zanzibar Widget Cooperative cut returns by half."
@@ -165,18 +165,10 @@ async def test_a_trace_the_caller_did_not_sample_is_reported_but_not_exported(
     assert sampled.json()["trace_id"] in exported_ids
 
 
-class DownStructurer:
-    name = "down"
-
-    async def structure(self, notes: str, *, fast: bool):  # type: ignore[no-untyped-def]
-        raise AllProvidersFailed(["down: upstream said 503"])
-        yield  # pragma: no cover
-
-
 async def test_a_failed_rpc_ends_its_client_span_with_the_status(
     exported: InMemorySpanExporter,
 ) -> None:
-    async with stack(DownStructurer(), RecordingImages()) as client:  # type: ignore[arg-type]
+    async with stack(DownStructurer(), RecordingImages()) as client:
         response = await client.post("/v1/case-studies", json={"notes": NOTES})
     assert response.status_code == 503, response.text
     spans = list(exported.get_finished_spans())
