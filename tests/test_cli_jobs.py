@@ -10,7 +10,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -201,10 +201,12 @@ def test_a_stream_that_keeps_ending_early_is_given_up_on(
     assert len(fake.event_requests) == 1 + MAX_RECONNECTS
 
 
-def test_ctrl_c_leaves_the_job_running_and_says_how_to_follow_it(
-    fake: JobsGateway, gateway_url: str
-) -> None:
-    fake.script, fake.hold_open = done_script()[:3], True
+def interrupted_while_following(
+    gateway_url: str, interrupt: Callable[[subprocess.Popen[str]], None]
+) -> tuple[int, str]:
+    """Run ``casecraft generate`` until the title is out (the stream then stays open and quiet),
+    ``interrupt`` it, and answer its exit code and stderr; a CLI still running 30 s later is
+    killed and fails the test, never left to hang it."""
     process = subprocess.Popen(
         [sys.executable, "-m", "casecraft.cli", "generate", str(NOTES), "--gateway", gateway_url],
         stdout=subprocess.PIPE,
@@ -214,14 +216,31 @@ def test_ctrl_c_leaves_the_job_running_and_says_how_to_follow_it(
         start_new_session=True,
     )
     with process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if "title:" in line:
-                break
-        os.killpg(process.pid, signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                if "title:" in line:
+                    break
+            interrupt(process)
+            _, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the CLI did not stop on Ctrl-C")
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    return process.returncode, stderr
 
-    assert process.returncode == 130
+
+def test_ctrl_c_leaves_the_job_running_and_says_how_to_follow_it(
+    fake: JobsGateway, gateway_url: str
+) -> None:
+    fake.script, fake.hold_open = done_script()[:3], True
+    returncode, stderr = interrupted_while_following(
+        gateway_url, lambda process: os.killpg(process.pid, signal.SIGINT)
+    )
+
+    assert returncode == 130
     assert stderr == (
         "casecraft: the job goes on; follow it again with: casecraft watch "
         f"{gateway_url}/v1/case-studies/{JOB_ID}\ncasecraft: interrupted\n"
