@@ -429,7 +429,10 @@ class Jobs:
         job = await self.editable(job_id)  # as it is now, after the call
         changed = list(response.changed) or _changed(job.case_study, response.case_study)
         if response.HasField("fidelity"):  # the structurer checked the case study as answered
-            job.trust = trust.answer_fields(response)
+            checked = trust.answer_fields(response)
+            if job.trust.get("anonymized") is False:
+                checked["anonymized"] = False  # names replaced earlier are still worth a look
+            job.trust = checked
         return await self.edit(job, response.case_study, changed, "refine", list(response.warnings))
 
     # -- the work ------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ down image service are made once it is back."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -265,11 +267,10 @@ async def test_refine_with_the_real_local_structurer_says_what_to_do_instead() -
     assert "PATCH" in refined.json()["detail"] and "LLM provider" in refined.json()["detail"]
 
 
-async def test_refining_an_anonymized_job_keeps_it_anonymous_and_checks_its_figures() -> None:
-    """Through the real structurer and the anthropic provider (the SDK against the fake): the
-    rewrite is asked to anonymise, a name the model keeps writing is replaced, a figure the notes
-    do not hold is reported, and the job's answer says so."""
-    claude = FakeAnthropic()
+@asynccontextmanager
+async def claude_stack(claude: FakeAnthropic) -> AsyncIterator[httpx.AsyncClient]:
+    """The real structurer with the anthropic provider (the SDK against ``claude``), the image
+    service and a gateway, in this process."""
     async with serve(claude.app) as base_url:
         settings = StructurerSettings(
             providers="anthropic",
@@ -283,21 +284,38 @@ async def test_refining_an_anonymized_job_keeps_it_anonymous_and_checks_its_figu
                 running_images(RecordingImages()) as images,
                 gateway_client(structurer.port, images.port) as client,
             ):
-                first = await client.post(
-                    "/v1/case-studies", json={"notes": NOTES, "options": {"anonymize": True}}
-                )
-                url = f"/v1/case-studies/{first.json()['id']}"
-                claude.script(leak(), leak())
-                instruction = "replace with: Northwind Logistics cut late deliveries by 412%."
-                refined = await client.post(
-                    f"{url}/refine", json={"section": "results", "instruction": instruction}
-                )
-                await wait_done(client, first.json()["id"])
-                after = (await client.get(url)).json()
+                yield client
         finally:
             await chain.aclose()
+
+
+async def refined(client: httpx.AsyncClient, job_id: str, instruction: str) -> dict[str, Any]:
+    """The job after its results were refined with ``instruction``."""
+    url = f"/v1/case-studies/{job_id}"
+    response = await client.post(
+        f"{url}/refine", json={"section": "results", "instruction": instruction}
+    )
+    assert response.status_code == 202, response.text
+    await wait_done(client, job_id)
+    after: dict[str, Any] = (await client.get(url)).json()
+    return after
+
+
+async def test_refining_an_anonymized_job_keeps_it_anonymous_and_checks_its_figures() -> None:
+    """The rewrite is asked to anonymise, a name the model keeps writing is replaced, a figure
+    the notes do not hold is reported, and the job's answer says so."""
+    claude = FakeAnthropic()
+    async with claude_stack(claude) as client:
+        first = await client.post(
+            "/v1/case-studies", json={"notes": NOTES, "options": {"anonymize": True}}
+        )
+        claude.script(leak(), leak())
+        after = await refined(
+            client,
+            first.json()["id"],
+            "replace with: Northwind Logistics cut late deliveries by 412%.",
+        )
     assert first.status_code == 200 and first.json()["anonymized"] is True
-    assert refined.status_code == 202, refined.text
     assert "Northwind" not in after["case_study"]["results"]
     assert "412%" in after["case_study"]["results"]
     assert after["anonymized"] is False
@@ -306,3 +324,18 @@ async def test_refining_an_anonymized_job_keeps_it_anonymous_and_checks_its_figu
     ).items()
     assert any("anonymize" in w and "results" in w for w in after["warnings"])
     assert after["changes"][-1]["by"] == "refine"
+
+
+async def test_a_clean_refine_does_not_clear_names_replaced_before() -> None:
+    """``anonymized: false`` says names were replaced mechanically and the fields are worth a
+    look; a later rewrite of another field that names nobody does not take that back."""
+    claude = FakeAnthropic()
+    claude.script(leak(), leak())  # the structuring and its re-ask keep the client's name
+    async with claude_stack(claude) as client:
+        first = await client.post(
+            "/v1/case-studies", json={"notes": NOTES, "options": {"anonymize": True}}
+        )
+        after = await refined(client, first.json()["id"], "replace with: Routes plan in 31 min.")
+    assert first.json()["anonymized"] is False
+    assert after["case_study"]["results"] == "Routes plan in 31 min."
+    assert after["anonymized"] is False
