@@ -155,10 +155,18 @@ class _ImageStream:
     async def _fail_unfinished(self, error: BaseException | None) -> None:
         """The image call failed: every image sent and not finished fails with the reason.
         The case study stays; the images can be made again later."""
+        if not isinstance(error, grpc.aio.AioRpcError) and self._rpc is not None:
+            # A write to a call that had ended (the writer may see it first): the call's own
+            # status says why, in the same words the reader's error would have.
+            call = self._rpc.call
+            error = grpc.aio.AioRpcError(
+                await call.code(),
+                grpc.aio.Metadata(),
+                await call.trailing_metadata(),
+                await call.details(),
+            )
         if isinstance(error, grpc.aio.AioRpcError):
             reason = from_rpc_error(error, IMAGES).detail
-        elif self._rpc is not None:
-            reason = f"{IMAGES} failed: {await self._rpc.call.details()}"
         else:
             reason = f"{IMAGES} failed"
         for name in self._sent:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
+import grpc
 import pytest
 
 from casecraft.errors import AllProvidersFailed
 from casecraft.limits import MAX_LOGO_BYTES, MAX_NOTES_BYTES
+from casecraft.v1 import image_pb2
+from gateway import orchestrator
+from gateway.rpc import Rpc
 from tests.conftest import gateway_client, running_images, running_structurer, stack
 from tests.fakes.server import closed_port
 from tests.support.providers import RecordingImages, ScriptedStructurer, png
@@ -148,3 +153,37 @@ async def test_unknown_route_and_method() -> None:
     for response in (missing, wrong_method):
         assert response.headers["content-type"] == "application/problem+json"
     assert "POST" in wrong_method.json()["detail"]
+
+
+class _EndedCall:
+    """A Generate call that the image service's absence ended."""
+
+    async def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+    async def details(self) -> str:
+        return "failed to connect to all addresses"
+
+    async def trailing_metadata(self) -> grpc.aio.Metadata:
+        return grpc.aio.Metadata()
+
+
+async def test_an_image_fails_with_the_same_reason_whichever_side_of_the_call_saw_it_end() -> None:
+    """The writer may find the call ended (InvalidStateError) before the reader gets its error:
+    the images still fail naming the image service as unavailable, as the reader would."""
+    events: list[tuple[str, dict[str, Any]]] = []
+
+    async def sink(kind: str, payload: dict[str, Any]) -> None:
+        events.append((kind, payload))
+
+    stream = orchestrator._ImageStream(None, orchestrator.Plan(notes="n"), sink)  # type: ignore[arg-type]
+    call = _EndedCall()
+    stream._rpc = Rpc(call, call)  # type: ignore[arg-type]
+    stream.assume_sent("hero", image_pb2.HeroData(title="t"))
+    await stream._fail_unfinished(asyncio.InvalidStateError("RPC already finished"))
+    [(kind, payload)] = events
+    assert kind == "image_finished"
+    assert payload["result"].status == image_pb2.IMAGE_STATUS_FAILED
+    assert "image_service is unavailable (failed to connect to all addresses)" in (
+        payload["result"].error
+    )
