@@ -228,8 +228,7 @@ class RedisImageStore:
         self._ttl_s = max(int(ttl_s), 1)
 
     async def put(self, data: bytes, media_type: str, sha256: str = "") -> str:
-        key = f"{self._prefix}img:{sha256}"
-        if sha256 and await self._redis.expire(key, self._ttl_s):
+        if sha256 and await self._redis.expire(f"{self._prefix}img:{sha256}", self._ttl_s):
             return sha256  # kept already (a repeat): its TTL renewed, the bytes not sent again
         sha256 = sha256 or hashlib.sha256(data).hexdigest()
         key = f"{self._prefix}img:{sha256}"
