@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings
 
 from casecraft.config import LogLevel
 from casecraft.errors import ConfigurationError
+from casecraft.interceptors import WrapsEachMethod
 from casecraft.prometheus import MetricsEndpoint
 from casecraft.rpc_tracing import server_interceptors
 from casecraft.telemetry import shutdown_telemetry
@@ -125,33 +126,18 @@ class _Writes:
         self._sent(response.status)
 
 
-class RefuseUnparsableRequests(grpc.aio.ServerInterceptor):
+class RefuseUnparsableRequests(WrapsEachMethod):
     """A request that does not parse as its method's message type gets INVALID_ARGUMENT naming
     the type, where grpc.aio would answer UNKNOWN ("Unexpected DecodeError") and log an error.
 
     For the methods that take one request; a streaming method's servicer sees the DecodeError
-    from its request iterator. Each method's handler is wrapped once and reused, so this must be
-    the last interceptor (the handler it is given is then the registered one).
+    from its request iterator.
     """
 
-    def __init__(self) -> None:
-        self._handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
-
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        method = handler_call_details.method
-        wrapped = self._handlers.get(method)
-        if wrapped is None:
-            handler = await continuation(handler_call_details)
-            if handler is None or handler.request_streaming:
-                return handler
-            wrapped = self._handlers[method] = _refusing(handler)
-        return wrapped
+    def wrap(
+        self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        return handler if handler.request_streaming else _refusing(handler)
 
 
 class _Unparsable:

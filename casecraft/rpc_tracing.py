@@ -14,7 +14,7 @@ the caches is little more than these hops: docs/performance.md has the counts.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from typing import Any
@@ -24,6 +24,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from casecraft.interceptors import WrapsEachMethod
 from casecraft.prometheus import RPC_SCOPE
 from casecraft.telemetry import tracing_enabled
 
@@ -70,32 +71,17 @@ class _MetadataGetter(Getter[tuple[Any, ...]]):
 _metadata = _MetadataGetter()
 
 
-class ServerSpans(grpc.aio.ServerInterceptor):
+class ServerSpans(WrapsEachMethod):
     """Answers each traced call under a server span that continues the caller's trace."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._tracer = trace.get_tracer(RPC_SCOPE)
-        # Each method's handler, wrapped once: (the handler given, its traced wrapper).
-        self._wrapped: dict[str, tuple[Any, Any]] = {}
 
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or not is_traced_rpc(method):
-            return handler
-        known = self._wrapped.get(method)
-        if known is None or known[0] is not handler:
-            known = self._wrapped[method] = (handler, self._traced(method, handler))
-        return known[1]
-
-    def _traced(self, method: str, handler: Any) -> Any:
+    def wrap(self, method: str, handler: Any) -> Any:
         """``handler`` with each call's behaviour run under the method's server span."""
+        if not is_traced_rpc(method):
+            return handler
         if handler.unary_unary:
             kind, behavior = "unary_unary", handler.unary_unary
         elif handler.unary_stream:
