@@ -9,6 +9,9 @@ names the client after the notes, so each scenario's images are its own.
 - repeated: one request, then ``--requests`` more with the same notes, one at a time: the whole
   request's p50/p99 through the gateway, and the LLM and image calls the repeats made (bar: 0).
   The client is bench/load.py's (aiohttp on uvloop), after a warm-up of ``--warmup`` repeats.
+  Each repeat is paired with a request to the transport floor (bench/floor.py: the same hops and
+  message sizes with nothing behind them), so the repeat's p50 over the floor's is a ratio
+  measured in one run, which a shared machine's speed changes far less than either figure.
 - at once: one request alone, then ``--burst`` identical requests at the same moment (new notes)
   against an image provider taking ``--image-ms``: image calls per component (bar: 1 each), LLM
   calls (the burst's against the lone request's: an answer whose figures the notes do not hold
@@ -31,6 +34,7 @@ import os
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
@@ -63,7 +67,7 @@ def notes_for(name: str) -> str:
 
 def start(
     stack: ExitStack, backend: str, llm_ms: float, image_ms: float, image_kb: int = 0
-) -> tuple[str, FakeAnthropic, FakeOpenRouter]:
+) -> tuple[str, FakeAnthropic, FakeOpenRouter, Fleet]:
     claude = FakeAnthropic(answer=named_answer, pace=fake_anthropic_pace(llm_ms))
     images = FakeOpenRouter(api_key=OPENROUTER_KEY, latency_s=image_ms / 1000)
     if image_kb:
@@ -101,10 +105,11 @@ def start(
         },
     )
     gateway = fleet.gateway("gateway", structurer=structurer, images=image_service)
-    return gateway, claude, images
+    return gateway, claude, images, fleet
 
 
-async def one(client: aiohttp.ClientSession, url: str, notes: str) -> tuple[float, dict[str, Any]]:
+async def post(client: aiohttp.ClientSession, url: str, notes: str) -> tuple[float, bytes]:
+    """POST the notes; the milliseconds until the whole answer was in, and the answer."""
     began = time.perf_counter()
     async with client.post(
         f"{url}/v1/case-studies", data=orjson.dumps({"notes": notes}), headers=JSON
@@ -113,6 +118,11 @@ async def one(client: aiohttp.ClientSession, url: str, notes: str) -> tuple[floa
     elapsed = (time.perf_counter() - began) * 1000
     if response.status != 200:
         raise RuntimeError(f"expected 200, got {response.status}: {body[:200]!r}")
+    return elapsed, body
+
+
+async def one(client: aiohttp.ClientSession, url: str, notes: str) -> tuple[float, dict[str, Any]]:
+    elapsed, body = await post(client, url, notes)
     answer = orjson.loads(body)
     if [image["status"] for image in answer["images"]] != ["ok"] * 3:
         raise RuntimeError(f"expected three ok images, got {answer['images']}")
@@ -131,6 +141,18 @@ def image_calls(fake: FakeOpenRouter, since: int) -> dict[str, int]:
     return dict(counts)
 
 
+async def message_sizes(client: aiohttp.ClientSession, url: str, notes: str) -> list[int]:
+    """The sizes bench/floor.py sends: the case study (as the structurer's event), each image,
+    and the whole answer, read off one repeat."""
+    body = (await post(client, url, notes))[1]
+    answer = orjson.loads(body)
+    images = []
+    for image in answer["images"]:
+        async with client.get(f"{url}{image['url']}") as response:
+            images.append(len(await response.read()))
+    return [len(orjson.dumps(answer["case_study"])), *images, len(body)]
+
+
 async def measure(
     url: str,
     claude: FakeAnthropic,
@@ -138,30 +160,38 @@ async def measure(
     requests: int,
     burst: int,
     warmup: int,
+    floor: Callable[[list[int]], str],
 ) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
     figures: dict[str, Any] = {}
     async with session(burst + 1, timeout_s=300) as client:
         repeated = notes_for(f"Repeated {run}")
         first_ms, _ = await one(client, url, repeated)
+        floor_url = floor(await message_sizes(client, url, repeated))
         for _ in range(warmup):
             await one(client, url, repeated)
+            await post(client, floor_url, repeated)
         llm_before, images_before = len(claude.requests), len(images.requests)
-        samples, answers = [], []
+        samples, answers, floors = [], [], []
         for _ in range(requests):
             elapsed, answer = await one(client, url, repeated)
             samples.append(elapsed)
             answers.append(answer)
+            floors.append((await post(client, floor_url, repeated))[0])
         figures["repeated"] = {
             "first_ms": first_ms,
             "p50_ms": percentile(samples, 50),
             "p99_ms": percentile(samples, 99),
+            "floor_p50_ms": percentile(floors, 50),
+            "over_floor": percentile(samples, 50) / percentile(floors, 50),
             "llm_calls": len(claude.requests) - llm_before,
             "image_calls": len(images.requests) - images_before,
             "structuring_hits": sum(a["cache"]["structuring"] == "hit" for a in answers),
             "image_hits": sum(i["cache_hit"] for a in answers for i in a["images"]),
         }
 
+        if not burst:
+            return figures
         llm_before = len(claude.requests)
         alone_ms, _ = await one(client, url, notes_for(f"Alone {run}"))
         llm_alone = len(claude.requests) - llm_before
@@ -194,8 +224,18 @@ def run(
     figures: dict[str, Any] = {"llm_ms": llm_ms, "image_ms": image_ms, "image_kb": image_kb}
     for backend in backends:
         with ExitStack() as stack:
-            url, claude, images = start(stack, backend, llm_ms, image_ms, image_kb)
-            figures[backend] = eventloop.run(measure(url, claude, images, requests, burst, warmup))
+            url, claude, images, fleet = start(stack, backend, llm_ms, image_ms, image_kb)
+            figures[backend] = eventloop.run(
+                measure(
+                    url,
+                    claude,
+                    images,
+                    requests,
+                    burst,
+                    warmup,
+                    fleet.floor,
+                )
+            )
     return figures
 
 
@@ -208,7 +248,7 @@ def show(figures: dict[str, Any]) -> None:
     for backend in ("memory", "redis"):
         if backend not in figures:
             continue
-        repeated, at_once = figures[backend]["repeated"], figures[backend]["at_once"]
+        repeated, at_once = figures[backend]["repeated"], figures[backend].get("at_once")
         print(f"\n[{backend}]")
         print(
             f"repeated request: first {repeated['first_ms']:.1f} ms; repeats p50 "
@@ -216,6 +256,12 @@ def show(figures: dict[str, Any]) -> None:
             f"LLM {repeated['llm_calls']}, image {repeated['image_calls']} "
             f"(structuring hits {repeated['structuring_hits']}, image hits {repeated['image_hits']})"
         )
+        print(
+            f"transport floor (bench/floor.py, paired with each repeat): p50 "
+            f"{repeated['floor_p50_ms']:.2f} ms; the repeat takes {repeated['over_floor']:.2f}x"
+        )
+        if at_once is None:
+            continue
         print(
             f"{at_once['requests']} identical at once: image calls per component "
             f"{at_once['image_calls_per_component']}, LLM calls {at_once['llm_calls']} "
@@ -229,7 +275,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=50, help="repeats of one request")
     parser.add_argument("--warmup", type=int, default=20, help="repeats before measuring")
-    parser.add_argument("--burst", type=int, default=50, help="identical requests at once")
+    parser.add_argument(
+        "--burst", type=int, default=50, help="identical requests at once (0: not measured)"
+    )
     parser.add_argument("--llm-ms", type=float, default=870)
     parser.add_argument("--image-ms", type=float, default=1000)
     parser.add_argument("--image-kb", type=int, default=0, help="each image about this size")

@@ -297,6 +297,28 @@ class Fleet(Stack):
             },
         )
 
+    def floor(self, sizes: list[int]) -> str:
+        """Start bench/floor.py's three processes (messages of ``sizes``: the
+        structurer's event, each image, the answer); returns the floor gateway's URL."""
+        env = {"CASECRAFT_FLOOR_BYTES": ",".join(map(str, sizes))}
+        structurer = self._spawn(
+            "floor-structurer", "bench.floor", {**env, "CASECRAFT_FLOOR_ROLE": "structurer"}
+        )
+        images = self._spawn(
+            "floor-images", "bench.floor", {**env, "CASECRAFT_FLOOR_ROLE": "images"}
+        )
+        port = self._spawn(
+            "floor-gateway",
+            "bench.floor",
+            {
+                **env,
+                "CASECRAFT_FLOOR_ROLE": "gateway",
+                "CASECRAFT_STRUCTURER_TARGET": f"127.0.0.1:{structurer}",
+                "CASECRAFT_IMAGE_TARGET": f"127.0.0.1:{images}",
+            },
+        )
+        return f"http://127.0.0.1:{port}"
+
     def gateway(
         self,
         name: str,

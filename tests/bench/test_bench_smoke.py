@@ -39,6 +39,7 @@ def test_cache_runs_on_both_backends() -> None:
     for backend in ("memory", "redis"):
         repeated, at_once = figures[backend]["repeated"], figures[backend]["at_once"]
         assert repeated["p50_ms"] > 0 and at_once["p99_over_alone"] > 0
+        assert repeated["floor_p50_ms"] > 0 and repeated["over_floor"] > 0
         assert (repeated["llm_calls"], repeated["image_calls"]) == (0, 0)
         assert sum(at_once["image_calls_per_component"].values()) == 3
 
