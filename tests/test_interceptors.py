@@ -58,4 +58,3 @@ def test_an_unknown_method_stays_unknown() -> None:
 
     assert ask(interceptor, "/a.A/Missing", None) is None
     assert interceptor.wrapped == []
-
