@@ -137,6 +137,11 @@ class GatewayClient:
                             return self._ended(job_url, sse.event, data)
                 why = "it ended before the job did"
             except (httpx.RemoteProtocolError, httpx.ReadError, SSEError) as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # The stream broke because the follow was cancelled (Ctrl-C): closing the
+                    # connection can raise a read error in the cancellation's place.
+                    raise asyncio.CancelledError from exc
                 why = str(exc) or type(exc).__name__
             if breaks >= MAX_RECONNECTS:
                 raise GatewayUnreachable(
