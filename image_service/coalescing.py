@@ -1,8 +1,9 @@
 """One upstream call for identical jobs in flight at the same moment.
 
 Within a process, :class:`Flights` runs one task per key and lets every caller await it behind a
-shield: a caller that leaves (cancelled, timed out) never cancels the call the others share, and
-the image it pays for still reaches the cache.
+shield: a caller that leaves (cancelled, timed out) does not cancel the call while another still
+waits for it, and the image then still reaches the cache. When the last caller leaves, nobody
+wants the image any more and the call is cancelled, as a cancelled job's provider calls are.
 
 Across processes, :class:`RedisLocks` gives one replica the key (``SET NX`` with a TTL); the others
 wait for its ``PUBLISH``, then read the image from the shared cache. The wait is bounded: when the
@@ -42,6 +43,7 @@ class Flights(Generic[T]):
 
     def __init__(self) -> None:
         self._tasks: dict[str, asyncio.Task[T]] = {}
+        self._ending: set[asyncio.Task[T]] = set()  # cancelled with no caller left, not yet ended
         self._callers: Counter[str] = Counter()
         self._joins = asyncio.Condition()
 
@@ -55,7 +57,8 @@ class Flights(Generic[T]):
 
     async def run(self, key: str, call: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
         """``call()``'s result, shared by every caller of ``key`` meanwhile; and whether this
-        caller joined a call another caller started."""
+        caller joined a call another caller started. The call is cancelled when every caller
+        has left before it ended."""
         task = self._tasks.get(key)
         joined = task is not None
         if task is None:
@@ -70,11 +73,18 @@ class Flights(Generic[T]):
             self._callers[key] -= 1
             if not self._callers[key]:
                 del self._callers[key]
+                if not task.done():
+                    # The last caller left: the call is nobody's. A caller arriving from now on
+                    # starts a call of its own rather than join one being cancelled.
+                    task.cancel()
+                    self._forget(key, task)
+                    self._ending.add(task)
+                    task.add_done_callback(self._ending.discard)
 
     async def aclose(self) -> None:
         """Cancel the calls still in flight and wait for them to end (the service is stopping:
         their callers are gone, and what they hold, such as a Redis lock, is given back)."""
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._ending]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -82,7 +92,7 @@ class Flights(Generic[T]):
     def _forget(self, key: str, task: asyncio.Task[T]) -> None:
         if self._tasks.get(key) is task:
             del self._tasks[key]
-        if not task.cancelled():
+        if task.done() and not task.cancelled():
             task.exception()  # retrieved: a failure nobody awaited any more is not logged as lost
 
 

@@ -86,7 +86,7 @@ class GenerationCache:
     async def serve(self, key: str, make: Callable[[], Awaitable[ChainedImage]]) -> Served:
         """The image under ``key``: from the cache, from a call in flight, or from ``make()``,
         whose image is then cached. ``make`` runs in a task of its own, shared by every caller
-        of ``key`` meanwhile; one that leaves does not cancel it."""
+        of ``key`` meanwhile; one that leaves does not cancel it, the last one to leave does."""
         cached = await self._read(key)
         if cached is not None:
             return Served(cached, "hit")

@@ -28,6 +28,7 @@ from image_service.settings import ImageSettings
 from tests.conftest import running_images
 from tests.fakes.openrouter_images import FakeOpenRouter
 from tests.fakes.server import closed_port
+from tests.support.providers import RecordingImages
 from tests.support.redis import delete_prefix, private_redis, random_prefix, shared_redis
 
 KEY = "sk-or-v1-test-0123456789abcdef"
@@ -164,6 +165,35 @@ async def test_identical_jobs_in_flight_share_one_call_and_a_leaver_does_not_can
     assert len({r.sha256 for r in results}) == 1
     assert {r.attempts for r in results} == {0}
     assert later.cache_hit  # the shared image was cached
+
+
+async def test_the_last_job_to_leave_a_shared_call_cancels_it_and_a_later_job_calls_afresh(
+    backend: dict[str, Any],
+) -> None:
+    images = RecordingImages(hold=True)
+    settings = ImageSettings(**backend)
+    link = RedisLink(connect(settings.redis_url)) if settings.redis_url else None
+    cache = image_server.generation_cache(settings, link)
+    assert cache is not None
+    servicer = ImageServicer(
+        resilient([images], settings), concurrency=3, job_timeout_s=30, cache=cache
+    )
+    try:
+        first = asyncio.ensure_future(servicer.run_job(hero("first")))
+        second = asyncio.ensure_future(servicer.run_job(hero("second")))
+        await images.started.get()  # one call at the provider for both jobs
+        async with asyncio.timeout(10):
+            await cache.until_waiting(generation_key(hero(), images), 2)
+        first.cancel()
+        second.cancel()  # as a cancelled job's calls are: nobody waits for the image now
+        await images.cancelled.wait()
+        images.release.set()
+        later = await servicer.run_job(hero("later"))
+    finally:
+        if link is not None:
+            await link.aclose()
+    assert [job.job_id for job in images.jobs] == ["first", "later"]
+    assert later.status == image_pb2.IMAGE_STATUS_OK and not later.cache_hit
 
 
 async def test_a_service_stopped_mid_call_ends_the_shared_call_and_gives_its_lock_back(
