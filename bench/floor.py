@@ -3,9 +3,10 @@
 Three processes, as casecraft runs: an HTTP server (uvicorn on uvloop with httptools, as the
 gateway) whose one route calls a gRPC server streaming one answer (the structurer's shape: a
 unary request, one event back), and, on a call opened beside it as the gateway does, sends one
-message and reads three back (the image service's shape); then it answers. Every message has the
-size the real one had (``CASECRAFT_FLOOR_BYTES``: the structurer's event, each image result, the
-HTTP answer), and the channels have the gateway's options. No job, no cache, no span, no log:
+message and reads three back (the image service's shape); then it answers. The messages have the
+sizes of a real answer's parts (``CASECRAFT_FLOOR_BYTES``: the case study, as the structurer's event
+and as the image jobs that carry its fields; each image; the HTTP answer), and the channels have
+the gateway's options. No job, no cache, no span, no log:
 what a request served from the caches costs above this is casecraft's own work.
 
     CASECRAFT_FLOOR_ROLE=structurer|images|gateway python -m bench.floor
@@ -79,8 +80,8 @@ async def http_server() -> None:
     from gateway.backends import channel_options
     from gateway.settings import GatewaySettings
 
-    *_, answer_size = sizes()
-    answer = b"a" * answer_size
+    case_study, *_, answer_size = sizes()
+    answer, jobs = b"a" * answer_size, b"j" * case_study
     settings = GatewaySettings()
     options = channel_options(settings)
     structurer = grpc.aio.insecure_channel(settings.structurer_target, options=options)
@@ -93,7 +94,7 @@ async def http_server() -> None:
         image_call = generate()
         async for _ in structure(notes):
             pass
-        await image_call.write(b"j" * 600)
+        await image_call.write(jobs)
         await image_call.done_writing()
         async for _ in image_call:
             pass
