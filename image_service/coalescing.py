@@ -65,9 +65,9 @@ class Flights(Generic[T]):
             task = self._tasks[key] = asyncio.ensure_future(call())
             task.add_done_callback(lambda done: self._forget(key, done))
         self._callers[key] += 1
-        async with self._joins:
-            self._joins.notify_all()
         try:
+            async with self._joins:
+                self._joins.notify_all()
             return await asyncio.shield(task), joined
         finally:
             self._callers[key] -= 1
@@ -108,36 +108,57 @@ class RedisLocks:
         self._wait_s = wait_s
         self._poll_s = poll_s
 
+    async def claim(
+        self, key: str, read: Callable[[], Awaitable[V | None]]
+    ) -> tuple[V | None, str]:
+        """Either the result another replica made (``read()``'s answer), or the token of this
+        replica's hold on ``key`` ("" when it makes the result without one: the holder failed,
+        ``wait_s`` passed, or Redis was lost). While the holder gives ``key`` up unmade (nobody
+        wanted it any more, or it died and its lock expired), the waiters compete for it again,
+        so one of them makes it and the others wait for that one."""
+        try:
+            async with asyncio.timeout(self._wait_s):
+                while True:
+                    token = await self.acquire(key)
+                    if token is not None:
+                        return None, token
+                    found, outcome = await self._wait(key, read)
+                    if found is not None or outcome == "failed":
+                        return found, ""
+        except TimeoutError:
+            log.info("waited for another replica's image too long; making it here")
+        except REDIS_ERRORS:
+            pass
+        return None, ""
+
     async def acquire(self, key: str) -> str | None:
         """A token when this replica holds ``key`` (or Redis is lost: then each makes its own);
         None when another replica holds it."""
         token = uuid.uuid4().hex
-        won: object = await self.link.run(
-            lambda r: r.set(self._lock(key), token, nx=True, px=self._ttl_ms), True
-        )
+        try:
+            won: object = await self.link.run(
+                lambda r: r.set(self._lock(key), token, nx=True, px=self._ttl_ms), True
+            )
+        except asyncio.CancelledError:
+            # The SET may have reached Redis before the cancellation: a lock nobody holds would
+            # keep every replica waiting for its TTL. Give it back if it is ours.
+            await self.release(key, token, outcome="abandoned")
+            raise
         return token if won else None
 
-    async def release(self, key: str, token: str, *, made: bool) -> None:
-        """Give ``key`` up and tell the waiters whether the result is in the cache."""
-        outcome = "made" if made else "failed"
+    async def release(self, key: str, token: str, *, outcome: str) -> None:
+        """Give ``key`` up and tell the waiters the ``outcome``: "made" (the result is in the
+        cache), "failed" (making it failed) or "abandoned" (nobody wanted it any more)."""
         await self.link.run(
             lambda r: r.eval(_RELEASE, 2, self._lock(key), self._channel(key), token, outcome),
             0,
         )
 
-    async def wait(self, key: str, read: Callable[[], Awaitable[V | None]]) -> V | None:
-        """``read()``'s answer once the holder of ``key`` is done; None when it failed, when
-        ``wait_s`` passed, or when Redis was lost (the caller then makes the result itself)."""
-        try:
-            async with asyncio.timeout(self._wait_s):
-                return await self._wait(key, read)
-        except TimeoutError:
-            log.info("waited for another replica's image too long; making it here")
-            return None
-        except REDIS_ERRORS:
-            return None
-
-    async def _wait(self, key: str, read: Callable[[], Awaitable[V | None]]) -> V | None:
+    async def _wait(
+        self, key: str, read: Callable[[], Awaitable[V | None]]
+    ) -> tuple[V | None, str]:
+        """``read()``'s answer once the holder of ``key`` is done, and how it ended ("failed",
+        or "released" when it gave the key up with no result in the cache)."""
         pubsub: PubSub = self.link.client.pubsub()
         try:
             await pubsub.subscribe(self._channel(key))
@@ -146,14 +167,15 @@ class RedisLocks:
             while True:
                 found = await read()
                 if found is not None:
-                    return found
+                    return found, "made"
                 if not await self.link.client.exists(self._lock(key)):
-                    return await read()  # released (or expired) meanwhile: made or not
+                    # Released (or expired) meanwhile: made or not.
+                    return await read(), "released"
                 message = await pubsub.get_message(
                     ignore_subscribe_messages=True, timeout=self._poll_s
                 )
                 if message is not None and message.get("data") == b"failed":
-                    return None
+                    return None, "failed"
         finally:
             with contextlib.suppress(*REDIS_ERRORS):
                 await pubsub.aclose()

@@ -10,6 +10,7 @@ hit.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -109,30 +110,42 @@ class GenerationCache:
             image = await make()
             await self.store.set(key, _encode(image))
             return image, True
-        token = await self._locks.acquire(key)
-        if token is None:
-            elsewhere = await self._locks.wait(key, lambda: self._read(key))
-            if elsewhere is not None:
-                return elsewhere, False
-            token = await self._locks.acquire(key) or ""
-        stored = False  # whether the waiters will find the image in the cache
+        elsewhere, token = await self._locks.claim(key, lambda: self._read(key))
+        if elsewhere is not None:
+            return elsewhere, False
+        outcome = "abandoned"  # what the waiters are told when this ends
         try:
             # Another replica may have made it between this caller's read and the lock.
             cached = await self._read(key)
             if cached is not None:
-                stored = True
+                outcome = "made"
                 return cached, False
+            _still_wanted()
+            outcome = "failed"
             image = await make()
             await self.store.set(key, _encode(image))
-            stored = True
+            outcome = "made"
+        except asyncio.CancelledError:
+            if outcome == "failed":
+                outcome = "abandoned"
+            raise
         finally:
             if token:
-                await self._locks.release(key, token, made=stored)
+                await self._locks.release(key, token, outcome=outcome)
         return image, True
 
     async def _read(self, key: str) -> ChainedImage | None:
         data = await self.store.get(key)
         return _decode(data) if data is not None else None
+
+
+def _still_wanted() -> None:
+    """Raise CancelledError when this task's cancellation was asked for but did not arrive: on
+    Python 3.11 ``asyncio.wait_for`` (inside redis-py's commands) drops a cancellation that comes
+    as its command completes, and the provider would then be paid for an image nobody wants."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _encode(chained: ChainedImage) -> bytes:

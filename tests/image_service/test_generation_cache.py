@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
@@ -17,7 +18,8 @@ from casecraft.byte_cache import MemoryCache
 from casecraft.redis_store import HEALTH_NAME, RedisLink, RedisUnavailable, connect
 from casecraft.v1 import image_pb2, image_pb2_grpc
 from image_service import server as image_server
-from image_service.generation_cache import _decode, _encode, generation_key
+from image_service.coalescing import RedisLocks
+from image_service.generation_cache import GenerationCache, _decode, _encode, generation_key
 from image_service.image_check import ImageLimits
 from image_service.providers import GeneratedImage
 from image_service.providers.chain import ChainedImage
@@ -223,25 +225,41 @@ async def test_a_service_stopped_mid_call_ends_the_shared_call_and_gives_its_loc
         await delete_prefix(url, prefix)
 
 
+@asynccontextmanager
+async def image_replicas(
+    fake: FakeOpenRouter, count: int
+) -> AsyncIterator[tuple[list[Any], list[ImageServicer]]]:
+    """``count`` image services on the shared Redis (a fresh prefix): their generation caches
+    and servicers."""
+    url, prefix = await shared_redis(), random_prefix()
+    settings = ImageSettings(redis_url=url, redis_prefix=prefix)
+    links = [RedisLink(connect(url)) for _ in range(count)]
+    caches = [image_server.generation_cache(settings, link) for link in links]
+    try:
+        yield (
+            caches,
+            [
+                ImageServicer(
+                    resilient([provider(fake)], settings),
+                    concurrency=3,
+                    job_timeout_s=30,
+                    cache=cache,
+                )
+                for cache in caches
+            ],
+        )
+    finally:
+        for link in links:
+            await link.aclose()
+        await delete_prefix(url, prefix)
+
+
 async def test_two_image_services_on_one_redis_make_a_shared_image_once(
     fake: FakeOpenRouter,
 ) -> None:
-    url, prefix = await shared_redis(), random_prefix()
     fake.faults.gate = asyncio.Event()
-    settings = ImageSettings(redis_url=url, redis_prefix=prefix)
-    links = [RedisLink(connect(url)), RedisLink(connect(url))]
-    caches = [image_server.generation_cache(settings, link) for link in links]
-    servicers = [
-        ImageServicer(
-            resilient([provider(fake)], settings),
-            concurrency=3,
-            job_timeout_s=30,
-            cache=cache,
-        )
-        for cache in caches
-    ]
     key = generation_key(hero(), provider(fake))
-    try:
+    async with image_replicas(fake, 2) as (caches, servicers):
         making = asyncio.ensure_future(servicers[0].run_job(hero("one")))
         await fake.faults.arrivals.get()  # the first replica holds the key and is making it
         waiting = asyncio.ensure_future(servicers[1].run_job(hero("two")))
@@ -249,13 +267,108 @@ async def test_two_image_services_on_one_redis_make_a_shared_image_once(
             await caches[1].until_waiting(key, 1)  # type: ignore[union-attr]
         fake.faults.gate.set()
         made, shared = await making, await waiting
-    finally:
-        for link in links:
-            await link.aclose()
-        await delete_prefix(url, prefix)
     assert len(fake.requests) == 1
     assert (made.cache_hit, shared.cache_hit) == (False, True)
     assert shared.sha256 == made.sha256 and shared.attempts == 0
+
+
+async def test_a_maker_whose_jobs_all_left_hands_the_image_to_one_waiting_replica(
+    fake: FakeOpenRouter,
+) -> None:
+    fake.faults.gate = asyncio.Event()
+    key = generation_key(hero(), provider(fake))
+    async with image_replicas(fake, 3) as (caches, servicers):
+        making = asyncio.ensure_future(servicers[0].run_job(hero("one")))
+        await fake.faults.arrivals.get()  # the first replica holds the key and is making it
+        waiting = [
+            asyncio.ensure_future(s.run_job(hero(f"w{n}"))) for n, s in enumerate(servicers[1:])
+        ]
+        async with asyncio.timeout(10):
+            for cache in caches[1:]:
+                await cache.until_waiting(key, 1)  # type: ignore[union-attr]
+        making.cancel()  # the maker's only job leaves: it gives the key up unmade
+        await fake.faults.arrivals.get()  # one waiting replica took the key and calls the provider
+        fake.faults.gate.set()
+        results = await asyncio.gather(*waiting)
+    assert len(fake.requests) == 2  # the abandoned call and one more, not one per waiter
+    assert all(r.status == image_pb2.IMAGE_STATUS_OK for r in results)
+    assert sorted(r.cache_hit for r in results) == [False, True]
+    assert len({r.sha256 for r in results}) == 1
+
+
+class SetThenStall:
+    """A Redis link whose commands reach Redis and whose replies never come back, as when a
+    cancellation lands between a command's send and its reply."""
+
+    def __init__(self, link: RedisLink) -> None:
+        self.client = link.client
+        self.sent = asyncio.Event()
+        self._link = link
+
+    async def run(self, command: Any, default: Any) -> Any:
+        if self.sent.is_set():  # the release, once the stalled command was cancelled
+            return await self._link.run(command, default)
+        await command(self.client)
+        self.sent.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_lock_taken_as_its_caller_is_cancelled_is_given_back() -> None:
+    url, prefix = await shared_redis(), random_prefix()
+    link = RedisLink(connect(url))
+    stalling = SetThenStall(link)
+    locks = RedisLocks(stalling, prefix=prefix, lock_ttl_s=120, wait_s=120)  # type: ignore[arg-type]
+    try:
+        acquiring = asyncio.ensure_future(locks.acquire("k"))
+        await stalling.sent.wait()
+        held_then = await link.client.exists(f"{prefix}lock:k")
+        acquiring.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await acquiring
+        held_after = await link.client.exists(f"{prefix}lock:k")
+    finally:
+        await link.aclose()
+        await delete_prefix(url, prefix)
+    assert (held_then, held_after) == (1, 0)
+
+
+class SwallowsCancellation:
+    """Locks whose claim loses a cancellation, as asyncio.wait_for on Python 3.11 can when the
+    cancellation comes as its command completes."""
+
+    def __init__(self) -> None:
+        self.claimed = asyncio.Event()
+        self.released: list[str] = []
+
+    async def claim(self, key: str, read: Any) -> tuple[None, str]:
+        self.claimed.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            pass
+        return None, "token"
+
+    async def release(self, key: str, token: str, *, outcome: str) -> None:
+        self.released.append(outcome)
+
+
+async def test_a_cancellation_a_lower_layer_lost_still_keeps_the_provider_from_being_called() -> (
+    None
+):
+    locks, made = SwallowsCancellation(), []
+    cache = GenerationCache(MemoryCache(1_000_000), locks=locks)  # type: ignore[arg-type]
+
+    async def make() -> ChainedImage:
+        made.append(1)
+        raise AssertionError("the provider was called for an image nobody wants")
+
+    serving = asyncio.ensure_future(cache.serve("k", make))
+    await locks.claimed.wait()
+    serving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await serving
+    await asyncio.sleep(0)  # the shared call's task runs to its end
+    assert made == [] and locks.released == ["abandoned"]
 
 
 async def test_redis_lost_and_back_the_cache_misses_meanwhile_and_recovers(
