@@ -226,15 +226,7 @@ def run(
         with ExitStack() as stack:
             url, claude, images, fleet = start(stack, backend, llm_ms, image_ms, image_kb)
             figures[backend] = eventloop.run(
-                measure(
-                    url,
-                    claude,
-                    images,
-                    requests,
-                    burst,
-                    warmup,
-                    fleet.floor,
-                )
+                measure(url, claude, images, requests, burst, warmup, fleet.floor)
             )
     return figures
 

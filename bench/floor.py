@@ -6,8 +6,8 @@ unary request, one event back), and, on a call opened beside it as the gateway d
 message and reads three back (the image service's shape); then it answers. The messages have the
 sizes of a real answer's parts (``CASECRAFT_FLOOR_BYTES``: the case study, as the structurer's event
 and as the image jobs that carry its fields; each image; the HTTP answer), and the channels have
-the gateway's options. No job, no cache, no span, no log:
-what a request served from the caches costs above this is casecraft's own work.
+the gateway's options. No job, no cache, no span, no log: what a request served from the caches
+costs above this is casecraft's own work.
 
     CASECRAFT_FLOOR_ROLE=structurer|images|gateway python -m bench.floor
 
@@ -36,7 +36,7 @@ GENERATE = "/casecraft.v1.ImageGenerator/Generate"
 
 
 def sizes() -> list[int]:
-    """The structurer's event, the three image results, the HTTP answer, in bytes."""
+    """The case study, the three images, the HTTP answer, in bytes."""
     return [int(size) for size in os.environ["CASECRAFT_FLOOR_BYTES"].split(",")]
 
 

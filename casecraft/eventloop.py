@@ -1,4 +1,5 @@
-"""The event loop every casecraft process runs on: uvloop where it is installed, else asyncio's."""
+"""The event loop every casecraft process runs on: uvloop where it is installed, else asyncio's;
+and whether the running task is being cancelled."""
 
 from __future__ import annotations
 
@@ -22,3 +23,12 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     """Run ``main`` to completion on a new loop, as ``asyncio.run`` does."""
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         return runner.run(main)
+
+
+def cancel_requested() -> bool:
+    """Whether the running task was asked to cancel and has not ended: true also when the
+    CancelledError did not arrive (on Python 3.11 ``asyncio.wait_for``, inside redis-py's
+    commands, drops one that comes as its command completes) or arrived as another error (a
+    connection closed by the cancellation can raise its own)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

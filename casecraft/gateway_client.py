@@ -20,6 +20,7 @@ import httpx
 from httpx_sse import SSEError, aconnect_sse
 
 from casecraft.cli_errors import CommandError
+from casecraft.eventloop import cancel_requested
 
 # A stream that breaks before its end is resumed (Last-Event-ID) this many times in a row.
 MAX_RECONNECTS = 5
@@ -137,10 +138,7 @@ class GatewayClient:
                             return self._ended(job_url, sse.event, data)
                 why = "it ended before the job did"
             except (httpx.RemoteProtocolError, httpx.ReadError, SSEError) as exc:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    # The stream broke because the follow was cancelled (Ctrl-C): closing the
-                    # connection can raise a read error in the cancellation's place.
+                if cancel_requested():  # the stream broke because the follow was cancelled
                     raise asyncio.CancelledError from exc
                 why = str(exc) or type(exc).__name__
             if breaks >= MAX_RECONNECTS:

@@ -18,6 +18,7 @@ from importlib.metadata import version
 from typing import Literal
 
 from casecraft.byte_cache import ByteCache
+from casecraft.eventloop import cancel_requested
 from casecraft.v1 import image_pb2
 from image_service.coalescing import Flights, RedisLocks
 from image_service.providers import GeneratedImage, ImageProvider
@@ -113,22 +114,22 @@ class GenerationCache:
         elsewhere, token = await self._locks.claim(key, lambda: self._read(key))
         if elsewhere is not None:
             return elsewhere, False
-        outcome = "abandoned"  # what the waiters are told when this ends
+        outcome = "abandoned"  # what the waiters are told unless it is made or fails
         try:
             # Another replica may have made it between this caller's read and the lock.
             cached = await self._read(key)
             if cached is not None:
                 outcome = "made"
                 return cached, False
-            _still_wanted()
-            outcome = "failed"
-            image = await make()
+            if cancel_requested():  # a Redis command above lost the cancellation
+                raise asyncio.CancelledError
+            try:
+                image = await make()
+            except Exception:
+                outcome = "failed"
+                raise
             await self.store.set(key, _encode(image))
             outcome = "made"
-        except asyncio.CancelledError:
-            if outcome == "failed":
-                outcome = "abandoned"
-            raise
         finally:
             if token:
                 await self._locks.release(key, token, outcome=outcome)
@@ -137,15 +138,6 @@ class GenerationCache:
     async def _read(self, key: str) -> ChainedImage | None:
         data = await self.store.get(key)
         return _decode(data) if data is not None else None
-
-
-def _still_wanted() -> None:
-    """Raise CancelledError when this task's cancellation was asked for but did not arrive: on
-    Python 3.11 ``asyncio.wait_for`` (inside redis-py's commands) drops a cancellation that comes
-    as its command completes, and the provider would then be paid for an image nobody wants."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def _encode(chained: ChainedImage) -> bytes:
