@@ -71,7 +71,7 @@ async def run(scale: float) -> dict[str, float]:
             stub = image_pb2_grpc.ImageGeneratorStub(channel)
             [_ async for _ in stub.Generate(iter(jobs([1.0], "warm")))]
             began = time.perf_counter()
-            window = [r async for r in stub.Generate(iter(jobs(durations, "w")))]
+            window = [r async for m in stub.Generate(iter(jobs(durations, "w"))) for r in m.results]
             window_ms = (time.perf_counter() - began) * 1000
             began = time.perf_counter()
             for start_at in range(0, len(durations), CONCURRENCY):

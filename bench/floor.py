@@ -3,7 +3,10 @@
 Three processes, as casecraft runs: an HTTP server (uvicorn on uvloop with httptools, as the
 gateway) whose one route calls a gRPC server streaming one answer (the structurer's shape: a
 unary request, one event back), and, on a call opened beside it as the gateway does, sends one
-message and reads three back (the image service's shape); then it answers. The messages have the
+message at once (the images a repeated request expects, asked of the cache while the structurer
+works) and reads one back holding the three images (results finished together travel
+together); once both are in it answers, without waiting for the image call's end, as the
+gateway does. The messages have the
 sizes of a real answer's parts (``CASECRAFT_FLOOR_BYTES``: the case study, as the structurer's event
 and as the image jobs that carry its fields; each image; the HTTP answer), and the channels have
 the gateway's options. No job, no cache, no span, no log: what a request served from the caches
@@ -17,6 +20,7 @@ same run.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -50,15 +54,14 @@ def same(data: bytes) -> bytes:
 
 async def grpc_server(role: str) -> None:
     structure, *images, _ = sizes()
-    event, results = b"s" * structure, [b"i" * size for size in images]
+    event, results = b"s" * structure, b"i" * sum(images)
 
     async def answer(request: bytes, context: grpc.aio.ServicerContext) -> Any:
         yield event
 
     async def generate(requests: Any, context: grpc.aio.ServicerContext) -> Any:
         async for _ in requests:
-            for result in results:
-                yield result
+            yield results
 
     service, method = (STRUCTURE if role == "structurer" else GENERATE).lstrip("/").split("/")
     handler = (
@@ -89,15 +92,19 @@ async def http_server() -> None:
     structure = structurer.unary_stream(STRUCTURE, same, same)
     generate = images.stream_stream(GENERATE, same, same)
 
+    ending: set[asyncio.Task[None]] = set()
+
     async def create(request: Request) -> Response:
         notes = await request.body()
         image_call = generate()
+        await image_call.write(jobs)  # the images a repeat expects, asked beside the structurer
         async for _ in structure(notes):
             pass
-        await image_call.write(jobs)
         await image_call.done_writing()
-        async for _ in image_call:
-            pass
+        await image_call.read()  # every image is in: the call's end is not waited for
+        drained = asyncio.ensure_future(_drain(image_call))
+        ending.add(drained)
+        drained.add_done_callback(ending.discard)
         return Response(answer, media_type="application/json")
 
     app = Starlette(routes=[Route("/v1/case-studies", create, methods=["POST"])])
@@ -107,6 +114,11 @@ async def http_server() -> None:
     serving(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
     await server.serve(sockets=[sock])
+
+
+async def _drain(call: Any) -> None:
+    async for _ in call:
+        pass
 
 
 def main() -> None:

@@ -45,9 +45,11 @@ _STATUS_NAMES = {
     image_pb2.IMAGE_STATUS_OK: "ok",
     image_pb2.IMAGE_STATUS_FAILED: "failed",
     image_pb2.IMAGE_STATUS_TIMED_OUT: "timed_out",
+    image_pb2.IMAGE_STATUS_NOT_CACHED: "not_cached",
 }
 
 
 def status_name(status: image_pb2.ImageStatus) -> str:
-    """An image job's outcome as the HTTP answer and the metrics name it: ok, failed, timed_out."""
+    """An image job's outcome as the HTTP answer and the metrics name it: ok, failed, timed_out
+    (and not_cached, for a job that asked the cache only)."""
     return _STATUS_NAMES.get(status, "failed")

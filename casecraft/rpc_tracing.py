@@ -194,6 +194,10 @@ class TracedResponses:
     async def aclose(self) -> None:
         self._end(None)
 
+    def settle(self) -> None:
+        """End the span now; the responses can still be read to their end."""
+        self._end(None)
+
     def _end(self, error: BaseException | None) -> None:
         span, self._span = self._span, None
         if span is None:

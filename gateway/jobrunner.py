@@ -157,6 +157,7 @@ class Jobs:
         # Held while a job structures and makes its images: the caller's quota and the
         # gateway's ceiling on case studies at once (gateway/quotas.py).
         self._admission = admit or (lambda caller: nullcontext())
+        self._answers = orchestrator.LastAnswers()
 
     # -- starting and finding jobs -------------------------------------------------------------
 
@@ -456,9 +457,11 @@ class Jobs:
                             plan = replace(
                                 plan, backend_wait_s=self.settings.gateway_backend_wait_s
                             )
+                        plan = replace(plan, expected=await self._answers.expected(plan))
                         outcome = await orchestrator.run(
                             self.backends, plan, self._record.sink(job)
                         )
+                        await self._answers.remember(plan, outcome.case_study)
                     with tracer.start_as_current_span("respond"):
                         job.version = 1
                         await self._record.set_status(job, "done", save=False)

@@ -7,6 +7,7 @@ so it can run behind an HTTP request or a background job alike.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,8 @@ import grpc
 from google.protobuf.message import Message
 
 from casecraft import protojson
-from casecraft.components import ALL, GROUP_FIELDS, ComponentSpec
+from casecraft.byte_cache import MemoryCache
+from casecraft.components import ALL, BY_NAME, GROUP_FIELDS, ComponentSpec
 from casecraft.limits import clip_job_texts
 from casecraft.v1 import case_study_pb2, image_pb2, structurer_pb2
 from gateway.backends import IMAGES, STRUCTURER, Backends
@@ -49,6 +51,46 @@ class Plan:
     per_image_deadline_s: float = 0.0
     # How long to wait for a structurer that is not serving before calling it (0: call at once).
     backend_wait_s: float = 0.0
+    # What the structurer answered last time for these notes and options: the images it asks
+    # for are asked of the image service's cache while the structurer works (``_ImageStream``).
+    expected: case_study_pb2.CaseStudy | None = None
+
+
+class LastAnswers:
+    """The case study the structurer last answered for each recent (notes, options), kept in this
+    process within ``max_bytes`` (least recently used out first): what a repeated request's
+    images are expected to be drawn from (``Plan.expected``). Only a guess: the structurer still
+    answers, and an expected image is used only when the answer's data matches."""
+
+    def __init__(self, max_bytes: int = 4 << 20) -> None:
+        self._answers = MemoryCache(max_bytes)
+
+    async def expected(self, plan: Plan) -> case_study_pb2.CaseStudy | None:
+        """What ``plan``'s structuring will most likely answer; None when unknown, or when the
+        plan asks for a fresh answer."""
+        if plan.fresh:
+            return None
+        data = await self._answers.get(_answer_key(plan))
+        return case_study_pb2.CaseStudy.FromString(data) if data is not None else None
+
+    async def remember(self, plan: Plan, case_study: case_study_pb2.CaseStudy) -> None:
+        await self._answers.set(_answer_key(plan), case_study.SerializeToString())
+
+
+def _answer_key(plan: Plan) -> str:
+    """The structuring request's inputs: what the structurer's own cache key starts from."""
+    request = _structure_request(plan)
+    request.options.fresh = False
+    return hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
+
+
+def _structure_request(plan: Plan) -> structurer_pb2.StructureRequest:
+    return structurer_pb2.StructureRequest(
+        notes=plan.notes,
+        options=structurer_pb2.StructureOptions(
+            fast=plan.fast, anonymize=plan.anonymize, fresh=plan.fresh
+        ),
+    )
 
 
 @dataclass
@@ -96,6 +138,13 @@ class _ImageStream:
     A writer task sends the jobs in order, so the structurer's stream is read on while a write
     completes (a write waits for the transport, a wake-up of the loop each time); the jobs queued
     meanwhile, or ready together, go out in one message.
+
+    Images can be *expected* before their data is known (a repeated request: the structurer will
+    most likely answer what it answered last time): a ``cache_only`` job asks the image service's
+    cache for each at once, so the cache lookups run beside the structurer's instead of after it.
+    An expected image is used only when its component's data turns out the same; it counts as
+    started then, and if the cache did not have it, a job that makes it is sent. Nothing is made
+    for an expectation that turns out wrong.
     """
 
     def __init__(self, backends: Backends, plan: Plan, sink: EventSink) -> None:
@@ -105,6 +154,17 @@ class _ImageStream:
         self._backends = backends
         self._sent: dict[str, tuple[str, Message]] = {}
         self._jobs_sent: dict[str, int] = {}
+        # Expected images: the job asking the cache, by component, until the data is known.
+        self._expected: dict[str, tuple[str, Message]] = {}
+        # Their results that came before the data did, by job id.
+        self._early: dict[str, image_pb2.ImageResult] = {}
+        # Expected jobs whose data turned out the same and whose result has not come yet: the
+        # jobs' input stays open for them (a miss is then made by a job of its own).
+        self._unanswered: set[str] = set()
+        self._asked_cache: set[str] = set()
+        self._closing = self._closed = False
+        # Set whenever every image sent for has its result (cleared by the next job sent).
+        self._all_in = asyncio.Event()
         self.results: dict[str, image_pb2.ImageResult] = {}
         self._outbox: asyncio.Queue[image_pb2.ImageJob | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -127,6 +187,15 @@ class _ImageStream:
                 asyncio.create_task(self._read(self._rpc)),
             ]
 
+    async def expect(self, component: ComponentSpec, data: Message) -> None:
+        """Ask the image service's cache for ``component``'s image drawn from ``data``, the data
+        it will most likely have; ``send`` with the same data uses the answer."""
+        await self.open()
+        job = self._job(component, data, cache_only=True)
+        self._expected[component.name] = (job.job_id, data)
+        self._asked_cache.add(job.job_id)
+        self._outbox.put_nowait(job)
+
     async def send(self, component: ComponentSpec, data: Message) -> None:
         await self.open()
         for task in self._tasks:
@@ -134,23 +203,58 @@ class _ImageStream:
                 self._sent[component.name] = ("", data)  # the call failed: this image too
                 await self._fail_unfinished(task.exception())
                 return
+        expected = self._expected.pop(component.name, None)
+        if expected is not None and expected[1] == data:
+            job_id = expected[0]
+            self._sent[component.name] = expected
+            early = self._early.pop(job_id, None)
+            if early is None:
+                self._unanswered.add(job_id)
+                self._all_in.clear()
+            else:
+                await self._answered(component.name, early)
+            return
+        job = self._job(component, data)
+        self._sent[component.name] = (job.job_id, data)
+        self._all_in.clear()
+        await self._sink("image_started", {"component": component.name, "job_id": job.job_id})
+        self._outbox.put_nowait(job)
+
+    def _job(
+        self, component: ComponentSpec, data: Message, *, cache_only: bool = False
+    ) -> image_pb2.ImageJob:
         self._jobs_sent[component.name] = count = self._jobs_sent.get(component.name, 0) + 1
-        job_id = component.name if count == 1 else f"{component.name}#{count}"
         job = image_pb2.ImageJob(
-            job_id=job_id,
+            job_id=component.name if count == 1 else f"{component.name}#{count}",
             options=image_pb2.ImageOptions(
                 fast=self._plan.fast, accent_color=self._plan.accent_color
             ),
             timeout_ms=int(self._plan.per_image_deadline_s * 1000),
             bypass_cache=self._plan.regenerate,
+            cache_only=cache_only,
         )
         getattr(job, component.name).CopyFrom(data)
         if component.name == "hero" and self._plan.logo:
             job.reference_image = self._plan.logo
             job.reference_media_type = self._plan.logo_media_type
-        self._sent[component.name] = (job_id, data)
-        await self._sink("image_started", {"component": component.name, "job_id": job_id})
-        self._outbox.put_nowait(job)
+        return job
+
+    async def _answered(self, name: str, result: image_pb2.ImageResult) -> None:
+        """The result of the job last sent for ``name``. An expected image counts only if the
+        cache had it (it starts and finishes now); otherwise a job that makes it is sent."""
+        job_id, data = self._sent[name]
+        self._unanswered.discard(job_id)
+        if job_id in self._asked_cache:
+            if result.status != image_pb2.IMAGE_STATUS_OK:
+                await self.send(BY_NAME[name], data)
+                self._close_if_done()
+                return
+            await self._sink("image_started", {"component": name, "job_id": job_id})
+        self.results[name] = result
+        await self._sink("image_finished", {"component": name, "result": result})
+        self._close_if_done()
+        if self._every_image_in():
+            self._all_in.set()
 
     async def _fail_unfinished(self, error: BaseException | None) -> None:
         """The image call failed: every image sent and not finished fails with the reason.
@@ -188,18 +292,48 @@ class _ImageStream:
                 return
 
     async def _read(self, rpc: Rpc) -> None:
-        async for result in rpc.responses:
-            current = {job_id: name for name, (job_id, _) in self._sent.items()}
-            name = current.get(result.job_id)
-            if name is None:
-                continue  # superseded by a regeneration
-            self.results[name] = result
-            await self._sink("image_finished", {"component": name, "result": result})
+        try:
+            async for message in rpc.responses:
+                for result in message.results:
+                    current = {job_id: name for name, (job_id, _) in self._sent.items()}
+                    name = current.get(result.job_id)
+                    if name is not None:
+                        await self._answered(name, result)
+                    elif result.job_id in self._asked_cache:
+                        self._early[result.job_id] = result  # its data is not known yet
+                    # Otherwise superseded: by a regeneration, or a wrong expectation.
+        finally:
+            self._unanswered.clear()  # the call ended: no job can be sent for them now
+            self._close_if_done()
+
+    def _every_image_in(self) -> bool:
+        return all(name in self.results for name in self._sent)
+
+    def _close_if_done(self) -> None:
+        """End the jobs' input once ``finish`` was called and no expected image waits on the
+        cache's answer (a miss sends one more job)."""
+        if self._closing and not self._closed and not self._unanswered:
+            self._closed = True
+            self._outbox.put_nowait(None)
 
     async def finish(self) -> None:
         if self._rpc is None:
             return
-        self._outbox.put_nowait(None)
+        self._closing = True
+        self._close_if_done()
+        reader = self._tasks[1]
+        if not self._every_image_in():
+            every_image = asyncio.ensure_future(self._all_in.wait())
+            try:
+                await asyncio.wait({every_image, reader}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                every_image.cancel()
+        if self._closed and self._every_image_in():
+            # Every image is in: the call ends once the service has read the input's end,
+            # which changes no image, so the answer does not wait for that round trip.
+            self._rpc.settled()
+            _let_end(self._tasks)
+            return
         for task in self._tasks:
             try:
                 await task
@@ -213,6 +347,22 @@ class _ImageStream:
             task.cancel()
         if self._rpc is not None:
             self._rpc.call.cancel()  # the reader's cancellation ends the call's span
+
+
+# The tasks of calls whose every answer is in, kept until the call has ended.
+_ending: set[asyncio.Task[None]] = set()
+
+
+def _let_end(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        _ending.add(task)
+        task.add_done_callback(_ended)
+
+
+def _ended(task: asyncio.Task[None]) -> None:
+    _ending.discard(task)
+    if not task.cancelled():
+        task.exception()  # how a call ended after its every answer was in changes nothing
 
 
 _CASE_STUDY_FIELDS = tuple(f.name for f in case_study_pb2.CaseStudy.DESCRIPTOR.fields)
@@ -300,12 +450,7 @@ async def _structure(
     images: _ImageStream,
     sink: EventSink,
 ) -> structurer_pb2.StructureResponse:
-    request = structurer_pb2.StructureRequest(
-        notes=plan.notes,
-        options=structurer_pb2.StructureOptions(
-            fast=plan.fast, anonymize=plan.anonymize, fresh=plan.fresh
-        ),
-    )
+    request = _structure_request(plan)
     await backends.until_ready(STRUCTURER, plan.backend_wait_s)
     rpc = await backends.structure_stream(request, timeout_s=plan.structure_deadline_s)
     if plan.early_fanout and plan.components:
@@ -313,6 +458,11 @@ async def _structure(
         # goes out on a call the image service already answers: its set-up (work in both
         # services) is off the request's critical path.
         await images.open()
+        if plan.expected is not None:
+            for component in plan.components:
+                data = job_data(component, plan.expected)
+                if not isinstance(data, str):
+                    await images.expect(component, data)
     return await _consume(rpc, plan, images, sink)
 
 

@@ -21,6 +21,12 @@ class Rpc:
         self.call = call
         self.responses = responses
 
+    def settled(self) -> None:
+        """End the client span now: every answer the call will give is in, and its end follows
+        without anyone waiting for it."""
+        if isinstance(self.responses, TracedResponses):
+            self.responses.settle()
+
     async def close(self) -> None:
         """Cancel the call if it still runs, and end its client span now."""
         self.call.cancel()

@@ -3,7 +3,7 @@
 The key hashes everything that determines the image: the provider that would make it (the first
 of the chain not cooling down) and its model for the job's speed, the job's typed data, prompt,
 options and reference image (by its SHA-256), and casecraft's version (the local renderer's
-drawing is code). The job's id, deadline and ``bypass_cache`` are not part of it. Any field a
+drawing is code). The job's id, deadline, ``bypass_cache`` and ``cache_only`` are not part of it. Any field a
 later version adds to ImageJob is hashed too, so a new input can make more misses, never a wrong
 hit.
 """
@@ -56,7 +56,7 @@ def generation_key(job: image_pb2.ImageJob, provider: ImageProvider) -> str:
     """The hex SHA-256 of what determines ``job``'s image when ``provider`` makes it."""
     keyed = image_pb2.ImageJob()
     keyed.CopyFrom(job)
-    for name in ("job_id", "timeout_ms", "bypass_cache"):
+    for name in ("job_id", "timeout_ms", "bypass_cache", "cache_only"):
         keyed.ClearField(name)  # type: ignore[arg-type]
     if keyed.reference_image:
         keyed.reference_image = hashlib.sha256(job.reference_image).digest()
@@ -85,13 +85,18 @@ class GenerationCache:
         """Return once ``count`` jobs of this process wait for ``key``'s image."""
         await self._flights.until_callers(key, count)
 
+    async def cached(self, key: str) -> Served | None:
+        """The image under ``key`` if it is cached; nothing is made or waited for."""
+        cached = await self._read(key)
+        return Served(cached, "hit") if cached is not None else None
+
     async def serve(self, key: str, make: Callable[[], Awaitable[ChainedImage]]) -> Served:
         """The image under ``key``: from the cache, from a call in flight, or from ``make()``,
         whose image is then cached. ``make`` runs in a task of its own, shared by every caller
         of ``key`` meanwhile; one that leaves does not cancel it, the last one to leave does."""
-        cached = await self._read(key)
+        cached = await self.cached(key)
         if cached is not None:
-            return Served(cached, "hit")
+            return cached
         (image, made), joined = await self._flights.run(key, lambda: self._produce(key, make))
         if made and not joined:
             return Served(image, "miss")

@@ -52,15 +52,16 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
         self,
         request_iterator: AsyncIterator[image_pb2.ImageJobs],
         context: grpc.aio.ServicerContext,
-    ) -> AsyncIterator[image_pb2.ImageResult]:
-        """One result per accepted job, in finishing order. A message that cannot run (malformed,
-        unparsable, over the call's job limit) stops the input: the jobs accepted before it still
-        finish and send their results, then the call ends with INVALID_ARGUMENT."""
+    ) -> AsyncIterator[image_pb2.ImageResults]:
+        """One result per accepted job, in finishing order; those finished together in one
+        message. A message that cannot run (malformed, unparsable, over the call's job limit)
+        stops the input: the jobs accepted before it still finish and send their results, then
+        the call ends with INVALID_ARGUMENT."""
         call = _Call(self.run_job)
         reader = asyncio.create_task(call.read(request_iterator))
         try:
-            while (result := await call.next_result()) is not None:
-                yield result
+            while results := await call.next_results():
+                yield image_pb2.ImageResults(results=results)
             await reader
             if call.problem is not None:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, call.problem)
@@ -70,7 +71,8 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
 
     async def run_job(self, job: image_pb2.ImageJob) -> image_pb2.ImageResult:
         """Serve the job from the generation cache, or wait for a slot and generate, within the
-        job's deadline; never raises for job failures.
+        job's deadline (a ``cache_only`` job: the cache or IMAGE_STATUS_NOT_CACHED); never
+        raises for job failures.
 
         Two spans, siblings below the RPC's: ``image.wait_for_slot`` and ``image.generate`` (the
         provider attempts are its events, their HTTP calls its children). The last of them to
@@ -101,6 +103,8 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
                 result.model = image.model
                 result.attempts = chained.attempts
                 result.cache_hit = served.cache_hit
+            except NotCached:
+                result.status = image_pb2.IMAGE_STATUS_NOT_CACHED
             except TimeoutError:
                 result.status = image_pb2.IMAGE_STATUS_TIMED_OUT
                 result.error = f"{component.name}: timed out after {timeout_s:g} s"
@@ -126,7 +130,15 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
     async def _serve(
         self, job: image_pb2.ImageJob, generate: Callable[[], Awaitable[ChainedImage]]
     ) -> Served:
-        """The job's image through the generation cache (when it is on)."""
+        """The job's image through the generation cache (when it is on); NotCached when the job
+        asks the cache only and the image is not there."""
+        if job.cache_only:
+            served = None
+            if self._cache is not None:
+                served = await self._cache.cached(generation_key(job, self._chain.next_provider()))
+            if served is None:
+                raise NotCached
+            return served
         if self._cache is None:
             return Served(await generate(), "off")
         key = generation_key(job, self._chain.next_provider())
@@ -146,6 +158,10 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
                 return await self._chain.generate(job)
         finally:
             self._slots.release()
+
+
+class NotCached(Exception):
+    """A cache_only job's image is not in the generation cache."""
 
 
 class _Call:
@@ -182,17 +198,23 @@ class _Call:
         finally:
             self._outbox.put_nowait(None)
 
-    async def next_result(self) -> image_pb2.ImageResult | None:
-        """The next started job's result as it finishes; None once the input has ended and every
-        result is out. (A coroutine, not a generator: each result would pay a second yield.)"""
-        while self._input_open or self._finished < len(self._ids):
-            item = await self._outbox.get()
-            if item is None:
-                self._input_open = False
-            else:
-                self._finished += 1
-                return item
-        return None
+    async def next_results(self) -> list[image_pb2.ImageResult]:
+        """The results finished since the last call, after waiting for one if none has; empty
+        once the input has ended and every result is out. (A coroutine, not a generator: each
+        message would pay a second yield.)"""
+        results: list[image_pb2.ImageResult] = []
+        while not results and (self._input_open or self._finished < len(self._ids)):
+            item: image_pb2.ImageResult | None = await self._outbox.get()
+            while True:
+                if item is None:
+                    self._input_open = False
+                else:
+                    results.append(item)
+                if self._outbox.empty():
+                    break
+                item = self._outbox.get_nowait()
+        self._finished += len(results)
+        return results
 
     def cancel(self) -> None:
         for task in self._tasks:
@@ -255,6 +277,6 @@ def _describe(span: trace.Span, job: image_pb2.ImageJob, result: image_pb2.Image
     if capture_prompts() and job.prompt:
         messages = [{"role": "user", "parts": [{"type": "text", "content": job.prompt}]}]
         span.set_attribute("gen_ai.input.messages", json.dumps(messages))
-    if result.status != image_pb2.IMAGE_STATUS_OK:
+    if result.status not in (image_pb2.IMAGE_STATUS_OK, image_pb2.IMAGE_STATUS_NOT_CACHED):
         span.set_attribute("error.type", status_name(result.status))
         span.set_status(trace.StatusCode.ERROR, result.error)

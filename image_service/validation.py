@@ -43,6 +43,11 @@ def job_problem(job: image_pb2.ImageJob, seen_ids: set[str]) -> str | None:
         colour_problem = accent_problem(job.options.accent_color)
         if colour_problem:
             return f"{name}: options.accent_color: {colour_problem}"
+    if job.cache_only and job.bypass_cache:
+        return (
+            f"{name}: cache_only and bypass_cache are both set; a job either asks the cache "
+            "only or makes a new image: set one"
+        )
     if job.timeout_ms > MAX_TIMEOUT_MS:
         return f"{name}: timeout_ms: at most {MAX_TIMEOUT_MS}; use 0 for the service default"
     if job.reference_image:

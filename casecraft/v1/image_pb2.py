@@ -25,17 +25,17 @@ _sym_db = _symbol_database.Default()
 from casecraft.v1 import case_study_pb2 as casecraft_dot_v1_dot_case__study__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63\x61secraft/v1/image.proto\x12\x0c\x63\x61secraft.v1\x1a\x1d\x63\x61secraft/v1/case_study.proto\"R\n\x08HeroData\x12\x13\n\x0b\x63lient_name\x18\x01 \x01(\t\x12\x10\n\x08industry\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x10\n\x08subtitle\x18\x04 \x01(\t\"I\n\x0bMetricsData\x12\x13\n\x0b\x63lient_name\x18\x01 \x01(\t\x12%\n\x07metrics\x18\x02 \x03(\x0b\x32\x14.casecraft.v1.Metric\"H\n\x0cTimelineData\x12\x13\n\x0b\x63lient_name\x18\x01 \x01(\t\x12#\n\x06phases\x18\x02 \x03(\x0b\x32\x13.casecraft.v1.Phase\"Q\n\x0cImageOptions\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\x12\x0c\n\x04\x66\x61st\x18\x03 \x01(\x08\x12\x14\n\x0c\x61\x63\x63\x65nt_color\x18\x32 \x01(\t\"\xc6\x02\n\x08ImageJob\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12&\n\x04hero\x18\x02 \x01(\x0b\x32\x16.casecraft.v1.HeroDataH\x00\x12,\n\x07metrics\x18\x03 \x01(\x0b\x32\x19.casecraft.v1.MetricsDataH\x00\x12.\n\x08timeline\x18\x04 \x01(\x0b\x32\x1a.casecraft.v1.TimelineDataH\x00\x12\x0e\n\x06prompt\x18\x05 \x01(\t\x12\x17\n\x0freference_image\x18\x06 \x01(\x0c\x12\x1c\n\x14reference_media_type\x18\x07 \x01(\t\x12+\n\x07options\x18\x08 \x01(\x0b\x32\x1a.casecraft.v1.ImageOptions\x12\x12\n\ntimeout_ms\x18\t \x01(\r\x12\x14\n\x0c\x62ypass_cache\x18( \x01(\x08\x42\x06\n\x04\x64\x61ta\"1\n\tImageJobs\x12$\n\x04jobs\x18\x01 \x03(\x0b\x32\x16.casecraft.v1.ImageJob\"\xc4\x02\n\x0bImageResult\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12*\n\tcomponent\x18\x02 \x01(\x0e\x32\x17.casecraft.v1.Component\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.casecraft.v1.ImageStatus\x12\r\n\x05image\x18\x04 \x01(\x0c\x12\x12\n\nmedia_type\x18\x05 \x01(\t\x12\r\n\x05width\x18\x06 \x01(\r\x12\x0e\n\x06height\x18\x07 \x01(\r\x12\x0e\n\x06sha256\x18\x08 \x01(\t\x12\x10\n\x08provider\x18\t \x01(\t\x12\r\n\x05model\x18\n \x01(\t\x12\x11\n\tcache_hit\x18\x0b \x01(\x08\x12\x10\n\x08\x61ttempts\x18\x0c \x01(\r\x12\r\n\x05\x65rror\x18\r \x01(\t\x12\'\n\x05spans\x18\x0e \x03(\x0b\x32\x18.casecraft.v1.SpanRecord*i\n\tComponent\x12\x19\n\x15\x43OMPONENT_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x43OMPONENT_HERO\x10\x01\x12\x15\n\x11\x43OMPONENT_METRICS\x10\x02\x12\x16\n\x12\x43OMPONENT_TIMELINE\x10\x03*u\n\x0bImageStatus\x12\x1c\n\x18IMAGE_STATUS_UNSPECIFIED\x10\x00\x12\x13\n\x0fIMAGE_STATUS_OK\x10\x01\x12\x17\n\x13IMAGE_STATUS_FAILED\x10\x02\x12\x1a\n\x16IMAGE_STATUS_TIMED_OUT\x10\x03\x32T\n\x0eImageGenerator\x12\x42\n\x08Generate\x12\x17.casecraft.v1.ImageJobs\x1a\x19.casecraft.v1.ImageResult(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63\x61secraft/v1/image.proto\x12\x0c\x63\x61secraft.v1\x1a\x1d\x63\x61secraft/v1/case_study.proto\"R\n\x08HeroData\x12\x13\n\x0b\x63lient_name\x18\x01 \x01(\t\x12\x10\n\x08industry\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x10\n\x08subtitle\x18\x04 \x01(\t\"I\n\x0bMetricsData\x12\x13\n\x0b\x63lient_name\x18\x01 \x01(\t\x12%\n\x07metrics\x18\x02 \x03(\x0b\x32\x14.casecraft.v1.Metric\"H\n\x0cTimelineData\x12\x13\n\x0b\x63lient_name\x18\x01 \x01(\t\x12#\n\x06phases\x18\x02 \x03(\x0b\x32\x13.casecraft.v1.Phase\"Q\n\x0cImageOptions\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\x12\x0c\n\x04\x66\x61st\x18\x03 \x01(\x08\x12\x14\n\x0c\x61\x63\x63\x65nt_color\x18\x32 \x01(\t\"\xda\x02\n\x08ImageJob\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12&\n\x04hero\x18\x02 \x01(\x0b\x32\x16.casecraft.v1.HeroDataH\x00\x12,\n\x07metrics\x18\x03 \x01(\x0b\x32\x19.casecraft.v1.MetricsDataH\x00\x12.\n\x08timeline\x18\x04 \x01(\x0b\x32\x1a.casecraft.v1.TimelineDataH\x00\x12\x0e\n\x06prompt\x18\x05 \x01(\t\x12\x17\n\x0freference_image\x18\x06 \x01(\x0c\x12\x1c\n\x14reference_media_type\x18\x07 \x01(\t\x12+\n\x07options\x18\x08 \x01(\x0b\x32\x1a.casecraft.v1.ImageOptions\x12\x12\n\ntimeout_ms\x18\t \x01(\r\x12\x14\n\x0c\x62ypass_cache\x18( \x01(\x08\x12\x12\n\ncache_only\x18) \x01(\x08\x42\x06\n\x04\x64\x61ta\"1\n\tImageJobs\x12$\n\x04jobs\x18\x01 \x03(\x0b\x32\x16.casecraft.v1.ImageJob\":\n\x0cImageResults\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.casecraft.v1.ImageResult\"\xc4\x02\n\x0bImageResult\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12*\n\tcomponent\x18\x02 \x01(\x0e\x32\x17.casecraft.v1.Component\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.casecraft.v1.ImageStatus\x12\r\n\x05image\x18\x04 \x01(\x0c\x12\x12\n\nmedia_type\x18\x05 \x01(\t\x12\r\n\x05width\x18\x06 \x01(\r\x12\x0e\n\x06height\x18\x07 \x01(\r\x12\x0e\n\x06sha256\x18\x08 \x01(\t\x12\x10\n\x08provider\x18\t \x01(\t\x12\r\n\x05model\x18\n \x01(\t\x12\x11\n\tcache_hit\x18\x0b \x01(\x08\x12\x10\n\x08\x61ttempts\x18\x0c \x01(\r\x12\r\n\x05\x65rror\x18\r \x01(\t\x12\'\n\x05spans\x18\x0e \x03(\x0b\x32\x18.casecraft.v1.SpanRecord*i\n\tComponent\x12\x19\n\x15\x43OMPONENT_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x43OMPONENT_HERO\x10\x01\x12\x15\n\x11\x43OMPONENT_METRICS\x10\x02\x12\x16\n\x12\x43OMPONENT_TIMELINE\x10\x03*\x92\x01\n\x0bImageStatus\x12\x1c\n\x18IMAGE_STATUS_UNSPECIFIED\x10\x00\x12\x13\n\x0fIMAGE_STATUS_OK\x10\x01\x12\x17\n\x13IMAGE_STATUS_FAILED\x10\x02\x12\x1a\n\x16IMAGE_STATUS_TIMED_OUT\x10\x03\x12\x1b\n\x17IMAGE_STATUS_NOT_CACHED\x10\x04\x32U\n\x0eImageGenerator\x12\x43\n\x08Generate\x12\x17.casecraft.v1.ImageJobs\x1a\x1a.casecraft.v1.ImageResults(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'casecraft.v1.image_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_COMPONENT']._serialized_start=1096
-  _globals['_COMPONENT']._serialized_end=1201
-  _globals['_IMAGESTATUS']._serialized_start=1203
-  _globals['_IMAGESTATUS']._serialized_end=1320
+  _globals['_COMPONENT']._serialized_start=1176
+  _globals['_COMPONENT']._serialized_end=1281
+  _globals['_IMAGESTATUS']._serialized_start=1284
+  _globals['_IMAGESTATUS']._serialized_end=1430
   _globals['_HERODATA']._serialized_start=73
   _globals['_HERODATA']._serialized_end=155
   _globals['_METRICSDATA']._serialized_start=157
@@ -45,11 +45,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_IMAGEOPTIONS']._serialized_start=306
   _globals['_IMAGEOPTIONS']._serialized_end=387
   _globals['_IMAGEJOB']._serialized_start=390
-  _globals['_IMAGEJOB']._serialized_end=716
-  _globals['_IMAGEJOBS']._serialized_start=718
-  _globals['_IMAGEJOBS']._serialized_end=767
-  _globals['_IMAGERESULT']._serialized_start=770
-  _globals['_IMAGERESULT']._serialized_end=1094
-  _globals['_IMAGEGENERATOR']._serialized_start=1322
-  _globals['_IMAGEGENERATOR']._serialized_end=1406
+  _globals['_IMAGEJOB']._serialized_end=736
+  _globals['_IMAGEJOBS']._serialized_start=738
+  _globals['_IMAGEJOBS']._serialized_end=787
+  _globals['_IMAGERESULTS']._serialized_start=789
+  _globals['_IMAGERESULTS']._serialized_end=847
+  _globals['_IMAGERESULT']._serialized_start=850
+  _globals['_IMAGERESULT']._serialized_end=1174
+  _globals['_IMAGEGENERATOR']._serialized_start=1432
+  _globals['_IMAGEGENERATOR']._serialized_end=1517
 # @@protoc_insertion_point(module_scope)

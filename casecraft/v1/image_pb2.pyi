@@ -21,6 +21,7 @@ class ImageStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     IMAGE_STATUS_OK: _ClassVar[ImageStatus]
     IMAGE_STATUS_FAILED: _ClassVar[ImageStatus]
     IMAGE_STATUS_TIMED_OUT: _ClassVar[ImageStatus]
+    IMAGE_STATUS_NOT_CACHED: _ClassVar[ImageStatus]
 COMPONENT_UNSPECIFIED: Component
 COMPONENT_HERO: Component
 COMPONENT_METRICS: Component
@@ -29,6 +30,7 @@ IMAGE_STATUS_UNSPECIFIED: ImageStatus
 IMAGE_STATUS_OK: ImageStatus
 IMAGE_STATUS_FAILED: ImageStatus
 IMAGE_STATUS_TIMED_OUT: ImageStatus
+IMAGE_STATUS_NOT_CACHED: ImageStatus
 
 class HeroData(_message.Message):
     __slots__ = ("client_name", "industry", "title", "subtitle")
@@ -71,7 +73,7 @@ class ImageOptions(_message.Message):
     def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., fast: _Optional[bool] = ..., accent_color: _Optional[str] = ...) -> None: ...
 
 class ImageJob(_message.Message):
-    __slots__ = ("job_id", "hero", "metrics", "timeline", "prompt", "reference_image", "reference_media_type", "options", "timeout_ms", "bypass_cache")
+    __slots__ = ("job_id", "hero", "metrics", "timeline", "prompt", "reference_image", "reference_media_type", "options", "timeout_ms", "bypass_cache", "cache_only")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     HERO_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +84,7 @@ class ImageJob(_message.Message):
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
     BYPASS_CACHE_FIELD_NUMBER: _ClassVar[int]
+    CACHE_ONLY_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     hero: HeroData
     metrics: MetricsData
@@ -92,13 +95,20 @@ class ImageJob(_message.Message):
     options: ImageOptions
     timeout_ms: int
     bypass_cache: bool
-    def __init__(self, job_id: _Optional[str] = ..., hero: _Optional[_Union[HeroData, _Mapping]] = ..., metrics: _Optional[_Union[MetricsData, _Mapping]] = ..., timeline: _Optional[_Union[TimelineData, _Mapping]] = ..., prompt: _Optional[str] = ..., reference_image: _Optional[bytes] = ..., reference_media_type: _Optional[str] = ..., options: _Optional[_Union[ImageOptions, _Mapping]] = ..., timeout_ms: _Optional[int] = ..., bypass_cache: _Optional[bool] = ...) -> None: ...
+    cache_only: bool
+    def __init__(self, job_id: _Optional[str] = ..., hero: _Optional[_Union[HeroData, _Mapping]] = ..., metrics: _Optional[_Union[MetricsData, _Mapping]] = ..., timeline: _Optional[_Union[TimelineData, _Mapping]] = ..., prompt: _Optional[str] = ..., reference_image: _Optional[bytes] = ..., reference_media_type: _Optional[str] = ..., options: _Optional[_Union[ImageOptions, _Mapping]] = ..., timeout_ms: _Optional[int] = ..., bypass_cache: _Optional[bool] = ..., cache_only: _Optional[bool] = ...) -> None: ...
 
 class ImageJobs(_message.Message):
     __slots__ = ("jobs",)
     JOBS_FIELD_NUMBER: _ClassVar[int]
     jobs: _containers.RepeatedCompositeFieldContainer[ImageJob]
     def __init__(self, jobs: _Optional[_Iterable[_Union[ImageJob, _Mapping]]] = ...) -> None: ...
+
+class ImageResults(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ImageResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[ImageResult, _Mapping]]] = ...) -> None: ...
 
 class ImageResult(_message.Message):
     __slots__ = ("job_id", "component", "status", "image", "media_type", "width", "height", "sha256", "provider", "model", "cache_hit", "attempts", "error", "spans")

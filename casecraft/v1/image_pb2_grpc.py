@@ -38,7 +38,7 @@ class ImageGeneratorStub:
         self.Generate = channel.stream_stream(
                 '/casecraft.v1.ImageGenerator/Generate',
                 request_serializer=casecraft_dot_v1_dot_image__pb2.ImageJobs.SerializeToString,
-                response_deserializer=casecraft_dot_v1_dot_image__pb2.ImageResult.FromString,
+                response_deserializer=casecraft_dot_v1_dot_image__pb2.ImageResults.FromString,
                 _registered_method=True)
 
 
@@ -49,8 +49,8 @@ class ImageGeneratorServicer:
     def Generate(self, request_iterator, context):
         """Send image jobs (at any time, each as soon as its data is ready; jobs ready at the same time
         in one message), then half-close. One ImageResult comes back per job as each one finishes, in
-        finishing order. A job that fails or times out yields a result with its error and never
-        fails the others.
+        finishing order; results finished together come in one message. A job that fails or times
+        out yields a result with its error and never fails the others.
         INVALID_ARGUMENT: a message cannot run: a job is malformed (the status names the job and the
         field), the message does not parse, or the call would hold more than 100 jobs. A message runs
         whole or not at all; the jobs of earlier messages still finish and send their results first,
@@ -66,7 +66,7 @@ def add_ImageGeneratorServicer_to_server(servicer, server):
             'Generate': grpc.stream_stream_rpc_method_handler(
                     servicer.Generate,
                     request_deserializer=casecraft_dot_v1_dot_image__pb2.ImageJobs.FromString,
-                    response_serializer=casecraft_dot_v1_dot_image__pb2.ImageResult.SerializeToString,
+                    response_serializer=casecraft_dot_v1_dot_image__pb2.ImageResults.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -96,7 +96,7 @@ class ImageGenerator:
             target,
             '/casecraft.v1.ImageGenerator/Generate',
             casecraft_dot_v1_dot_image__pb2.ImageJobs.SerializeToString,
-            casecraft_dot_v1_dot_image__pb2.ImageResult.FromString,
+            casecraft_dot_v1_dot_image__pb2.ImageResults.FromString,
             options,
             channel_credentials,
             insecure,

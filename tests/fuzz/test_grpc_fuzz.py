@@ -279,12 +279,13 @@ def test_images_random_jobs(
         call = channel.stream_stream(
             "/casecraft.v1.ImageGenerator/Generate",
             request_serializer=image_pb2.ImageJobs.SerializeToString,
-            response_deserializer=image_pb2.ImageResult.FromString,
+            response_deserializer=image_pb2.ImageResults.FromString,
         )
         results: list[image_pb2.ImageResult] = []
 
         def run() -> None:
-            results.extend(call(iter(requests), timeout=TIMEOUT_S))
+            for message in call(iter(requests), timeout=TIMEOUT_S):
+                results.extend(message.results)
 
         assert_fine(code_of(run), batches)
     for result in results:

@@ -85,12 +85,12 @@ class MessageLog(image_pb2_grpc.ImageGeneratorServicer):
 
     async def Generate(  # type: ignore[override]
         self, request_iterator: AsyncIterator[image_pb2.ImageJobs], context: object
-    ) -> AsyncIterator[image_pb2.ImageResult]:
+    ) -> AsyncIterator[image_pb2.ImageResults]:
         async for message in request_iterator:
             self.messages.append([job.WhichOneof("data") or "" for job in message.jobs])
             self.arrived.put_nowait(self.messages[-1])
             for job in message.jobs:
-                yield image_pb2.ImageResult(
+                result = image_pb2.ImageResult(
                     job_id=job.job_id,
                     component=image_pb2.Component.Value(
                         f"COMPONENT_{job.WhichOneof('data')}".upper()
@@ -99,6 +99,7 @@ class MessageLog(image_pb2_grpc.ImageGeneratorServicer):
                     image=png(),
                     media_type="image/png",
                 )
+                yield image_pb2.ImageResults(results=[result])
 
 
 @asynccontextmanager

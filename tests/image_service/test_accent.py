@@ -41,7 +41,7 @@ async def generate(accent: str) -> dict[str, Image.Image]:
             call = image_pb2_grpc.ImageGeneratorStub(channel).Generate(
                 iter([image_pb2.ImageJobs(jobs=jobs(accent))])
             )
-            results = [result async for result in call]
+            results = [r async for m in call for r in m.results]
     assert all(r.status == image_pb2.IMAGE_STATUS_OK for r in results), results
     return {r.job_id: Image.open(BytesIO(r.image)).convert("RGB") for r in results}
 
@@ -78,7 +78,7 @@ async def test_an_accent_that_is_not_rrggbb_is_invalid_argument(accent: str) -> 
                 iter([image_pb2.ImageJobs(jobs=jobs(accent)[:1])])
             )
             with pytest.raises(grpc.aio.AioRpcError) as error:
-                [result async for result in call]
+                [r async for m in call for r in m.results]
     assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "options.accent_color" in (error.value.details() or "")
     assert "#RRGGBB" in (error.value.details() or "")

@@ -11,6 +11,7 @@ import pytest
 from casecraft.v1 import image_pb2, image_pb2_grpc
 from image_service.providers import GeneratedImage
 from tests.conftest import running_images
+from tests.support.providers import next_result
 
 
 class GatedProvider:
@@ -81,7 +82,7 @@ async def test_limit_is_shared_by_concurrent_calls_and_slots_slide() -> None:
 
 
 async def _collect(call: grpc.aio.StreamStreamCall) -> list[image_pb2.ImageResult]:
-    return [result async for result in call]
+    return [r async for m in call for r in m.results]
 
 
 async def test_results_arrive_as_each_job_finishes_and_a_failure_fails_only_its_job() -> None:
@@ -94,14 +95,14 @@ async def test_results_arrive_as_each_job_finishes_and_a_failure_fails_only_its_
             for _ in range(3):
                 await provider.started.get()
             provider.gate("fast").set()
-            assert (await call.read()).job_id == "fast"
+            assert (await next_result(call)).job_id == "fast"
             provider.gate("broken").set()
-            broken = await call.read()
+            broken = await next_result(call)
             assert broken.job_id == "broken"
             assert broken.status == image_pb2.IMAGE_STATUS_FAILED
             assert "refused" in broken.error
             provider.gate("slow").set()
-            slow = await call.read()
+            slow = await next_result(call)
             assert slow.status == image_pb2.IMAGE_STATUS_OK and slow.image.endswith(b"slow")
             assert await call.read() is grpc.aio.EOF
 
@@ -130,12 +131,12 @@ async def test_a_job_over_its_timeout_times_out_alone() -> None:
             )
             await provider.started.get()
             await provider.started.get()
-            stuck = await call.read()  # never released: only its own timeout ends it
+            stuck = await next_result(call)  # never released: only its own timeout ends it
             assert stuck.job_id == "stuck"
             assert stuck.status == image_pb2.IMAGE_STATUS_TIMED_OUT
             assert "timed out" in stuck.error
             provider.gate("fine").set()
-            fine = await call.read()
+            fine = await next_result(call)
             assert fine.status == image_pb2.IMAGE_STATUS_OK
 
 
@@ -148,12 +149,12 @@ async def test_jobs_sent_later_on_an_open_stream_start_when_sent() -> None:
             queue.put_nowait(hero_job("early"))
             assert await provider.started.get() == "early"
             provider.gate("early").set()
-            assert (await call.read()).job_id == "early"
+            assert (await next_result(call)).job_id == "early"
             queue.put_nowait(hero_job("late"))
             assert await provider.started.get() == "late"
             provider.gate("late").set()
             queue.put_nowait(None)
-            assert (await call.read()).job_id == "late"
+            assert (await next_result(call)).job_id == "late"
             assert await call.read() is grpc.aio.EOF
 
 
@@ -173,6 +174,7 @@ async def test_jobs_sent_later_on_an_open_stream_start_when_sent() -> None:
             hero_job("p", reference_image=b"not a png", reference_media_type="image/png"),
             "reference_image",
         ),
+        (hero_job("c", cache_only=True, bypass_cache=True), "cache_only and bypass_cache"),
     ],
 )
 async def test_a_malformed_job_is_invalid_argument_naming_the_field(

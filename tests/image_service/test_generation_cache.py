@@ -77,7 +77,8 @@ def one(job: image_pb2.ImageJob) -> Iterator[image_pb2.ImageJobs]:
 async def generate(port: int, *jobs: image_pb2.ImageJob) -> list[image_pb2.ImageResult]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = image_pb2_grpc.ImageGeneratorStub(channel)
-        return [r async for r in stub.Generate(iter([image_pb2.ImageJobs(jobs=list(jobs))]))]
+        call = stub.Generate(iter([image_pb2.ImageJobs(jobs=list(jobs))]))
+        return [r async for m in call for r in m.results]
 
 
 async def test_a_repeated_job_is_served_from_the_cache_without_a_provider_call(
@@ -126,6 +127,41 @@ async def test_bypass_cache_makes_a_new_image_and_replaces_the_cached_one(
     assert len(fake.requests) == 2
     assert (fresh.cache_hit, fresh.attempts) == (False, 1)
     assert after.cache_hit and after.sha256 == fresh.sha256
+
+
+async def test_a_cache_only_job_answers_from_the_cache_and_never_calls_a_provider(
+    fake: FakeOpenRouter, backend: dict[str, Any]
+) -> None:
+    async with running_images(provider(fake), **backend) as server:
+        [before] = await generate(server.port, hero(cache_only=True))
+        [made] = await generate(server.port, hero())
+        [after] = await generate(server.port, hero(job_id="asked", cache_only=True))
+    assert len(fake.requests) == 1  # the plain job's: asking the cache calls nobody
+    assert before.status == image_pb2.IMAGE_STATUS_NOT_CACHED and not before.image
+    assert not before.error  # not a failure: the image is simply not there
+    assert after.status == image_pb2.IMAGE_STATUS_OK and after.cache_hit
+    assert after.job_id == "asked" and after.sha256 == made.sha256  # cache_only is not keyed
+
+
+async def test_a_cache_only_job_with_the_cache_off_is_not_cached(fake: FakeOpenRouter) -> None:
+    async with running_images(provider(fake), cache="off") as server:
+        await generate(server.port, hero())
+        [asked] = await generate(server.port, hero(cache_only=True))
+    assert asked.status == image_pb2.IMAGE_STATUS_NOT_CACHED
+    assert len(fake.requests) == 1
+
+
+async def test_results_finished_together_come_in_one_message(fake: FakeOpenRouter) -> None:
+    titles = ("One", "Two", "Three")
+    async with running_images(provider(fake)) as server:
+        await generate(server.port, *(hero(t, title=t) for t in titles))
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = image_pb2_grpc.ImageGeneratorStub(channel)
+            jobs = image_pb2.ImageJobs(jobs=[hero(f"again {t}", title=t) for t in titles])
+            messages = [m async for m in stub.Generate(iter([jobs]))]
+    # Three cache hits answer within one turn of the service's loop: one message carries them.
+    assert [[r.job_id for r in m.results] for m in messages] == [[f"again {t}" for t in titles]]
+    assert all(r.cache_hit for r in messages[0].results)
 
 
 async def test_cache_off_calls_the_provider_for_every_job(fake: FakeOpenRouter) -> None:
@@ -194,7 +230,10 @@ async def test_the_last_job_to_leave_a_shared_call_cancels_it_and_a_later_job_ca
     finally:
         if link is not None:
             await link.aclose()
-    assert [job.job_id for job in images.jobs] == ["first", "later"]
+    # One call for the two cancelled jobs (whichever reached the cache first made it; over Redis
+    # either can), then one for the later job: the cancelled call's image was never cached.
+    calls = [job.job_id for job in images.jobs]
+    assert len(calls) == 2 and calls[0] in {"first", "second"} and calls[1] == "later"
     assert later.status == image_pb2.IMAGE_STATUS_OK and not later.cache_hit
 
 

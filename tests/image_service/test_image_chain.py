@@ -210,7 +210,8 @@ async def test_one_component_down_everywhere_fails_alone_through_the_server(
             stub = image_pb2_grpc.ImageGeneratorStub(channel)
             results = {
                 r.job_id: r
-                async for r in stub.Generate(iter([image_pb2.ImageJobs(jobs=_three_jobs())]))
+                async for m in stub.Generate(iter([image_pb2.ImageJobs(jobs=_three_jobs())]))
+                for r in m.results
             }
     finally:
         await running.server.stop(None)

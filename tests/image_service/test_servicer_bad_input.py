@@ -10,7 +10,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from casecraft.v1 import image_pb2, image_pb2_grpc
 from image_service.servicer import MAX_JOBS_PER_CALL
 from tests.conftest import running_images
-from tests.support.providers import RecordingImages
+from tests.support.providers import RecordingImages, next_result
 
 GENERATE = "/casecraft.v1.ImageGenerator/Generate"
 
@@ -37,7 +37,7 @@ async def test_jobs_accepted_before_a_malformed_one_finish_then_the_call_is_inva
             await call.write(message(image_pb2.ImageJob(job_id="no-data")))
             await call.write(message(hero_job("after-the-error")))
             provider.release.set()
-            result = await call.read()
+            result = await next_result(call)
             with pytest.raises(grpc.aio.AioRpcError) as error:
                 await call.read()
     assert isinstance(result, image_pb2.ImageResult)
@@ -64,7 +64,7 @@ async def test_a_message_with_a_malformed_job_runs_none_of_its_jobs(
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             call = image_pb2_grpc.ImageGeneratorStub(channel).Generate(iter([message(*jobs)]))
             with pytest.raises(grpc.aio.AioRpcError) as error:
-                [result async for result in call]
+                [r async for m in call for r in m.results]
     assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert names in (error.value.details() or "")
     assert started(provider) == []
@@ -85,15 +85,15 @@ async def test_an_unparsable_message_is_invalid_argument_not_a_quiet_end_of_inpu
     async with running_images(provider) as server:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             generate = channel.stream_stream(
-                GENERATE, response_deserializer=image_pb2.ImageResult.FromString
+                GENERATE, response_deserializer=image_pb2.ImageResults.FromString
             )
             first = message(hero_job("a")).SerializeToString()
             last = message(hero_job("b")).SerializeToString()
             call = generate(iter([first, unparsable, last]))
             results = []
             with pytest.raises(grpc.aio.AioRpcError) as error:
-                async for result in call:
-                    results.append(result)
+                async for m in call:
+                    results.extend(m.results)
     assert [r.job_id for r in results] == ["a"]
     assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "message 2: not a valid casecraft.v1.ImageJobs" in (error.value.details() or "")
@@ -109,8 +109,8 @@ async def test_a_call_accepts_a_bounded_number_of_jobs() -> None:
             call = image_pb2_grpc.ImageGeneratorStub(channel).Generate(iter([first, over]))
             results = []
             with pytest.raises(grpc.aio.AioRpcError) as error:
-                async for result in call:
-                    results.append(result)
+                async for m in call:
+                    results.extend(m.results)
     assert len(results) == MAX_JOBS_PER_CALL - 1
     assert all(r.status == image_pb2.IMAGE_STATUS_OK for r in results)
     assert error.value.code() is grpc.StatusCode.INVALID_ARGUMENT
@@ -123,10 +123,10 @@ async def test_empty_messages_and_an_immediate_half_close_end_the_call_cleanly()
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             stub = image_pb2_grpc.ImageGeneratorStub(channel)
             nothing = stub.Generate(iter([]))
-            assert [r async for r in nothing] == []
+            assert [m async for m in nothing] == []
             assert await nothing.code() is grpc.StatusCode.OK
             empty_then_one = stub.Generate(iter([message(), message(hero_job("a"))]))
-            assert [r.job_id async for r in empty_then_one] == ["a"]
+            assert [r.job_id async for m in empty_then_one for r in m.results] == ["a"]
 
 
 async def test_a_client_cancelling_mid_stream_cancels_its_jobs() -> None:
@@ -148,7 +148,7 @@ async def test_health_and_reflection_answer_after_bad_input() -> None:
                 iter([message(image_pb2.ImageJob())])
             )
             with pytest.raises(grpc.aio.AioRpcError):
-                [r async for r in call]
+                [r async for m in call for r in m.results]
             health = await health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service="casecraft.v1.ImageGenerator")
             )

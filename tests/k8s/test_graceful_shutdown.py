@@ -26,6 +26,7 @@ from structurer_service import server as structurer_server
 from structurer_service.providers import Draft, Structured
 from structurer_service.settings import StructurerSettings
 from tests.support.processes import STEP_S, Service
+from tests.support.providers import next_result
 
 HERE = Path(__file__).resolve().parent
 GRACE_S = 30.0
@@ -83,7 +84,7 @@ async def test_image_service_drains_its_in_flight_job_and_exits_0(
                 assert reply.status == NOT_SERVING
 
         service.signal(signal.SIGUSR1)  # the held job may finish now
-        result = await call.read()
+        result = await next_result(call)
         assert result.job_id == "hero-1"
         assert result.status == image_pb2.IMAGE_STATUS_OK, result.error
         assert result.image == b"\x89PNG\r\n\x1a\nheld"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
+from typing import Any
 
+import grpc
 from google.protobuf import json_format
 from PIL import Image
 
@@ -139,3 +141,11 @@ class DownStructurer:
     async def structure(self, notes: str, *, fast: bool) -> AsyncIterator[Draft | Structured]:
         raise AllProvidersFailed(["down: upstream said 503"])
         yield  # pragma: no cover
+
+
+async def next_result(call: Any) -> image_pb2.ImageResult:
+    """The next result of a Generate call (grpc.aio), which must come alone in its message."""
+    message = await call.read()
+    assert message is not grpc.aio.EOF, "the call ended before the next result"
+    (result,) = message.results
+    return result

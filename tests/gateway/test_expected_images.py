@@ -1,0 +1,174 @@
+"""A repeated request's images are asked of the image service's cache while the structurer works
+(gateway/orchestrator.py, ``_ImageStream.expect``), and used only when the answer's data matches."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import grpc
+
+from casecraft.components import BY_NAME
+from casecraft.v1 import case_study_pb2, image_pb2, image_pb2_grpc
+from tests.conftest import gateway_client, running_structurer
+from tests.support.jobs import read_events
+from tests.support.providers import ACME, ScriptedStructurer, png
+
+
+class CachingImages(image_pb2_grpc.ImageGeneratorServicer):
+    """An image service whose cache holds every image it has made (by its job's data), recording
+    each message's jobs as (component, cache_only); ``forget()`` empties its cache."""
+
+    def __init__(self) -> None:
+        self.messages: list[list[tuple[str, bool]]] = []
+        self.arrived: asyncio.Queue[list[tuple[str, bool]]] = asyncio.Queue()
+        self.made: list[str] = []
+        self._cached: set[bytes] = set()
+
+    def forget(self) -> None:
+        self._cached.clear()
+
+    async def Generate(  # type: ignore[override]
+        self, request_iterator: AsyncIterator[image_pb2.ImageJobs], context: object
+    ) -> AsyncIterator[image_pb2.ImageResults]:
+        async for message in request_iterator:
+            jobs = [(job.WhichOneof("data") or "", job.cache_only) for job in message.jobs]
+            self.messages.append(jobs)
+            self.arrived.put_nowait(jobs)
+            yield image_pb2.ImageResults(results=[self._answer(job) for job in message.jobs])
+
+    def _answer(self, job: image_pb2.ImageJob) -> image_pb2.ImageResult:
+        name = job.WhichOneof("data") or ""
+        data = getattr(job, name).SerializeToString(deterministic=True)
+        result = image_pb2.ImageResult(job_id=job.job_id, component=BY_NAME[name].enum)
+        if job.cache_only and data not in self._cached:
+            result.status = image_pb2.IMAGE_STATUS_NOT_CACHED
+            return result
+        result.cache_hit = data in self._cached
+        if not result.cache_hit:
+            self.made.append(name)
+            self._cached.add(data)
+        result.status = image_pb2.IMAGE_STATUS_OK
+        result.image, result.media_type = png(), "image/png"
+        return result
+
+
+@asynccontextmanager
+async def image_service(images: CachingImages) -> AsyncIterator[int]:
+    server = grpc.aio.server()
+    image_pb2_grpc.add_ImageGeneratorServicer_to_server(images, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield port
+    finally:
+        await server.stop(None)
+
+
+COMPONENTS = ["hero", "metrics", "timeline"]
+EXPECTED = [[(name, True) for name in COMPONENTS]]
+
+
+async def test_a_repeat_asks_the_cache_for_its_images_before_the_structurer_answers() -> None:
+    images, structurer = CachingImages(), ScriptedStructurer()
+    async with (
+        running_structurer(structurer, cache="off") as served,
+        image_service(images) as port,
+        gateway_client(served.port, port) as client,
+    ):
+        first = await client.post("/v1/case-studies", json={"notes": "n"})
+        assert not any(only for message in images.messages for _, only in message)
+        images.messages.clear()
+        images.arrived = asyncio.Queue()
+        structurer.hold_after = 1  # the repeat's structuring waits after its first group
+        structurer.release.clear()
+        structurer.finished = False
+        repeat = asyncio.create_task(client.post("/v1/case-studies", json={"notes": "n"}))
+        asked = await images.arrived.get()
+        assert not structurer.finished  # it cannot finish until released below
+        await structurer.held.wait()
+        structurer.release.set()
+        answer = (await repeat).json()
+    assert first.status_code == 200 and asked == EXPECTED[0]
+    assert images.messages == EXPECTED  # nothing more was sent: every image came from the cache
+    assert images.made == COMPONENTS  # once each, by the first request
+    assert [(i["component"], i["status"], i["cache_hit"]) for i in answer["images"]] == [
+        (name, "ok", True) for name in COMPONENTS
+    ]
+
+
+async def test_expected_images_the_cache_no_longer_has_are_made_once_the_answer_is_in() -> None:
+    images = CachingImages()
+    async with (
+        running_structurer(ScriptedStructurer()) as served,
+        image_service(images) as port,
+        gateway_client(served.port, port) as client,
+    ):
+        await client.post("/v1/case-studies", json={"notes": "n"})
+        images.forget()
+        images.messages.clear()
+        answer = (await client.post("/v1/case-studies", json={"notes": "n"})).json()
+    assert images.messages[0] == EXPECTED[0]
+    made_after = sorted(name for message in images.messages[1:] for name, _ in message)
+    assert made_after == COMPONENTS
+    assert not any(only for message in images.messages[1:] for _, only in message)
+    assert images.made == COMPONENTS * 2
+    assert [(i["status"], i["cache_hit"]) for i in answer["images"]] == [("ok", False)] * 3
+
+
+async def test_an_expectation_the_answer_does_not_match_is_ignored_for_that_image() -> None:
+    images = CachingImages()
+    changed = case_study_pb2.CaseStudy()
+    changed.CopyFrom(ACME)
+    changed.title = "A different title"  # the hero's data changes; metrics and timeline do not
+    structurer = ScriptedStructurer()
+    async with (
+        running_structurer(structurer, cache="off") as served,
+        image_service(images) as port,
+        gateway_client(served.port, port) as client,
+    ):
+        await client.post("/v1/case-studies", json={"notes": "n"})
+        images.messages.clear()
+        structurer.case_study = structurer.final = changed
+        answer = (await client.post("/v1/case-studies", json={"notes": "n"})).json()
+    assert images.messages[0] == EXPECTED[0]
+    assert [m for m in images.messages[1:]] == [[("hero", False)]]
+    assert images.made == [*COMPONENTS, "hero"]
+    assert answer["case_study"]["title"] == "A different title"
+    by_component = {i["component"]: i for i in answer["images"]}
+    assert not by_component["hero"]["cache_hit"]
+    assert by_component["metrics"]["cache_hit"] and by_component["timeline"]["cache_hit"]
+
+
+async def test_a_fresh_request_expects_nothing() -> None:
+    images = CachingImages()
+    async with (
+        running_structurer(ScriptedStructurer()) as served,
+        image_service(images) as port,
+        gateway_client(served.port, port) as client,
+    ):
+        await client.post("/v1/case-studies", json={"notes": "n"})
+        images.messages.clear()
+        fresh = {"notes": "n", "options": {"fresh": True}}
+        assert (await client.post("/v1/case-studies", json=fresh)).status_code == 200
+    assert not any(only for message in images.messages for _, only in message)
+
+
+async def test_an_expected_image_is_announced_after_its_fields_in_the_events() -> None:
+    images = CachingImages()
+    async with (
+        running_structurer(ScriptedStructurer()) as served,
+        image_service(images) as port,
+        gateway_client(served.port, port) as client,
+    ):
+        await client.post("/v1/case-studies", json={"notes": "n"})
+        started = await client.post(
+            "/v1/case-studies", json={"notes": "n"}, headers={"Prefer": "respond-async"}
+        )
+        events = await read_events(client, f"/v1/case-studies/{started.json()['id']}/events")
+    kinds = [(e.type, e.data.get("component") or e.data.get("group")) for e in events]
+    for name, group in (("hero", "headline"), ("metrics", "metrics"), ("timeline", "phases")):
+        assert kinds.index(("field_group", group)) < kinds.index(("image", name))
+        assert kinds.count(("image", name)) == 1
+    assert images.messages[-1] == EXPECTED[0]
