@@ -40,9 +40,12 @@ class GrpcServerSettings(BaseSettings):
         ge=0,
         description="How long in-flight calls may finish after SIGTERM before they are cancelled.",
     )
-    # One image per message, so this bounds one image plus its metadata.
+    # Images travel one a message, or a few together up to 4 MiB (results finished together), so
+    # this bounds the largest image plus its metadata.
     max_message_bytes: int = Field(
-        default=32 * MiB, ge=MiB, description="gRPC message limit, both ways (one image a message)."
+        default=32 * MiB,
+        ge=MiB,
+        description="gRPC message limit, both ways (it bounds the largest image).",
     )
     max_connection_age_s: float = Field(
         default=300.0,

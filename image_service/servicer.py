@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -27,6 +27,9 @@ SERVICE = "image_service"
 # A case study needs six jobs at most (three visuals, each regenerated once); the bound keeps one
 # call from holding unbounded tasks and results in the process.
 MAX_JOBS_PER_CALL = 100
+# Results finished together go in one message up to this size (three cached drawings are a few
+# kilobytes; photographs a megabyte or two each), so no message nears the gRPC limit.
+TOGETHER_BYTES = 4 * 2**20
 _NOT_RUN = "no job of that message or a later one was run"
 
 
@@ -41,8 +44,10 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
         job_timeout_s: float,
         component_timeouts_s: Mapping[str, float] | None = None,
         cache: GenerationCache | None = None,
+        max_message_bytes: int = TOGETHER_BYTES,
     ) -> None:
         self._chain = chain
+        self._together_bytes = min(max_message_bytes, TOGETHER_BYTES)
         self._slots = asyncio.Semaphore(concurrency)
         self._job_timeout_s = job_timeout_s
         self._component_timeouts_s = dict(component_timeouts_s or {})
@@ -61,7 +66,8 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
         reader = asyncio.create_task(call.read(request_iterator))
         try:
             while results := await call.next_results():
-                yield image_pb2.ImageResults(results=results)
+                for together in _messages(results, self._together_bytes):
+                    yield image_pb2.ImageResults(results=together)
             await reader
             if call.problem is not None:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, call.problem)
@@ -158,6 +164,23 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
                 return await self._chain.generate(job)
         finally:
             self._slots.release()
+
+
+def _messages(
+    results: list[image_pb2.ImageResult], budget: int
+) -> Iterator[list[image_pb2.ImageResult]]:
+    """``results`` in order, as few messages as keep each within ``budget`` bytes (a result
+    larger than that alone)."""
+    together: list[image_pb2.ImageResult] = []
+    size = 0
+    for result in results:
+        result_size = result.ByteSize()
+        if together and size + result_size > budget:
+            yield together
+            together, size = [], 0
+        together.append(result)
+        size += result_size
+    yield together
 
 
 class NotCached(Exception):

@@ -28,7 +28,7 @@ from image_service.providers.registry import resilient
 from image_service.servicer import ImageServicer
 from image_service.settings import ImageSettings
 from tests.conftest import running_images
-from tests.fakes.openrouter_images import FakeOpenRouter
+from tests.fakes.openrouter_images import FakeOpenRouter, photo_sized
 from tests.fakes.server import closed_port
 from tests.support.providers import RecordingImages
 from tests.support.redis import delete_prefix, private_redis, random_prefix, shared_redis
@@ -162,6 +162,24 @@ async def test_results_finished_together_come_in_one_message(fake: FakeOpenRoute
     # Three cache hits answer within one turn of the service's loop: one message carries them.
     assert [[r.job_id for r in m.results] for m in messages] == [[f"again {t}" for t in titles]]
     assert all(r.cache_hit for r in messages[0].results)
+
+
+async def test_large_results_finished_together_are_split_to_stay_under_the_limit(
+    fake: FakeOpenRouter,
+) -> None:
+    fake.faults.default = photo_sized(600 * 1024)
+    titles = ("One", "Two", "Three")
+    async with running_images(provider(fake), max_message_bytes=2**20) as server:
+        await generate(server.port, *(hero(t, title=t) for t in titles))
+        async with grpc.aio.insecure_channel(
+            f"127.0.0.1:{server.port}", options=[("grpc.max_receive_message_length", 2**20)]
+        ) as channel:
+            stub = image_pb2_grpc.ImageGeneratorStub(channel)
+            jobs = image_pb2.ImageJobs(jobs=[hero(f"again {t}", title=t) for t in titles])
+            messages = [m async for m in stub.Generate(iter([jobs]))]
+    # Two of these images would pass the 1 MiB limit: each travels alone.
+    assert [len(m.results) for m in messages] == [1, 1, 1]
+    assert all(r.cache_hit and len(r.image) > 500_000 for m in messages for r in m.results)
 
 
 async def test_cache_off_calls_the_provider_for_every_job(fake: FakeOpenRouter) -> None:
