@@ -9,9 +9,10 @@ names the client after the notes, so each scenario's images are its own.
 - repeated: one request, then ``--requests`` more with the same notes, one at a time: the whole
   request's p50/p99 through the gateway, and the LLM and image calls the repeats made (bar: 0).
   The client is bench/load.py's (aiohttp on uvloop), after a warm-up of ``--warmup`` repeats.
-  Each repeat is paired with a request to the transport floor (bench/floor.py: the same hops and
-  message sizes with nothing behind them), so the repeat's p50 over the floor's is a ratio
-  measured in one run, which a shared machine's speed changes far less than either figure.
+  The repeats go in blocks of ``--block``, each block followed by as many requests to the
+  transport floor (bench/floor.py: the same hops and message sizes with nothing behind them), so
+  the repeat's p50 over the floor's is a ratio measured in the same minutes, which a shared
+  machine's speed changes far less than either figure.
 - at once: one request alone, then ``--burst`` identical requests at the same moment (new notes)
   against an image provider taking ``--image-ms``: image calls per component (bar: 1 each), LLM
   calls (the burst's against the lone request's: an answer whose figures the notes do not hold
@@ -21,7 +22,7 @@ Both run on the memory backend and on Redis (``REDIS_URL`` or 127.0.0.1:6379, a 
 The fake draws images of a few kilobytes; ``--image-kb`` makes each about that size instead (a
 generated photograph is a megabyte or two, and a repeat moves every byte of it again).
 
-    python -m bench.cache [--requests 50] [--warmup 20] [--burst 50] [--llm-ms 870]
+    python -m bench.cache [--requests 200] [--block 20] [--warmup 20] [--burst 50] [--llm-ms 870]
                           [--image-ms 1000] [--image-kb 0] [--backend memory|redis|both] [--json]
 """
 
@@ -161,6 +162,7 @@ async def measure(
     burst: int,
     warmup: int,
     floor: Callable[[list[int]], str],
+    block: int = 20,
 ) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
     figures: dict[str, Any] = {}
@@ -173,11 +175,15 @@ async def measure(
             await post(client, floor_url, repeated)
         llm_before, images_before = len(claude.requests), len(images.requests)
         samples, answers, floors = [], [], []
-        for _ in range(requests):
-            elapsed, answer = await one(client, url, repeated)
-            samples.append(elapsed)
-            answers.append(answer)
-            floors.append((await post(client, floor_url, repeated))[0])
+        while len(samples) < requests:
+            # Back to back within a block (as a client repeating a request sends them), blocks
+            # of the floor between: both see the same minutes of a shared machine.
+            for _ in range(min(block, requests - len(samples))):
+                elapsed, answer = await one(client, url, repeated)
+                samples.append(elapsed)
+                answers.append(answer)
+            for _ in range(block):
+                floors.append((await post(client, floor_url, repeated))[0])
         figures["repeated"] = {
             "first_ms": first_ms,
             "p50_ms": percentile(samples, 50),
@@ -220,13 +226,14 @@ def run(
     backends: list[str],
     warmup: int = 20,
     image_kb: int = 0,
+    block: int = 20,
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {"llm_ms": llm_ms, "image_ms": image_ms, "image_kb": image_kb}
     for backend in backends:
         with ExitStack() as stack:
             url, claude, images, fleet = start(stack, backend, llm_ms, image_ms, image_kb)
             figures[backend] = eventloop.run(
-                measure(url, claude, images, requests, burst, warmup, fleet.floor)
+                measure(url, claude, images, requests, burst, warmup, fleet.floor, block)
             )
     return figures
 
@@ -249,7 +256,7 @@ def show(figures: dict[str, Any]) -> None:
             f"(structuring hits {repeated['structuring_hits']}, image hits {repeated['image_hits']})"
         )
         print(
-            f"transport floor (bench/floor.py, paired with each repeat): p50 "
+            f"transport floor (bench/floor.py, in blocks between the repeats'): p50 "
             f"{repeated['floor_p50_ms']:.2f} ms; the repeat takes {repeated['over_floor']:.2f}x"
         )
         if at_once is None:
@@ -265,7 +272,10 @@ def show(figures: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=50, help="repeats of one request")
+    parser.add_argument("--requests", type=int, default=200, help="repeats of one request")
+    parser.add_argument(
+        "--block", type=int, default=20, help="repeats (and floor requests) per block"
+    )
     parser.add_argument("--warmup", type=int, default=20, help="repeats before measuring")
     parser.add_argument(
         "--burst", type=int, default=50, help="identical requests at once (0: not measured)"
@@ -278,7 +288,14 @@ def main() -> None:
     args = parser.parse_args()
     backends = ["memory", "redis"] if args.backend == "both" else [args.backend]
     figures = run(
-        args.requests, args.burst, args.llm_ms, args.image_ms, backends, args.warmup, args.image_kb
+        args.requests,
+        args.burst,
+        args.llm_ms,
+        args.image_ms,
+        backends,
+        args.warmup,
+        args.image_kb,
+        args.block,
     )
     if args.json:
         print(json.dumps(figures))

@@ -35,7 +35,9 @@ def test_pipeline_runs_every_mode() -> None:
 
 
 def test_cache_runs_on_both_backends() -> None:
-    figures = cache.run(requests=2, burst=3, llm_ms=60, image_ms=20, backends=["memory", "redis"])
+    figures = cache.run(
+        requests=2, burst=3, llm_ms=60, image_ms=20, backends=["memory", "redis"], block=2
+    )
     for backend in ("memory", "redis"):
         repeated, at_once = figures[backend]["repeated"], figures[backend]["at_once"]
         assert repeated["p50_ms"] > 0 and at_once["p99_over_alone"] > 0
