@@ -32,7 +32,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from casecraft.config import load_settings
-from casecraft.prometheus import StepMetrics
+from casecraft.prometheus import StepMetrics, later
 from casecraft.v1 import case_study_pb2
 
 # The one attribute a SpanRecord carries: which image a step made (its name in the report). The
@@ -260,6 +260,7 @@ def shutdown_telemetry() -> None:
     """Flush and stop the exporters; call once when the process is about to exit."""
     with _lock:
         providers, _providers[:] = list(_providers), []
+    later.record_all()
     for provider in providers:
         provider.shutdown()
 
