@@ -472,8 +472,11 @@ async def _consume(
     final: structurer_pb2.StructureResponse | None = None
     try:
         async for event in rpc.responses:
+            whole = event.final.case_study if event.HasField("final") else None
             for ready in event.field_groups:
-                await _on_field_group(ready, plan, images, sink)
+                # A group that travels with the final answer may come without its partial.
+                fields = ready.partial if whole is None or ready.HasField("partial") else whole
+                await _on_field_group(ready, fields, plan, images, sink)
             if event.HasField("final"):
                 # The stream ends right after; reading to its end ends the call's span too.
                 final = event.final
@@ -487,13 +490,18 @@ async def _consume(
 
 
 async def _on_field_group(
-    ready: structurer_pb2.FieldGroupReady, plan: Plan, images: _ImageStream, sink: EventSink
+    ready: structurer_pb2.FieldGroupReady,
+    fields: case_study_pb2.CaseStudy,
+    plan: Plan,
+    images: _ImageStream,
+    sink: EventSink,
 ) -> None:
+    """The group ``ready`` is complete; ``fields`` holds its fields (and perhaps others)."""
     if sink is not _ignore:
         # Only this group's fields: the partial also holds every earlier group's.
         names = GROUP_FIELDS.get(ready.group, ())
         group = case_study_pb2.CaseStudy()
-        group.CopyFrom(ready.partial)
+        group.CopyFrom(fields)
         for other in _CASE_STUDY_FIELDS:
             if other not in names:
                 group.ClearField(other)
@@ -511,6 +519,6 @@ async def _on_field_group(
     for component in plan.components:
         if component.needs != ready.group:
             continue
-        data = job_data(component, ready.partial)
+        data = job_data(component, fields)
         if not isinstance(data, str):  # a missing group is decided against the final case study
             await images.send(component, data)

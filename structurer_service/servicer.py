@@ -18,7 +18,7 @@ from casecraft.limits import notes_problem
 from casecraft.telemetry import capture_prompts, span_capture, to_records
 from casecraft.v1 import structurer_pb2, structurer_pb2_grpc
 from structurer_service import checks
-from structurer_service.field_groups import FieldGroupTracker
+from structurer_service.field_groups import GROUP_ORDER, FieldGroupTracker
 from structurer_service.providers import (
     CANNOT_REFINE,
     CannotRefine,
@@ -355,7 +355,8 @@ def _without_call(
         )
         span.end()
     response.spans.extend(to_records(list(spans), SERVICE))
-    groups = FieldGroupTracker().finish(response.case_study)
+    # The groups without their partials: the final's case study holds every group's fields.
+    groups = [structurer_pb2.FieldGroupReady(group=group) for group in GROUP_ORDER]
     return structurer_pb2.StructureEvent(field_groups=groups, final=response)
 
 

@@ -172,3 +172,8 @@ async def test_an_expected_image_is_announced_after_its_fields_in_the_events() -
         assert kinds.index(("field_group", group)) < kinds.index(("image", name))
         assert kinds.count(("image", name)) == 1
     assert images.messages[-1] == EXPECTED[0]
+    # A structuring cache hit's groups come without partials: each event still has its fields.
+    groups = {e.data["group"]: e.data["fields"] for e in events if e.type == "field_group"}
+    assert groups["headline"]["title"] == ACME.title and "metrics" not in groups["headline"]
+    assert len(groups["metrics"]["metrics"]) == len(ACME.metrics)
+    assert groups["narrative"]["challenge"] == ACME.challenge
