@@ -7,14 +7,14 @@ import base64
 import hashlib
 import io
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
-import grpc
 from PIL import Image
 
 from casecraft.v1 import case_study_pb2, image_pb2, image_pb2_grpc
 from gateway.schemas import CaseStudyResponse
 from tests.conftest import gateway_client, running_structurer, stack
+from tests.support.jobs import serving_servicer
 from tests.support.providers import ACME, RecordingImages, ScriptedStructurer, png
 
 
@@ -102,16 +102,8 @@ class MessageLog(image_pb2_grpc.ImageGeneratorServicer):
                 yield image_pb2.ImageResults(results=[result])
 
 
-@asynccontextmanager
-async def logged_images(log: MessageLog) -> AsyncIterator[int]:
-    server = grpc.aio.server()
-    image_pb2_grpc.add_ImageGeneratorServicer_to_server(log, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        yield port
-    finally:
-        await server.stop(None)
+def logged_images(log: MessageLog) -> AbstractAsyncContextManager[int]:
+    return serving_servicer(image_pb2_grpc.add_ImageGeneratorServicer_to_server, log)
 
 
 async def test_jobs_ready_together_go_in_one_message_and_a_job_ready_alone_goes_at_once() -> None:

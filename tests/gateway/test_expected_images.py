@@ -7,12 +7,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import grpc
+import httpx
 
 from casecraft.components import BY_NAME
 from casecraft.v1 import case_study_pb2, image_pb2, image_pb2_grpc
 from tests.conftest import gateway_client, running_structurer
-from tests.support.jobs import read_events
+from tests.support.jobs import read_events, serving_servicer
 from tests.support.providers import ACME, ScriptedStructurer, png
 
 
@@ -55,15 +55,16 @@ class CachingImages(image_pb2_grpc.ImageGeneratorServicer):
 
 
 @asynccontextmanager
-async def image_service(images: CachingImages) -> AsyncIterator[int]:
-    server = grpc.aio.server()
-    image_pb2_grpc.add_ImageGeneratorServicer_to_server(images, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        yield port
-    finally:
-        await server.stop(None)
+async def served(
+    images: CachingImages, structurer: ScriptedStructurer, **structurer_settings: object
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A gateway in front of ``images`` and a real structurer service running ``structurer``."""
+    async with (
+        running_structurer(structurer, **structurer_settings) as running,
+        serving_servicer(image_pb2_grpc.add_ImageGeneratorServicer_to_server, images) as port,
+        gateway_client(running.port, port) as client,
+    ):
+        yield client
 
 
 COMPONENTS = ["hero", "metrics", "timeline"]
@@ -72,11 +73,7 @@ EXPECTED = [[(name, True) for name in COMPONENTS]]
 
 async def test_a_repeat_asks_the_cache_for_its_images_before_the_structurer_answers() -> None:
     images, structurer = CachingImages(), ScriptedStructurer()
-    async with (
-        running_structurer(structurer, cache="off") as served,
-        image_service(images) as port,
-        gateway_client(served.port, port) as client,
-    ):
+    async with served(images, structurer, cache="off") as client:
         first = await client.post("/v1/case-studies", json={"notes": "n"})
         assert not any(only for message in images.messages for _, only in message)
         images.messages.clear()
@@ -100,11 +97,7 @@ async def test_a_repeat_asks_the_cache_for_its_images_before_the_structurer_answ
 
 async def test_expected_images_the_cache_no_longer_has_are_made_once_the_answer_is_in() -> None:
     images = CachingImages()
-    async with (
-        running_structurer(ScriptedStructurer()) as served,
-        image_service(images) as port,
-        gateway_client(served.port, port) as client,
-    ):
+    async with served(images, ScriptedStructurer()) as client:
         await client.post("/v1/case-studies", json={"notes": "n"})
         images.forget()
         images.messages.clear()
@@ -123,11 +116,7 @@ async def test_an_expectation_the_answer_does_not_match_is_ignored_for_that_imag
     changed.CopyFrom(ACME)
     changed.title = "A different title"  # the hero's data changes; metrics and timeline do not
     structurer = ScriptedStructurer()
-    async with (
-        running_structurer(structurer, cache="off") as served,
-        image_service(images) as port,
-        gateway_client(served.port, port) as client,
-    ):
+    async with served(images, structurer, cache="off") as client:
         await client.post("/v1/case-studies", json={"notes": "n"})
         images.messages.clear()
         structurer.case_study = structurer.final = changed
@@ -143,11 +132,7 @@ async def test_an_expectation_the_answer_does_not_match_is_ignored_for_that_imag
 
 async def test_a_fresh_request_expects_nothing() -> None:
     images = CachingImages()
-    async with (
-        running_structurer(ScriptedStructurer()) as served,
-        image_service(images) as port,
-        gateway_client(served.port, port) as client,
-    ):
+    async with served(images, ScriptedStructurer()) as client:
         await client.post("/v1/case-studies", json={"notes": "n"})
         images.messages.clear()
         fresh = {"notes": "n", "options": {"fresh": True}}
@@ -157,11 +142,7 @@ async def test_a_fresh_request_expects_nothing() -> None:
 
 async def test_an_expected_image_is_announced_after_its_fields_in_the_events() -> None:
     images = CachingImages()
-    async with (
-        running_structurer(ScriptedStructurer()) as served,
-        image_service(images) as port,
-        gateway_client(served.port, port) as client,
-    ):
+    async with served(images, ScriptedStructurer()) as client:
         await client.post("/v1/case-studies", json={"notes": "n"})
         started = await client.post(
             "/v1/case-studies", json={"notes": "n"}, headers={"Prefer": "respond-async"}

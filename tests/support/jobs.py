@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,12 +139,22 @@ class RefiningStructurer(StructurerServicer):
 
 
 @asynccontextmanager
-async def running_refining_structurer(servicer: RefiningStructurer) -> AsyncIterator[int]:
+async def serving_servicer(
+    add: Callable[[Any, grpc.aio.Server], None], servicer: object
+) -> AsyncIterator[int]:
+    """``servicer`` alone on a gRPC server on 127.0.0.1 (``add``: its generated
+    ``add_*Servicer_to_server``); yields the port."""
     server = grpc.aio.server()
-    structurer_pb2_grpc.add_StructurerServicer_to_server(servicer, server)
+    add(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
         yield port
     finally:
         await server.stop(None)
+
+
+def running_refining_structurer(
+    servicer: RefiningStructurer,
+) -> AbstractAsyncContextManager[int]:
+    return serving_servicer(structurer_pb2_grpc.add_StructurerServicer_to_server, servicer)
