@@ -40,7 +40,7 @@ class GrpcServerSettings(BaseSettings):
         ge=0,
         description="How long in-flight calls may finish after SIGTERM before they are cancelled.",
     )
-    # Images travel one a message, or a few together up to 4 MiB (results finished together), so
+    # Images travel one a message, or a few together under 1 MiB (results finished together), so
     # this bounds the largest image plus its metadata.
     max_message_bytes: int = Field(
         default=32 * MiB,

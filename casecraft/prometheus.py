@@ -8,13 +8,14 @@ Image results (cache hits included) and failures by kind have their own counters
 
 A point is recorded a few milliseconds after the step that made it, with the others of those
 milliseconds (``later``): the SDK takes tens of microseconds a point, about a third of what a
-cached image's whole step costs, and nothing needs the point sooner. Reading the metrics
-(``prometheus_text``) and shutting telemetry down record what is pending first.
+cached image's whole step costs, and nothing needs the point sooner. Reading the gateway's
+metrics (``prometheus_text``) and shutting telemetry down record what is pending first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from functools import cache, cached_property, partial
@@ -145,6 +146,7 @@ class _Instruments:
 
 
 instruments = _Instruments()
+log = logging.getLogger(__name__)
 
 # How long a metric point may wait to be recorded with the others of those milliseconds.
 _LATER_S = 0.005
@@ -173,16 +175,23 @@ class _Later:
     def _record(self, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
             pending = self._pending.pop(loop, [])
-        for record in pending:
-            record()
+        _each(pending)
 
     def record_all(self) -> None:
         """Record every pending point now, whichever loop it waits on (its timer finds none)."""
         with self._lock:
             pending = [record for points in self._pending.values() for record in points]
             self._pending.clear()
-        for record in pending:
+        _each(pending)
+
+
+def _each(points: list[Callable[[], None]]) -> None:
+    """Record each point; one that fails is logged and costs the others nothing."""
+    for record in points:
+        try:
             record()
+        except Exception:
+            log.exception("a metric point could not be recorded")
 
 
 later = _Later()

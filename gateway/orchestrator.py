@@ -162,6 +162,8 @@ class _ImageStream:
         # jobs' input stays open for them (a miss is then made by a job of its own).
         self._unanswered: set[str] = set()
         self._asked_cache: set[str] = set()
+        # Jobs whose result has been through the sink (stored, announced): only then is it in.
+        self._delivered: set[str] = set()
         self._closing = self._closed = False
         # Set whenever every image sent for has its result (cleared by the next job sent).
         self._all_in = asyncio.Event()
@@ -203,10 +205,12 @@ class _ImageStream:
                 self._sent[component.name] = ("", data)  # the call failed: this image too
                 await self._fail_unfinished(task.exception())
                 return
+        previous = self._sent.get(component.name)
         expected = self._expected.pop(component.name, None)
         if expected is not None and expected[1] == data:
             job_id = expected[0]
             self._sent[component.name] = expected
+            self._replaced(previous)
             early = self._early.pop(job_id, None)
             if early is None:
                 self._unanswered.add(job_id)
@@ -217,8 +221,17 @@ class _ImageStream:
         job = self._job(component, data)
         self._sent[component.name] = (job.job_id, data)
         self._all_in.clear()
-        await self._sink("image_started", {"component": component.name, "job_id": job.job_id})
+        # Queued before anything awaits, and before the job it replaces stops holding the input
+        # open: the input cannot end in between.
         self._outbox.put_nowait(job)
+        self._replaced(previous)
+        await self._sink("image_started", {"component": component.name, "job_id": job.job_id})
+
+    def _replaced(self, previous: tuple[str, Message] | None) -> None:
+        """A job no longer wanted (a newer one for its component was sent) holds nothing open."""
+        if previous is not None:
+            self._unanswered.discard(previous[0])
+            self._close_if_done()
 
     def _job(
         self, component: ComponentSpec, data: Message, *, cache_only: bool = False
@@ -230,7 +243,7 @@ class _ImageStream:
                 fast=self._plan.fast, accent_color=self._plan.accent_color
             ),
             timeout_ms=int(self._plan.per_image_deadline_s * 1000),
-            bypass_cache=self._plan.regenerate,
+            bypass_cache=self._plan.regenerate and not cache_only,
             cache_only=cache_only,
         )
         getattr(job, component.name).CopyFrom(data)
@@ -243,16 +256,16 @@ class _ImageStream:
         """The result of the job last sent for ``name``. An expected image counts only if the
         cache had it (it starts and finishes now); otherwise a job that makes it is sent."""
         job_id, data = self._sent[name]
+        if job_id in self._asked_cache and result.status != image_pb2.IMAGE_STATUS_OK:
+            await self.send(BY_NAME[name], data)  # it replaces this job, which then holds nothing
+            return
         self._unanswered.discard(job_id)
+        self._close_if_done()
         if job_id in self._asked_cache:
-            if result.status != image_pb2.IMAGE_STATUS_OK:
-                await self.send(BY_NAME[name], data)
-                self._close_if_done()
-                return
             await self._sink("image_started", {"component": name, "job_id": job_id})
         self.results[name] = result
         await self._sink("image_finished", {"component": name, "result": result})
-        self._close_if_done()
+        self._delivered.add(job_id)
         if self._every_image_in():
             self._all_in.set()
 
@@ -273,11 +286,12 @@ class _ImageStream:
             reason = from_rpc_error(error, IMAGES).detail
         else:
             reason = f"{IMAGES} failed"
-        for name in self._sent:
+        for name, (job_id, _) in list(self._sent.items()):
             if name not in self.results:
                 result = image_pb2.ImageResult(status=image_pb2.IMAGE_STATUS_FAILED, error=reason)
                 self.results[name] = result
                 await self._sink("image_finished", {"component": name, "result": result})
+                self._delivered.add(job_id)
 
     async def _write(self, rpc: Rpc) -> None:
         while True:
@@ -307,7 +321,8 @@ class _ImageStream:
             self._close_if_done()
 
     def _every_image_in(self) -> bool:
-        return all(name in self.results for name in self._sent)
+        """Whether the latest job of every component has its result stored and announced."""
+        return all(job_id in self._delivered for job_id, _ in self._sent.values())
 
     def _close_if_done(self) -> None:
         """End the jobs' input once ``finish`` was called and no expected image waits on the

@@ -45,7 +45,6 @@ async def start(
         job_timeout_s=settings.job_timeout_s,
         component_timeouts_s={name: settings.component_timeout_s(name) for name in NAMES},
         cache=cache,
-        max_message_bytes=settings.max_message_bytes,
     )
 
     def register(server: grpc.aio.Server) -> list[str]:

@@ -27,9 +27,12 @@ SERVICE = "image_service"
 # A case study needs six jobs at most (three visuals, each regenerated once); the bound keeps one
 # call from holding unbounded tasks and results in the process.
 MAX_JOBS_PER_CALL = 100
-# Results finished together go in one message up to this size (three cached drawings are a few
-# kilobytes; photographs a megabyte or two each), so no message nears the gRPC limit.
-TOGETHER_BYTES = 4 * 2**20
+# Results finished together go in one message while it stays under this size: under 1 MiB, the
+# smallest message limit either end may be given (three cached drawings are a few hundred
+# kilobytes at most; a photograph of a megabyte or two travels alone, as it always did).
+TOGETHER_BYTES = 2**20 - 64 * 2**10
+# What a result adds to the message's size besides itself (a field tag and a length).
+_FRAMING_BYTES = 6
 _NOT_RUN = "no job of that message or a later one was run"
 
 
@@ -44,10 +47,8 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
         job_timeout_s: float,
         component_timeouts_s: Mapping[str, float] | None = None,
         cache: GenerationCache | None = None,
-        max_message_bytes: int = TOGETHER_BYTES,
     ) -> None:
         self._chain = chain
-        self._together_bytes = min(max_message_bytes, TOGETHER_BYTES)
         self._slots = asyncio.Semaphore(concurrency)
         self._job_timeout_s = job_timeout_s
         self._component_timeouts_s = dict(component_timeouts_s or {})
@@ -66,7 +67,7 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
         reader = asyncio.create_task(call.read(request_iterator))
         try:
             while results := await call.next_results():
-                for together in _messages(results, self._together_bytes):
+                for together in _messages(results, TOGETHER_BYTES):
                     yield image_pb2.ImageResults(results=together)
             await reader
             if call.problem is not None:
@@ -174,7 +175,7 @@ def _messages(
     together: list[image_pb2.ImageResult] = []
     size = 0
     for result in results:
-        result_size = result.ByteSize()
+        result_size = result.ByteSize() + _FRAMING_BYTES
         if together and size + result_size > budget:
             yield together
             together, size = [], 0

@@ -169,7 +169,7 @@ async def test_large_results_finished_together_are_split_to_stay_under_the_limit
 ) -> None:
     fake.faults.default = photo_sized(600 * 1024)
     titles = ("One", "Two", "Three")
-    async with running_images(provider(fake), max_message_bytes=2**20) as server:
+    async with running_images(provider(fake)) as server:
         await generate(server.port, *(hero(t, title=t) for t in titles))
         async with grpc.aio.insecure_channel(
             f"127.0.0.1:{server.port}", options=[("grpc.max_receive_message_length", 2**20)]
@@ -177,7 +177,8 @@ async def test_large_results_finished_together_are_split_to_stay_under_the_limit
             stub = image_pb2_grpc.ImageGeneratorStub(channel)
             jobs = image_pb2.ImageJobs(jobs=[hero(f"again {t}", title=t) for t in titles])
             messages = [m async for m in stub.Generate(iter([jobs]))]
-    # Two of these images would pass the 1 MiB limit: each travels alone.
+    # Two of these images would pass a 1 MiB limit (the smallest either end may set, here the
+    # reader's): each travels alone.
     assert [len(m.results) for m in messages] == [1, 1, 1]
     assert all(r.cache_hit and len(r.image) > 500_000 for m in messages for r in m.results)
 

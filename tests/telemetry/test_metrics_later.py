@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from casecraft.prometheus import later
 
 
@@ -34,3 +36,20 @@ def test_a_thread_without_a_loop_records_at_once() -> None:
     points: list[int] = []
     later(lambda: points.append(1))
     assert points == [1]
+
+
+def test_a_point_that_fails_costs_the_others_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    points: list[int] = []
+
+    def broken() -> None:
+        raise ValueError("an attribute the SDK refuses")
+
+    async def three() -> None:
+        later(lambda: points.append(1))
+        later(broken)
+        later(lambda: points.append(3))
+
+    asyncio.run(three())  # its timer, or record_all after the loop has ended, records them
+    later.record_all()
+    assert points == [1, 3]
+    assert "could not be recorded" in caplog.text
