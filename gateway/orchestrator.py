@@ -165,8 +165,8 @@ class _ImageStream:
         # Jobs whose result has been through the sink (stored, announced): only then is it in.
         self._delivered: set[str] = set()
         self._closing = self._closed = False
-        # Set whenever every image sent for has its result (cleared by the next job sent).
-        self._all_in = asyncio.Event()
+        # Set when a result has been delivered: ``finish`` looks again whether every image is in.
+        self._delivery = asyncio.Event()
         self.results: dict[str, image_pb2.ImageResult] = {}
         self._outbox: asyncio.Queue[image_pb2.ImageJob | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -214,13 +214,11 @@ class _ImageStream:
             early = self._early.pop(job_id, None)
             if early is None:
                 self._unanswered.add(job_id)
-                self._all_in.clear()
             else:
                 await self._answered(component.name, early)
             return
         job = self._job(component, data)
         self._sent[component.name] = (job.job_id, data)
-        self._all_in.clear()
         # Queued before anything awaits, and before the job it replaces stops holding the input
         # open: the input cannot end in between.
         self._outbox.put_nowait(job)
@@ -266,8 +264,7 @@ class _ImageStream:
         self.results[name] = result
         await self._sink("image_finished", {"component": name, "result": result})
         self._delivered.add(job_id)
-        if self._every_image_in():
-            self._all_in.set()
+        self._delivery.set()
 
     async def _fail_unfinished(self, error: BaseException | None) -> None:
         """The image call failed: every image sent and not finished fails with the reason.
@@ -337,12 +334,13 @@ class _ImageStream:
         self._closing = True
         self._close_if_done()
         reader = self._tasks[1]
-        if not self._every_image_in():
-            every_image = asyncio.ensure_future(self._all_in.wait())
+        while not self._every_image_in() and not reader.done():
+            self._delivery.clear()
+            delivered = asyncio.ensure_future(self._delivery.wait())
             try:
-                await asyncio.wait({every_image, reader}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({delivered, reader}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                every_image.cancel()
+                delivered.cancel()
         if self._closed and self._every_image_in():
             # Every image is in: the call ends once the service has read the input's end,
             # which changes no image, so the answer does not wait for that round trip.

@@ -3,9 +3,9 @@
 The key hashes everything that determines the image: the provider that would make it (the first
 of the chain not cooling down) and its model for the job's speed, the job's typed data, prompt,
 options and reference image (by its SHA-256), and casecraft's version (the local renderer's
-drawing is code). The job's id, deadline, ``bypass_cache`` and ``cache_only`` are not part of it. Any field a
-later version adds to ImageJob is hashed too, so a new input can make more misses, never a wrong
-hit.
+drawing is code). The job's id, deadline, ``bypass_cache`` and ``cache_only`` are not part of
+it. Any field a later version adds to ImageJob is hashed too, so a new input can make more misses,
+never a wrong hit.
 """
 
 from __future__ import annotations

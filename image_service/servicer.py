@@ -139,16 +139,16 @@ class ImageServicer(image_pb2_grpc.ImageGeneratorServicer):
     ) -> Served:
         """The job's image through the generation cache (when it is on); NotCached when the job
         asks the cache only and the image is not there."""
+        if self._cache is None:
+            if job.cache_only:
+                raise NotCached
+            return Served(await generate(), "off")
+        key = generation_key(job, self._chain.next_provider())
         if job.cache_only:
-            served = None
-            if self._cache is not None:
-                served = await self._cache.cached(generation_key(job, self._chain.next_provider()))
+            served = await self._cache.cached(key)
             if served is None:
                 raise NotCached
             return served
-        if self._cache is None:
-            return Served(await generate(), "off")
-        key = generation_key(job, self._chain.next_provider())
         if job.bypass_cache:
             return await self._cache.refresh(key, generate)
         return await self._cache.serve(key, generate)
